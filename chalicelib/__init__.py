@@ -1,0 +1,1 @@
+"""Ship Captain Crew: the logic behind the Chalice routes in app.py."""

@@ -1,0 +1,58 @@
+"""The one place boto3 clients are made: lazily, once per process, resettable.
+
+A client made before moto's `mock_aws` starts would talk to real AWS, so tests
+call `reset()` inside the mock. The low-level client is used rather than
+`boto3.resource`: it loads faster, which is Lambda cold-start time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+# Callables (service, operation, params) told of every AWS call the app makes:
+# the tests use it to check the IAM policy, the benchmarks to count calls.
+observers: list[Callable[[str, str, dict], None]] = []
+
+
+def client(service: str) -> Any:
+    found = _clients.get(service)
+    if found is None:
+        with _lock:
+            found = _clients.get(service)
+            if found is None:
+                import boto3
+                from botocore.config import Config
+
+                found = boto3.client(
+                    service,
+                    config=Config(
+                        connect_timeout=3,
+                        read_timeout=10,
+                        retries={"max_attempts": 4, "mode": "standard"},
+                    ),
+                )
+                found.meta.events.register("before-call", _tell_observers)
+                _clients[service] = found
+    return found
+
+
+def _tell_observers(model: Any, params: dict, **_: Any) -> None:
+    for observer in observers:
+        observer(model.service_model.service_name, model.name, params)
+
+
+def dynamodb() -> Any:
+    return client("dynamodb")
+
+
+def secret_string(secret_id: str) -> str:
+    return client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+def reset() -> None:
+    with _lock:
+        _clients.clear()

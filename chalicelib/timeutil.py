@@ -1,0 +1,75 @@
+"""Time in the operator's zone: parsing what clients send, formatting what we store.
+
+Every time leaves the API as ISO 8601 with the operator's offset; sort keys use
+UTC so that ordering is plain string ordering.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from chalicelib import config
+from chalicelib.errors import BadInput
+
+
+def now() -> datetime:
+    """The current instant (aware, UTC). Tests move the clock by patching this."""
+    return datetime.now(UTC)
+
+
+def today_local() -> date:
+    return now().astimezone(config.operator_tz()).date()
+
+
+def to_local_iso(moment: datetime) -> str:
+    return moment.astimezone(config.operator_tz()).isoformat(timespec="seconds")
+
+
+def now_iso() -> str:
+    return to_local_iso(now())
+
+
+def utc_key(moment: datetime) -> str:
+    """A sortable UTC stamp for keys: 2026-11-26T17:00:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_datetime(value: object, field: str) -> datetime:
+    """An ISO 8601 time from a client; one without an offset is in the operator's zone."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput(f"{field} must be an ISO 8601 date and time", field=field)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(
+            f"{field} is not a real ISO 8601 time (e.g. 2026-07-04T17:30:00-07:00)", field=field
+        ) from None
+    if len(text) < 16 or "T" not in text.upper():
+        raise BadInput(f"{field} needs a date and a time, not only a date", field=field)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=config.operator_tz())
+    return moment
+
+
+def parse_date(value: object, field: str) -> date:
+    if not isinstance(value, str):
+        raise BadInput(f"{field} must be a date like 2026-07-04", field=field)
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{field} must be a real date like 2026-07-04", field=field) from None
+
+
+def local_day_start(day: date) -> datetime:
+    """The instant the operator's day begins (zoneinfo handles DST days)."""
+    return datetime.combine(day, time(0), tzinfo=config.operator_tz())
+
+
+def local_window(first: date, last: date) -> tuple[datetime, datetime]:
+    """[start of `first`, start of the day after `last`) in the operator's zone."""
+    return local_day_start(first), local_day_start(last + timedelta(days=1))

@@ -1,0 +1,136 @@
+"""Checks on what clients send. Each failure names the field; nothing is written."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.errors import BadInput, NotFound, TooLarge
+
+MAX_JSON_BYTES = 64 * 1024
+_MISSING = object()
+
+
+def json_object(raw: bytes | str | None, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400/413 that says what is wrong."""
+    if raw is None or raw in (b"", ""):
+        raise BadInput("the request body must be a JSON object", field="body", code="malformed")
+    if len(raw) > max_bytes:
+        raise TooLarge(f"the request body is larger than {max_bytes} bytes", field="body")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput(
+            "the request body is not valid JSON", field="body", code="malformed"
+        ) from None
+    if not isinstance(body, dict):
+        raise BadInput("the request body must be a JSON object", field="body", code="malformed")
+    return body
+
+
+def reject_unknown(body: dict[str, Any], allowed: Iterable[str]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadInput(f"unknown field: {unknown[0]}", field=unknown[0], code="unknown_field")
+
+
+def text(
+    body: dict[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    min_len: int = 1,
+    max_len: int = 200,
+    multiline: bool = False,
+) -> str | None:
+    """A trimmed string field; empty counts as absent unless required."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise BadInput(f"{name} is required", field=name, code="required")
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"{name} must be text", field=name)
+    value = value.strip()
+    if len(value) < min_len or len(value) > max_len:
+        raise BadInput(f"{name} must be {min_len} to {max_len} characters", field=name)
+    if any(ord(c) < 32 and not (multiline and c in "\n\r\t") for c in value):
+        raise BadInput(f"{name} contains control characters", field=name)
+    return value
+
+
+def integer(
+    body: dict[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
+    """A whole number (JSON integer, not a float and not a boolean)."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise BadInput(f"{name} is required", field=name, code="required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"{name} must be a whole number", field=name)
+    if minimum is not None and value < minimum:
+        raise BadInput(f"{name} must be at least {minimum}", field=name)
+    if maximum is not None and value > maximum:
+        raise BadInput(f"{name} must be at most {maximum}", field=name)
+    return value
+
+
+def choice(body: dict[str, Any], name: str, options: Iterable[str], *, required: bool = False):
+    value = text(body, name, required=required, max_len=40)
+    options = tuple(options)
+    if value is not None and value not in options:
+        raise BadInput(f"{name} must be one of: {', '.join(options)}", field=name)
+    return value
+
+
+def name_list(
+    body: dict[str, Any], name: str, *, max_items: int = 20, max_len: int = 80
+) -> list[str] | None:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        return None
+    if not isinstance(value, list):
+        raise BadInput(f"{name} must be a list of names", field=name)
+    if len(value) > max_items:
+        raise BadInput(f"{name} may hold at most {max_items} names", field=name)
+    names = []
+    for entry in value:
+        if not isinstance(entry, str) or not entry.strip():
+            raise BadInput(f"{name} must be a list of names", field=name)
+        entry = entry.strip()
+        if len(entry) > max_len or any(ord(c) < 32 for c in entry):
+            raise BadInput(f"each name in {name} must be 1 to {max_len} characters", field=name)
+        names.append(entry)
+    return names
+
+
+def uuid_text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"{name} must be a UUID", field=name)
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise BadInput(f"{name} must be a UUID", field=name) from None
+
+
+def path_id(value: str, what: str = "event") -> str:
+    """Ids are UUIDs (32 hex digits, or the dashed form); anything else cannot exist: 404."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise NotFound(f"no such {what}", field=f"{what}_id")
+    return value
+
+
+_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

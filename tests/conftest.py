@@ -1,0 +1,163 @@
+"""Shared fixtures: moto's AWS (real API shapes), the table, and the app over HTTP.
+
+Tests run the app as the `test` stage of .chalice/config.json: the `local` stage
+points boto3 at the local stack's emulator, while here moto's `mock_aws`
+intercepts calls in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import bcrypt
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import aws as app_aws
+from chalicelib import config, table
+
+TEST_PASSWORD = "correct horse battery staple"
+# Cost 4 keeps the suite fast; production hashes use bcrypt's default cost.
+TEST_PASSWORD_HASH = bcrypt.hashpw(TEST_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+TEST_SIGNING_KEY = "test-signing-key-that-is-long-enough-for-hs256"
+TABLE_NAME = "shipcaptaincrew-test"
+SENDER = "dispatch@shipcaptaincrew.example"
+CREW = ("crew@shipcaptaincrew.example", "captain@shipcaptaincrew.example")
+
+# Every (service, operation) the app's own clients made during this run; the
+# IAM policy test (run last) checks that the prod policy grants each one.
+RECORDED_AWS_CALLS: set[tuple[str, str]] = set()
+
+
+def _record(service: str, operation: str, params: dict) -> None:
+    RECORDED_AWS_CALLS.add((service, operation))
+
+
+if _record not in app_aws.observers:
+    app_aws.observers.append(_record)
+
+
+def pytest_collection_modifyitems(config: Any, items: list) -> None:
+    """Run the IAM policy check after everything whose AWS calls it inspects."""
+    items.sort(key=lambda item: "test_iam_policy" in item.nodeid)
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and no emulator endpoint: nothing can reach real AWS."""
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE",):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("ADMIN_PASS_HASH", TEST_PASSWORD_HASH)
+    monkeypatch.setenv("TOKEN_SIGNING_KEY", TEST_SIGNING_KEY)
+    monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
+    monkeypatch.setenv("STAGE", "test")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto's AWS with the stage's table created and the sender verified in SES."""
+    with mock_aws():
+        app_aws.reset()
+        config.reset()
+        table.create_table(app_aws.dynamodb(), TABLE_NAME)
+        ses = app_aws.client("ses")
+        for address in (SENDER, *CREW):
+            ses.verify_email_identity(EmailAddress=address)
+        yield
+        app_aws.reset()
+        config.reset()
+
+
+class Api:
+    """The app over HTTP through chalice.test.Client, speaking JSON."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.token: str | None = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        *,
+        raw: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        token: str | None | bool = True,
+    ) -> Any:
+        sent = {"content-type": "application/json", **(headers or {})}
+        bearer = self.token if token is True else token
+        if bearer:
+            sent.setdefault("authorization", f"Bearer {bearer}")
+        if raw is None and json_body is not None:
+            raw = json.dumps(json_body)
+        return self.client.http.request(method, path, headers=sent, body=raw or b"")
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json_body: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, json_body, **kw)
+
+    def patch(self, path: str, json_body: Any = None, **kw: Any) -> Any:
+        return self.request("PATCH", path, json_body, **kw)
+
+    def login(self, name: str = "Dana") -> str:
+        response = self.post("/api/login", {"password": TEST_PASSWORD, "name": name}, token=False)
+        assert response.status_code == 200, response.body
+        self.token = response.json_body["token"]
+        return self.token
+
+
+@pytest.fixture
+def api(aws: None) -> Iterator[Api]:
+    from app import app
+
+    with Client(app, stage_name="test") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def crew_api(api: Api) -> Api:
+    """The app, logged in as crew member Dana."""
+    api.login()
+    return api
+
+
+def trip(**overrides: Any) -> dict[str, Any]:
+    """A valid new-trip body, starting tomorrow afternoon in the operator's zone."""
+    from datetime import timedelta
+
+    from chalicelib import timeutil
+
+    day = timeutil.today_local() + timedelta(days=1)
+    body = {
+        "title": "Sunset Cruise",
+        "starts_at": f"{day.isoformat()}T17:30:00",
+        "ends_at": f"{day.isoformat()}T19:30:00",
+        "boat": "Osprey",
+        "capacity": 12,
+        "price_cents": 60000,
+        "captain": "Maria Reyes",
+        "crew": ["Jo", "Sam"],
+        "notes": "Bring jackets",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def event(crew_api: Api) -> dict[str, Any]:
+    """One scheduled trip, created through the API."""
+    response = crew_api.post("/api/events", trip())
+    assert response.status_code == 201, response.body
+    return response.json_body["event"]
