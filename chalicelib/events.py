@@ -145,8 +145,8 @@ def public_event(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_child(item: dict[str, Any]) -> dict[str, Any]:
-    """A payment or waiver item without its storage keys."""
-    return {k: val for k, val in item.items() if k not in _INTERNAL}
+    """A payment or waiver item without its storage keys and bookkeeping (`_`-prefixed)."""
+    return {k: val for k, val in item.items() if k not in _INTERNAL and not k.startswith("_")}
 
 
 def load_event(event_id: str) -> dict[str, Any]:
