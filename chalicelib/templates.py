@@ -13,13 +13,14 @@ from typing import Any
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
-@lru_cache(maxsize=2)
-def _environment(html: bool) -> Any:
+@lru_cache(maxsize=1)
+def _environment() -> Any:
     import jinja2
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        autoescape=html,
+        # Escaping follows the template's name: .html escaped, .txt (email text) not.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -29,4 +30,4 @@ def _environment(html: bool) -> Any:
 
 def render(name: str, **context: Any) -> str:
     """Render a template; names ending in .html are autoescaped, others (.txt) are not."""
-    return _environment(name.endswith(".html")).get_template(name).render(**context)
+    return _environment().get_template(name).render(**context)

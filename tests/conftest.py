@@ -92,7 +92,7 @@ class Api:
         *,
         raw: bytes | str | None = None,
         headers: dict[str, str] | None = None,
-        token: str | None | bool = True,
+        token: str | bool | None = True,
     ) -> Any:
         sent = {"content-type": "application/json", **(headers or {})}
         bearer = self.token if token is True else token
