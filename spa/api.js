@@ -1,0 +1,121 @@
+// Every request to the API goes through apiFetch: it adds the crew token and JSON,
+// turns the API's error JSON ({code, message, field}) into an ApiError, and on a 401
+// forgets the session and sends the crew back to the login screen.
+import { API_BASE } from "./config.js";
+
+const KEY = "scc.session";
+const TIMEOUT_MS = 20000; // a weak signal at the dock: give up and let the crew retry
+
+export class ApiError extends Error {
+  constructor(status, code, message, field = null, retryAfter = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+}
+
+let onUnauthorized = () => {};
+/** Set what happens when the API says the session is no longer valid. */
+export function whenUnauthorized(fn) {
+  onUnauthorized = fn;
+}
+
+export function session() {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(KEY));
+    if (!s?.token) return null;
+    if (s.expires_at && Date.parse(s.expires_at) <= Date.now()) {
+      clearSession();
+      return null;
+    }
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(token, expiresAt) {
+  sessionStorage.setItem(KEY, JSON.stringify({ token, expires_at: expiresAt }));
+}
+
+export function clearSession() {
+  sessionStorage.removeItem(KEY);
+}
+
+const FALLBACK = {
+  400: "The server could not accept that.",
+  401: "Please log in.",
+  403: "Not allowed.",
+  404: "Not found: it may have been removed.",
+  409: "Someone else changed this first.",
+  413: "That is too large to send.",
+  429: "Too many requests. Wait a moment and try again.",
+};
+
+/**
+ * Call the API. `auth: false` for the login request itself (its 401 means a wrong
+ * password, not an expired session). Resolves to the parsed JSON; rejects with ApiError.
+ */
+export async function apiFetch(path, { method = "GET", body, auth = true } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = auth ? session()?.token : null;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+  let res;
+  try {
+    res = await fetch(API_BASE + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+      credentials: "omit",
+      signal: ctrl.signal,
+    });
+  } catch {
+    throw new ApiError(0, "network", "No connection to the server. Check the signal and try again.");
+  } finally {
+    clearTimeout(timer);
+  }
+  let data = null;
+  try {
+    const text = await res.text();
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (res.ok) return data;
+  const sessionLost = auth && (res.status === 401 || deniedByGateway(res, data, token));
+  const err = new ApiError(
+    sessionLost ? 401 : res.status,
+    data?.code || `http_${res.status}`,
+    data?.message || data?.Message || FALLBACK[res.status] || `The server had a problem (${res.status}). Try again.`,
+    data?.field || null,
+    res.headers.get("Retry-After"),
+  );
+  if (sessionLost) {
+    clearSession();
+    onUnauthorized("Your session has ended. Please log in again.");
+  }
+  throw err;
+}
+
+// API Gateway answers a token its authorizer rejects (expired, signed with an old key)
+// with 403 AccessDeniedException and its own body, not the app's {code} JSON: that is
+// a lost session too, not a permission problem (crew have no roles).
+function deniedByGateway(res, data, token) {
+  if (res.status !== 403 || !token || data?.code) return false;
+  return res.headers.get("x-amzn-ErrorType") === "AccessDeniedException" ||
+    /not authorized to access/i.test(data?.Message ?? data?.message ?? "");
+}
+
+/** Retry-After (seconds or an HTTP date) as whole minutes, at least 1. */
+export function retryMinutes(retryAfter) {
+  let secs = Number(retryAfter);
+  if (!Number.isFinite(secs)) secs = (Date.parse(retryAfter) - Date.now()) / 1000;
+  if (!Number.isFinite(secs)) secs = 60;
+  return Math.max(1, Math.ceil(secs / 60));
+}

@@ -1,0 +1,121 @@
+// The week board: today and the next six days, one card per trip, one API request.
+import { apiFetch } from "./api.js";
+import { OPERATOR_TZ } from "./config.js";
+import { addDays, datePart, formatDay, formatSpan, todayIn } from "./dates.js";
+import { formatCents } from "./money.js";
+import { openPayment } from "./payment.js";
+import { $, h } from "./ui.js";
+
+let loadSeq = 0;
+let shownFrom = null;
+
+export const isCancelled = (ev) => ev.status === "cancelled";
+
+/** The figures crew look for first, as [label, value, tone] rows. */
+export function figures(ev) {
+  const covered = ev.waiver_count ?? 0;
+  const waivers = ev.capacity ? [`${covered} `, h("small", {}, `of ${ev.capacity}`)] : `${covered}`;
+  const paid = [formatCents(ev.paid_cents ?? 0)];
+  if (Number.isInteger(ev.price_cents)) paid.push(" ", h("small", {}, `of ${formatCents(ev.price_cents)}`));
+  let balance = ["Balance", "No price set", ""];
+  if (Number.isInteger(ev.balance_cents)) {
+    if (ev.balance_cents > 0) balance = ["Due", formatCents(ev.balance_cents), "due"];
+    else if (ev.balance_cents < 0) balance = ["Overpaid", formatCents(-ev.balance_cents), "due"];
+    else balance = ["Balance", "Paid in full", "ok"];
+  }
+  return [["Waivers", waivers, covered && covered >= (ev.capacity ?? Infinity) ? "ok" : ""], ["Paid", paid, ""], balance];
+}
+
+export function figureList(ev) {
+  return h("dl", { class: "figures" },
+    figures(ev).map(([k, v, tone]) => h("div", { class: tone }, h("dt", {}, k), h("dd", {}, v))));
+}
+
+export function peopleLine(ev) {
+  const bits = [];
+  if (ev.boat) bits.push(ev.boat);
+  if (ev.captain) bits.push(`Capt. ${ev.captain}`);
+  if (ev.crew?.length) bits.push(`Crew: ${ev.crew.join(", ")}`);
+  return bits.join(" · ");
+}
+
+export const cancelledBadge = () => h("span", { class: "badge" }, "Cancelled");
+
+function fillCard(el, ev) {
+  const id = ev.id;
+  el.className = isCancelled(ev) ? "card cancelled" : "card";
+  el.replaceChildren(
+    h("p", { class: "when" }, formatSpan(ev.starts_at, ev.ends_at), isCancelled(ev) && cancelledBadge()),
+    h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title || "Untitled trip")),
+    peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
+    figureList(ev),
+    !isCancelled(ev) && h("button", {
+      type: "button", class: "primary pay", "data-pay": id, "aria-describedby": `t-${id}`,
+      onclick: () => openPayment(ev, {
+        onLogged: (res) => updateCard(res.event),
+        returnTo: () => $(`[data-pay="${CSS.escape(id)}"]`),
+      }),
+    }, "Log Payment"),
+  );
+}
+
+function card(ev) {
+  const el = h("article", { "data-id": ev.id, "aria-labelledby": `t-${ev.id}` });
+  fillCard(el, ev);
+  // The whole card opens the trip (a thumb rarely hits the title); buttons keep their job.
+  el.addEventListener("click", (e) => {
+    if (!e.target.closest("a,button")) location.hash = `#/e/${encodeURIComponent(el.dataset.id)}`;
+  });
+  return el;
+}
+
+/** Redraw one card from a fresh event (after a payment), without reloading the board. */
+export function updateCard(ev) {
+  const el = document.querySelector(`.card[data-id="${CSS.escape(ev.id)}"]`);
+  if (el) fillCard(el, ev);
+}
+
+function render(from, events) {
+  const today = todayIn(OPERATOR_TZ);
+  const byDay = new Map();
+  for (let i = 0; i < 7; i++) byDay.set(addDays(from, i), []);
+  for (const ev of events) {
+    const day = datePart(ev.starts_at);
+    if (!byDay.has(day)) byDay.set(day, []); // never hide a trip the API returned
+    byDay.get(day).push(ev);
+  }
+  const days = [...byDay.keys()].sort();
+  $("#board").replaceChildren(...days.map((day) => {
+    const trips = byDay.get(day).sort((a, b) => String(a.starts_at).localeCompare(String(b.starts_at)));
+    const rel = day === today ? "Today · " : day === addDays(today, 1) ? "Tomorrow · " : "";
+    return h("section", { class: "day", "aria-label": `${rel}${formatDay(day)}` },
+      h("h2", {}, rel, formatDay(day)),
+      trips.length ? trips.map(card) : h("p", { class: "empty" }, "No trips"));
+  }));
+}
+
+/** Load and draw the week starting `from` (default: today in the operator's zone). */
+export async function loadBoard(from) {
+  from = from || todayIn(OPERATOR_TZ);
+  const to = addDays(from, 6);
+  const board = $("#board");
+  const seq = ++loadSeq;
+  shownFrom = from;
+  $("#week-label").textContent = `${formatDay(from)} – ${formatDay(to)}`;
+  board.setAttribute("aria-busy", "true");
+  board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
+  try {
+    const data = await apiFetch(`/api/events?from=${from}&to=${to}`);
+    if (seq === loadSeq) render(from, data?.events ?? []);
+  } catch (e) {
+    if (seq !== loadSeq || e.status === 401) return;
+    board.replaceChildren(h("div", { class: "problem", role: "alert" },
+      h("p", {}, `Could not load trips. ${e.message}`),
+      h("button", { type: "button", onclick: () => loadBoard(from) }, "Try again")));
+  } finally {
+    if (seq === loadSeq) board.removeAttribute("aria-busy");
+  }
+}
+
+/** The first day of the week on show, for the prev/next buttons. */
+export const boardFrom = () => shownFrom || todayIn(OPERATOR_TZ);

@@ -1,0 +1,173 @@
+// One trip: its figures, the payments ledger (with Void), the waivers signed and the
+// link patrons use to sign. One request to load; actions update from their replies.
+import { apiFetch } from "./api.js";
+import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js";
+import { API_BASE } from "./config.js";
+import { datePart, formatDay, formatSpan, formatStamp } from "./dates.js";
+import { formatCents } from "./money.js";
+import { openPayment } from "./payment.js";
+import { $, clearErrors, closeModal, h, openModal, showError, toast } from "./ui.js";
+
+const root = $("#detail");
+const title = $("#detail-title");
+let state = null; // {event, payments, waivers}
+let voiding = null; // the payment the void modal is about
+let busy = false;
+
+/** Load and show one trip. `refresh` keeps what is on screen until the new data is here. */
+export async function showDetail(id, { refresh = false } = {}) {
+  if (!refresh) {
+    state = null;
+    title.textContent = "Trip";
+    root.replaceChildren(h("p", { class: "empty" }, "Loading…"));
+  }
+  try {
+    const data = await apiFetch(`/api/events/${encodeURIComponent(id)}`);
+    if (location.hash !== `#/e/${encodeURIComponent(id)}`) return; // the crew moved on
+    state = data;
+    render();
+  } catch (e) {
+    if (e.status === 401) return;
+    root.replaceChildren(h("div", { class: "problem", role: "alert" }, h("p", {}, `Could not load this trip. ${e.message}`),
+      h("button", { type: "button", onclick: () => showDetail(id) }, "Try again")));
+  }
+}
+
+const waiverLink = (id) => `${API_BASE || location.origin}/g/${encodeURIComponent(id)}/waiver`;
+
+function ledgerRow(p) {
+  const isVoid = p.status === "void";
+  return h("li", { class: isVoid ? "void" : "", id: `pay-${p.id}`, tabindex: "-1" },
+    h("p", { class: "line" },
+      h("span", { class: "amount" }, formatCents(p.amount_cents)),
+      h("span", { class: "who" }, p.patron_name),
+      isVoid && h("span", { class: "badge" }, "Void")),
+    h("p", { class: "meta" }, [p.method, formatStamp(p.logged_at), p.logged_by && `by ${p.logged_by}`]
+      .filter(Boolean).join(" · ")),
+    p.note && h("p", { class: "meta" }, `Note: ${p.note}`),
+    isVoid && p.void_reason && h("p", { class: "meta" }, `Voided: ${p.void_reason}`),
+    !isVoid && h("button", { type: "button", class: "ghost small", onclick: () => openVoid(p) },
+      "Void", h("span", { class: "sr" }, ` ${formatCents(p.amount_cents)} from ${p.patron_name}`)));
+}
+
+function minorsOf(w) {
+  const list = w.minors ?? w.minor_names ?? [];
+  return list.map((m) => (typeof m === "string" ? m : m?.name ?? m?.minor_name)).filter(Boolean);
+}
+
+function waiverRow(w) {
+  const minors = minorsOf(w);
+  return h("li", {},
+    h("p", { class: "line" }, h("span", { class: "who" }, w.full_name ?? w.name ?? "—")),
+    minors.length > 0 && h("p", { class: "meta" }, `With minors: ${minors.join(", ")}`),
+    h("p", { class: "meta" }, `Signed ${formatStamp(w.signed_at)}`));
+}
+
+async function copyLink(input) {
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    // No clipboard API (plain http, older phones): select the text and copy the old way.
+    input.select();
+    input.setSelectionRange(0, input.value.length);
+    if (!document.execCommand?.("copy")) return toast("Select the link and copy it.");
+  }
+  toast("Waiver link copied.");
+}
+
+function render() {
+  const ev = state.event;
+  const payments = [...(state.payments ?? [])]
+    .sort((a, b) => String(a.logged_at).localeCompare(String(b.logged_at)));
+  const waivers = state.waivers ?? [];
+  const link = h("input", { id: "waiver-link", readonly: true, value: waiverLink(ev.id) });
+  title.textContent = ev.title || "Untitled trip";
+  root.replaceChildren(
+    h("p", { class: "when" }, `${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`,
+      isCancelled(ev) && cancelledBadge()),
+    peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
+    ev.notes && h("p", { class: "notes" }, ev.notes),
+    figureList(ev),
+    h("div", { class: "actions" },
+      !isCancelled(ev) && h("button", { type: "button", class: "primary", id: "detail-pay",
+        onclick: () => openPayment(ev, { onLogged: () => showDetail(ev.id, { refresh: true }), returnTo: () => $("#detail-pay") }) },
+      "Log Payment"),
+      !isCancelled(ev) && h("a", { class: "button", href: `#/e/${encodeURIComponent(ev.id)}/edit` }, "Edit trip"),
+      !isCancelled(ev) && h("button", { type: "button", class: "danger", id: "detail-cancel", onclick: openCancel },
+        "Cancel trip")),
+    h("h2", {}, `Payments (${payments.length})`),
+    payments.length ? h("ol", { class: "ledger" }, payments.map(ledgerRow)) : h("p", { class: "empty" }, "No payments yet."),
+    h("h2", {}, `Waivers (${ev.waiver_count ?? 0} covered)`),
+    h("label", { for: "waiver-link" }, "Waiver link for patrons"),
+    h("div", { class: "copy" }, link, h("button", { type: "button", onclick: () => copyLink(link) }, "Copy link")),
+    waivers.length ? h("ul", { class: "ledger" }, waivers.map(waiverRow)) : h("p", { class: "empty" }, "No waivers signed yet."),
+  );
+}
+
+// ---- void a payment: a reason, then the confirm button in the same dialog ----
+
+function openVoid(p) {
+  voiding = p;
+  const form = $("#void-form");
+  form.reset();
+  clearErrors(form);
+  $("#void-what").textContent = `${formatCents(p.amount_cents)} ${p.method} from ${p.patron_name}, logged ${formatStamp(p.logged_at)}.`;
+  openModal($("#void-modal"), { focus: $("#void-reason"), returnTo: () => $(`#pay-${CSS.escape(p.id)}`) });
+}
+
+$("#void-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  if (busy || !voiding) return;
+  clearErrors(form);
+  const reason = $("#void-reason").value.trim();
+  if (!reason) return showError(form, "Say why this payment is void.", "reason");
+  const p = voiding;
+  busy = true;
+  $("#void-submit").disabled = true;
+  try {
+    const res = await apiFetch(`/api/events/${encodeURIComponent(p.event_id ?? state.event.id)}/payments/${encodeURIComponent(p.id)}/void`,
+      { method: "POST", body: { reason } });
+    state.payments = state.payments.map((x) => (x.id === p.id ? res.payment : x));
+    state.event = res.event;
+    render();
+    closeModal($("#void-modal"));
+    toast(`Voided ${formatCents(p.amount_cents)} from ${p.patron_name}.`);
+  } catch (err) {
+    if (err.status !== 401) showError(form, err.message, err.field);
+  } finally {
+    busy = false;
+    $("#void-submit").disabled = false;
+  }
+});
+
+// ---- cancel the trip, after a confirm dialog ----
+
+function openCancel() {
+  const ev = state.event;
+  const form = $("#cancel-form");
+  clearErrors(form);
+  $("#cancel-what").textContent = `${ev.title} · ${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`;
+  openModal($("#cancel-modal"), { focus: $("#cancel-modal [data-close]"), returnTo: () => $("#detail-title") });
+}
+
+$("#cancel-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  if (busy || !state) return;
+  clearErrors(form);
+  busy = true;
+  $("#cancel-submit").disabled = true;
+  try {
+    const res = await apiFetch(`/api/events/${encodeURIComponent(state.event.id)}/cancel`, { method: "POST", body: {} });
+    state.event = res.event;
+    render();
+    closeModal($("#cancel-modal"));
+    toast("Trip cancelled.");
+  } catch (err) {
+    if (err.status !== 401) showError(form, err.message, err.field);
+  } finally {
+    busy = false;
+    $("#cancel-submit").disabled = false;
+  }
+});

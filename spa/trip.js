@@ -1,0 +1,154 @@
+// Create and edit a trip. Edits send only what changed plus the version they started
+// from; if someone else saved first (409) the form reloads with their version.
+import { apiFetch } from "./api.js";
+import { OPERATOR_TZ } from "./config.js";
+import { datePart, isYmd, timePart, todayIn } from "./dates.js";
+import { centsToInput, parseDollars } from "./money.js";
+import { $, clearErrors, showError, toast } from "./ui.js";
+
+const form = $("#trip-form");
+const save = $("#trip-save");
+const notice = $("#trip-notice");
+let editId = null; // set while editing an existing trip
+let editing = null; // that trip as loaded (null until it arrives)
+let busy = false;
+
+const field = (id) => $(`#trip-${id}`);
+
+function setNotice(text) {
+  notice.textContent = text || "";
+  notice.hidden = !text;
+}
+
+function fill(ev) {
+  field("name").value = ev.title ?? "";
+  field("date").value = datePart(ev.starts_at);
+  field("start").value = timePart(ev.starts_at);
+  field("end").value = timePart(ev.ends_at);
+  field("boat").value = ev.boat ?? "";
+  field("capacity").value = ev.capacity ?? "";
+  field("price").value = centsToInput(ev.price_cents);
+  field("captain").value = ev.captain ?? "";
+  field("crew").value = (ev.crew ?? []).join(", ");
+  field("notes").value = ev.notes ?? "";
+}
+
+function start(title, back) {
+  form.reset();
+  clearErrors(form);
+  setNotice("");
+  $("#trip-title").textContent = title;
+  $("#trip-back").href = back;
+  save.disabled = false;
+}
+
+export function newTrip() {
+  editId = null;
+  editing = null;
+  start("New trip", "#/");
+  field("date").value = todayIn(OPERATOR_TZ);
+}
+
+export async function editTrip(id, message = "") {
+  editId = id;
+  editing = null;
+  start("Edit trip", `#/e/${encodeURIComponent(id)}`);
+  save.disabled = true; // until the current version is here
+  setNotice(message || "Loading…");
+  try {
+    const data = await apiFetch(`/api/events/${encodeURIComponent(id)}`);
+    if (editId !== id) return; // the crew moved on meanwhile
+    editing = data.event;
+    fill(editing);
+    setNotice(message);
+    save.disabled = false;
+  } catch (e) {
+    if (e.status !== 401) setNotice(`Could not load this trip. ${e.message}`);
+  }
+}
+
+/** The form as API fields, or throws [message, field] for the first problem. */
+function read() {
+  const title = field("name").value.trim();
+  const date = field("date").value;
+  const from = field("start").value;
+  const to = field("end").value;
+  if (!title) throw ["Give the trip a title.", "title"];
+  if (!isYmd(date)) throw ["Pick the date.", "starts_at"];
+  if (!from) throw ["Enter the start time.", "starts_at"];
+  if (!to) throw ["Enter the end time.", "ends_at"];
+  if (to <= from) throw ["The trip must end after it starts.", "ends_at"];
+  const cap = field("capacity").value.trim();
+  if (!/^\d{1,3}$/.test(cap) || Number(cap) < 1) throw ["Capacity is how many people the boat takes (1 or more).", "capacity"];
+  let price = null;
+  if (field("price").value.trim()) {
+    try {
+      price = parseDollars(field("price").value);
+    } catch (e) {
+      throw [e.message, "price_cents"];
+    }
+  }
+  // No offset: the API reads a bare local time in the operator's zone (DST included).
+  return {
+    title,
+    starts_at: `${date}T${from}:00`,
+    ends_at: `${date}T${to}:00`,
+    boat: field("boat").value.trim(),
+    capacity: Number(cap),
+    price_cents: price,
+    captain: field("captain").value.trim(),
+    crew: field("crew").value.split(",").map((s) => s.trim()).filter(Boolean),
+    notes: field("notes").value.trim(),
+  };
+}
+
+function same(key, value, ev) {
+  if (key === "starts_at" || key === "ends_at") return value.slice(0, 16) === String(ev[key] ?? "").slice(0, 16);
+  if (key === "crew") return value.join("\n") === (ev.crew ?? []).join("\n");
+  return (value ?? "") === (ev[key] ?? "");
+}
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (busy || (editId && !editing)) return;
+  clearErrors(form);
+  let fields;
+  try {
+    fields = read();
+  } catch ([message, name]) {
+    return showError(form, message, name);
+  }
+  let path = "/api/events";
+  let method = "POST";
+  let body;
+  if (editing) {
+    body = Object.fromEntries(Object.entries(fields).filter(([k, v]) => !same(k, v, editing)));
+    if (!Object.keys(body).length) {
+      location.hash = `#/e/${encodeURIComponent(editing.id)}`;
+      return;
+    }
+    body.version = editing.version;
+    path += `/${encodeURIComponent(editing.id)}`;
+    method = "PATCH";
+  } else {
+    // A new trip leaves blanks out rather than sending empty values.
+    body = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length)));
+  }
+  busy = true;
+  save.disabled = true;
+  try {
+    const res = await apiFetch(path, { method, body });
+    toast(editing ? "Trip saved." : "Trip created.");
+    location.hash = `#/e/${encodeURIComponent(res.event.id)}`;
+  } catch (err) {
+    if (err.status === 409 && err.code === "stale" && editId) {
+      await editTrip(editId, "Someone else changed this trip while you were editing. Their version is loaded below: check it and make your change again.");
+      notice.focus?.();
+    } else if (err.status !== 401) {
+      showError(form, err.message, err.field);
+    }
+  } finally {
+    busy = false;
+    save.disabled = Boolean(editId && !editing);
+  }
+});
