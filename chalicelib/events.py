@@ -172,7 +172,7 @@ def event_detail(event_id: str) -> dict[str, Any]:
     Drawn signatures sort above DETAIL_SK_CEILING, so they never ride along.
     """
     v.path_id(event_id)
-    items = _query_all(
+    items = query_all(
         KeyConditionExpression="PK = :pk AND SK < :ceiling",
         ExpressionAttributeValues={
             ":pk": table.to_value(table.event_pk(event_id)),
@@ -195,7 +195,7 @@ def _instant(stamp: str | None) -> datetime:
     return datetime.fromisoformat(stamp) if stamp else datetime.min.replace(tzinfo=UTC)
 
 
-def _query_all(**kwargs: Any) -> list[dict[str, Any]]:
+def query_all(**kwargs: Any) -> list[dict[str, Any]]:
     """Every page of a Query on the table, as plain dicts."""
     client = aws.dynamodb()
     items: list[dict[str, Any]] = []
@@ -229,7 +229,7 @@ def events_between(first: date, last: date) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for year in range(start.astimezone(UTC).year, end.astimezone(UTC).year + 1):
         found.extend(
-            _query_all(
+            query_all(
                 IndexName=table.DATE_INDEX,
                 KeyConditionExpression="GSI1PK = :bucket AND GSI1SK BETWEEN :low AND :high",
                 ExpressionAttributeValues={
