@@ -1,0 +1,285 @@
+"""What the AWS admin scripts share: stage settings, boto3 sessions, output, prompts.
+
+Settings come from the stage in .chalice/config.json (the same file `chalice deploy`
+reads, so the scripts and the deployed code cannot disagree), with command-line
+overrides. Every script's `main(argv)` runs inside `guard()`, so a user mistake or an
+AWS refusal is one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_PATH = REPO_ROOT / ".chalice" / "config.json"
+DEPLOYED_DIR = REPO_ROOT / ".chalice" / "deployed"
+SPA_DIR = REPO_ROOT / "spa"
+# The staging copy of the dispatch page lives under this prefix of the site bucket.
+STAGING_PREFIX = "_staging/"
+SLOT_PREFIXES = {"prod": "", "staging": STAGING_PREFIX}
+# CloudFront is a global service whose API lives in us-east-1 only.
+CLOUDFRONT_REGION = "us-east-1"
+
+
+class UserError(Exception):
+    """A mistake the person running the script can fix: printed as one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of .chalice/config.json, environment variables merged over the globals."""
+
+    name: str
+    app_name: str
+    api_gateway_stage: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def setting(self, name: str, default: str = "") -> str:
+        return self.env.get(name) or default
+
+    @property
+    def table_name(self) -> str:
+        return self.setting("TABLE_NAME", f"{self.app_name}-{self.name}")
+
+    @property
+    def spa_bucket(self) -> str:
+        return self.setting("SPA_BUCKET")
+
+    @property
+    def spa_slot(self) -> str:
+        # A stage with a bucket of its own (dev) serves its page from the bucket root.
+        return self.setting("SPA_SLOT", "prod")
+
+    @property
+    def distribution_id(self) -> str:
+        return self.setting("DISTRIBUTION_ID")
+
+    @property
+    def sender_email(self) -> str:
+        return self.setting("SENDER_EMAIL")
+
+    @property
+    def function_name(self) -> str:
+        """The API handler's Lambda name, as Chalice names it."""
+        return f"{self.app_name}-{self.name}"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+
+def read_config(path: Path | None = None) -> dict[str, Any]:
+    path = path or CONFIG_PATH
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing: run the scripts from a checkout of the repo") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not valid JSON: {exc}") from None
+
+
+def stage_names(config: dict[str, Any] | None = None) -> list[str]:
+    return list((config or read_config()).get("stages", {}))
+
+
+def load_stage(name: str, config: dict[str, Any] | None = None) -> Stage:
+    """The named stage's settings; an unknown name is a UserError listing the real ones."""
+    config = config or read_config()
+    stages = config.get("stages", {})
+    if name not in stages:
+        raise UserError(f"unknown stage {name!r}: choose one of {', '.join(stages)}")
+    raw = stages[name]
+    env = {**config.get("environment_variables", {}), **raw.get("environment_variables", {})}
+    return Stage(
+        name=name,
+        app_name=config.get("app_name", "shipcaptaincrew"),
+        api_gateway_stage=raw.get("api_gateway_stage", config.get("api_gateway_stage", "api")),
+        env={k: str(v) for k, v in env.items()},
+    )
+
+
+def stage_for_slot(bucket: str, slot: str, config: dict[str, Any] | None = None) -> Stage | None:
+    """The stage whose dispatch page is `slot` of `bucket` (its distribution serves it)."""
+    config = config or read_config()
+    for name in stage_names(config):
+        stage = load_stage(name, config)
+        if stage.spa_bucket == bucket and stage.spa_slot == slot:
+            return stage
+    return None
+
+
+def deployed_api_url(stage: Stage, deployed_dir: Path | None = None) -> str:
+    """The REST API URL `chalice deploy` recorded for the stage."""
+    path = (deployed_dir or DEPLOYED_DIR) / f"{stage.name}.json"
+    try:
+        deployed = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(
+            f"{path} is missing: run `chalice deploy --stage {stage.name}` first, or pass --api-url"
+        ) from None
+    for resource in deployed.get("resources", []):
+        if resource.get("rest_api_url"):
+            return resource["rest_api_url"]
+    raise UserError(f"{path} records no rest_api_url: pass --api-url")
+
+
+# --- boto3 ------------------------------------------------------------------------
+
+
+def session(profile: str | None = None, region: str | None = None) -> Any:
+    import boto3
+
+    return boto3.Session(profile_name=profile or None, region_name=region or None)
+
+
+def add_aws_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", help="AWS profile to use (default: the usual boto3 chain)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+
+
+def clients(args: argparse.Namespace) -> Callable[[str], Any]:
+    """A client factory for the profile and region on the command line."""
+    boto = session(getattr(args, "profile", None), getattr(args, "region", None))
+    made: dict[str, Any] = {}
+
+    def make(service: str) -> Any:
+        if service not in made:
+            region = CLOUDFRONT_REGION if service == "cloudfront" else None
+            made[service] = boto.client(service, region_name=region)
+        return made[service]
+
+    return make
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+# --- output -----------------------------------------------------------------------
+
+
+def say(message: str = "", stream: TextIO | None = None) -> None:
+    print(message, file=stream or sys.stdout, flush=True)
+
+
+def step(message: str) -> None:
+    """A step heading: what the script is about to do."""
+    say(f"==> {message}")
+
+
+def detail(message: str) -> None:
+    say(f"    {message}")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain-text table, columns padded to their widest cell."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def confirm(question: str, assume_yes: bool, stdin: TextIO | None = None) -> bool:
+    """Ask before a change that is hard to undo; `--yes` answers for the user.
+
+    With no terminal to ask on (CI, a pipe), refuse rather than guess.
+    """
+    if assume_yes:
+        return True
+    stdin = stdin or sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise UserError(
+            f"{question} needs a yes, and there is no terminal to ask: rerun with --yes"
+        )
+    sys.stdout.write(f"{question} [y/N] ")
+    sys.stdout.flush()
+    answer = stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `30m`, `1h`, `2d` (a bare number is minutes)."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise UserError(f"cannot read {text!r} as a duration: use e.g. 30m, 1h, 2d")
+    amount, unit = int(match.group(1)), match.group(2) or "m"
+    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+
+
+# --- CloudFront -------------------------------------------------------------------
+
+
+def invalidate(cloudfront: Any, distribution_id: str, paths: Sequence[str]) -> str:
+    """Start an invalidation of `paths` and return its id."""
+    unique = sorted(set(paths))
+    answer = cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(unique), "Items": unique},
+            # Unique per call: CloudFront treats a repeated reference as the same request.
+            "CallerReference": f"shipcaptaincrew-{time.time_ns()}",
+        },
+    )
+    return answer["Invalidation"]["Id"]
+
+
+# --- running ----------------------------------------------------------------------
+
+
+def guard(run: Callable[[], int]) -> int:
+    """Run a script body; turn the expected failures into one line and an exit code."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        ProfileNotFound,
+    )
+
+    try:
+        return run()
+    except UserError as exc:
+        say(f"error: {exc}", sys.stderr)
+        return 2
+    except NoCredentialsError:
+        say(
+            "error: no AWS credentials found: run `aws configure` (or `aws sso login`), "
+            "or pass --profile",
+            sys.stderr,
+        )
+        return 2
+    except NoRegionError:
+        say("error: no AWS region: pass --region or set AWS_REGION", sys.stderr)
+        return 2
+    except ProfileNotFound as exc:
+        say(f"error: {exc}", sys.stderr)
+        return 2
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        say(f"error: AWS refused: {error.get('Code')}: {error.get('Message')}", sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        say(f"error: {exc}", sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        say("\ninterrupted", sys.stderr)
+        return 130

@@ -1,0 +1,473 @@
+"""Keep the dispatch page (spa/) in step with S3, where the live copy is the truth.
+
+    python scripts/sync_spa.py [--stage prod] pull   [--slot prod|staging] [--force]
+    python scripts/sync_spa.py [--stage prod] status
+    python scripts/sync_spa.py [--stage prod] push   --slot staging|prod [--force] [--yes] [--dry-run]
+    python scripts/sync_spa.py [--stage prod] promote [--yes] [--dry-run]
+
+The prod page lives at the root of the stage's SPA_BUCKET, the staging page under
+`_staging/`. `pull` records the ETag of every object it downloaded in
+spa/.sync-state.json (git-ignored); `push` refuses to overwrite a slot that changed
+in S3 since then (the incident: a stale local copy replaced a newer page), naming the
+files, unless --force. `config.js` holds a slot's own settings: push creates it when
+the slot has none and otherwise leaves it alone unless --config; promote never copies
+it. After a change, the changed paths are invalidated on the slot's distribution
+(the DISTRIBUTION_ID of the stage serving that slot, or --distribution-id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import mimetypes
+import posixpath
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts import awstools
+from scripts.awstools import UserError
+
+STATE_NAME = ".sync-state.json"
+SLOTS = ("prod", "staging")
+# The files a browser must revalidate every time: they name everything else.
+NO_CACHE = {"index.html", "config.js"}
+SHORT_CACHE = "public, max-age=300"
+# Per-slot settings (which API, which zone): never carried from one slot to another.
+SLOT_FILES = {"config.js"}
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
+}
+# Past this many paths one wildcard is cheaper than naming each (first 1000 paths/month free).
+MAX_NAMED_PATHS = 15
+
+
+# --- local and remote listings -------------------------------------------------------
+
+
+def md5_hex(data: bytes) -> str:
+    # S3's ETag of a single-part upload is the MD5 of the body: a comparison, not security.
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def local_files(spa_dir: Path) -> dict[str, str]:
+    """{relative path: md5} of the dispatch page's files (dotfiles and the state file skipped)."""
+    if not spa_dir.is_dir():
+        raise UserError(f"{spa_dir} is not a directory")
+    found = {}
+    for path in sorted(spa_dir.rglob("*")):
+        rel = path.relative_to(spa_dir).as_posix()
+        if path.is_file() and not any(part.startswith(".") for part in rel.split("/")):
+            found[rel] = md5_hex(path.read_bytes())
+    return found
+
+
+def remote_files(s3: Any, bucket: str, slot: str) -> dict[str, str]:
+    """{relative path: ETag without quotes} of the slot's objects."""
+    prefix = awstools.SLOT_PREFIXES[slot]
+    found = {}
+    paginator = s3.get_paginator("list_objects_v2")
+    try:
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                rel = key[len(prefix) :]
+                # The prod slot is the bucket root: the staging slot is not part of it.
+                if (
+                    not rel
+                    or key.endswith("/")
+                    or (slot == "prod" and key.startswith(awstools.STAGING_PREFIX))
+                ):
+                    continue
+                found[rel] = obj["ETag"].strip('"')
+    except Exception as exc:
+        if awstools.error_code(exc) == "NoSuchBucket":
+            raise UserError(f"bucket {bucket} does not exist (docs/deploy.md: create it)") from None
+        raise
+    return found
+
+
+def content_type(rel: str) -> str:
+    suffix = Path(rel).suffix.lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(rel)[0] or "application/octet-stream"
+
+
+def cache_control(rel: str) -> str:
+    name = rel.rsplit("/", 1)[-1]
+    # No build step means no content hashes in file names, so even assets stay short-lived.
+    return "no-cache" if name in NO_CACHE or name.endswith(".html") else SHORT_CACHE
+
+
+# --- the state file ------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    """What this checkout last saw of each slot: {bucket: {slot: {file: {etag, md5}}}}."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path) -> State:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            data = {}
+        except json.JSONDecodeError:
+            raise UserError(f"{path} is damaged: delete it and pull again") from None
+        data.setdefault("version", 1)
+        data.setdefault("buckets", {})
+        return cls(path, data)
+
+    def slot(self, bucket: str, slot: str) -> dict[str, dict[str, str]] | None:
+        """The slot's files as last pulled or pushed, or None if never."""
+        entry = self.data["buckets"].get(bucket, {}).get(slot)
+        return None if entry is None else entry["files"]
+
+    def record(self, bucket: str, slot: str, files: dict[str, dict[str, str]]) -> None:
+        self.data["buckets"].setdefault(bucket, {})[slot] = {
+            "files": files,
+            "synced_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self.path.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+
+
+def remote_changes(
+    remote: dict[str, str], seen: dict[str, dict[str, str]] | None
+) -> list[tuple[str, str]]:
+    """Files whose S3 copy differs from what was last pulled or pushed: (file, how)."""
+    seen = seen or {}
+    changed = []
+    for rel in sorted(set(remote) | set(seen)):
+        was = seen.get(rel, {}).get("etag")
+        now = remote.get(rel)
+        if was == now:
+            continue
+        how = "added in S3" if was is None else "deleted in S3" if now is None else "changed in S3"
+        changed.append((rel, how))
+    return changed
+
+
+# --- CloudFront -----------------------------------------------------------------------
+
+
+def viewer_paths(cloudfront: Any, distribution_id: str, keys: list[str]) -> list[str]:
+    """The viewer paths at which the distribution serves these S3 keys.
+
+    A distribution can serve a slot through an origin path (a staging distribution
+    whose S3 origin path is /_staging): its viewers see keys without that prefix.
+    """
+    config = cloudfront.get_distribution_config(Id=distribution_id)["DistributionConfig"]
+    target = config["DefaultCacheBehavior"]["TargetOriginId"]
+    origin = next(o for o in config["Origins"]["Items"] if o["Id"] == target)
+    prefix = (origin.get("OriginPath") or "").strip("/")
+    prefix = f"{prefix}/" if prefix else ""
+    paths: set[str] = set()
+    for key in keys:
+        if not key.startswith(prefix):
+            continue
+        path = "/" + key[len(prefix) :]
+        paths.add(path)
+        if path.endswith("/index.html"):
+            paths.add(path[: -len("index.html")])  # the directory URL serves it too
+    if len(paths) > MAX_NAMED_PATHS:
+        paths = {posixpath.commonpath(sorted(paths)).rstrip("/") + "/*"}
+    return sorted(paths)
+
+
+def invalidate_slot(ctx: Context, slot: str, keys: list[str]) -> None:
+    distribution_id = ctx.distribution_for(slot)
+    if not distribution_id:
+        awstools.detail(f"no distribution serves the {slot} slot: nothing to invalidate")
+        return
+    cloudfront = ctx.client("cloudfront")
+    paths = viewer_paths(cloudfront, distribution_id, keys)
+    if not paths:
+        awstools.detail(f"distribution {distribution_id} does not serve these files")
+        return
+    awstools.step(f"Invalidating {', '.join(paths)} on {distribution_id}")
+    invalidation = awstools.invalidate(cloudfront, distribution_id, paths)
+    awstools.detail(f"invalidation {invalidation} started")
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    bucket: str
+    spa_dir: Path
+    state: State
+    client: Any
+    stage: awstools.Stage
+    distribution_override: str | None
+
+    def distribution_for(self, slot: str) -> str:
+        if self.distribution_override:
+            return self.distribution_override
+        serving = awstools.stage_for_slot(self.bucket, slot)
+        if serving is not None:
+            return serving.distribution_id
+        return self.stage.distribution_id if self.stage.spa_slot == slot else ""
+
+    def url(self, slot: str) -> str:
+        return f"s3://{self.bucket}/{awstools.SLOT_PREFIXES[slot]}"
+
+
+def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
+    slot = args.slot or "prod"
+    s3 = ctx.client("s3")
+    awstools.step(f"Listing {ctx.url(slot)}")
+    remote = remote_files(s3, ctx.bucket, slot)
+    if not remote:
+        raise UserError(f"{ctx.url(slot)} is empty: nothing to pull")
+    local = local_files(ctx.spa_dir) if ctx.spa_dir.exists() else {}
+    seen = ctx.state.slot(ctx.bucket, slot) or {}
+    # A local file that differs from S3 and from what was last synced is an edit not pushed.
+    edited = sorted(
+        rel
+        for rel, md5 in local.items()
+        if rel in remote and md5 != remote[rel] and md5 != seen.get(rel, {}).get("md5")
+    )
+    if edited and not args.force:
+        raise UserError(
+            f"pull would overwrite local edits in {ctx.spa_dir.name}/: {', '.join(edited)}. "
+            "Push them, move them aside, or pull with --force"
+        )
+    todo = sorted(rel for rel, etag in remote.items() if local.get(rel) != etag)
+    for rel in todo:
+        target = ctx.spa_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        body = s3.get_object(Bucket=ctx.bucket, Key=awstools.SLOT_PREFIXES[slot] + rel)["Body"]
+        target.write_bytes(body.read())
+        awstools.detail(f"pulled {rel}")
+    for rel in sorted(set(local) - set(remote)):
+        awstools.detail(f"{rel} is only local (left alone)")
+    ctx.state.record(
+        ctx.bucket,
+        slot,
+        {
+            rel: {"etag": etag, "md5": md5_hex((ctx.spa_dir / rel).read_bytes())}
+            for rel, etag in remote.items()
+        },
+    )
+    awstools.step(f"Pulled {len(todo)} file(s); {len(remote) - len(todo)} already the same")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    s3 = ctx.client("s3")
+    local = local_files(ctx.spa_dir)
+    remote = {slot: remote_files(s3, ctx.bucket, slot) for slot in SLOTS}
+    rows = []
+    for rel in sorted(set(local) | set(remote["prod"]) | set(remote["staging"])):
+        row = [rel]
+        for slot in ("staging", "prod"):
+            there = remote[slot].get(rel)
+            if rel not in local:
+                row.append("only in S3" if there else "-")
+            elif there is None:
+                row.append("missing")
+            else:
+                row.append("same" if there == local[rel] else "changed")
+        rows.append(row)
+    awstools.say(f"local {ctx.spa_dir} vs s3://{ctx.bucket}")
+    awstools.say(awstools.table(["file", "staging", "prod"], rows))
+    for slot in SLOTS:
+        moved = remote_changes(remote[slot], ctx.state.slot(ctx.bucket, slot))
+        if ctx.state.slot(ctx.bucket, slot) is None:
+            awstools.say(f"{slot}: never pulled or pushed from this checkout")
+        elif moved:
+            awstools.say(
+                f"{slot}: changed in S3 since your last sync: " + ", ".join(f for f, _ in moved)
+            )
+    return 0
+
+
+def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
+    slot = args.slot
+    s3 = ctx.client("s3")
+    prefix = awstools.SLOT_PREFIXES[slot]
+    local = local_files(ctx.spa_dir)
+    if "index.html" not in local:
+        raise UserError(f"{ctx.spa_dir}/index.html is missing: is --spa-dir right?")
+    awstools.step(f"Comparing {ctx.spa_dir} with {ctx.url(slot)}")
+    remote = remote_files(s3, ctx.bucket, slot)
+    seen = ctx.state.slot(ctx.bucket, slot)
+    moved = remote_changes(remote, seen)
+    if moved and not args.force:
+        names = ", ".join(f"{rel} ({how})" for rel, how in moved)
+        hint = "you never pulled it" if seen is None else "since your last pull"
+        raise UserError(
+            f"refusing to push: {ctx.url(slot)} has changes {hint}: {names}. "
+            f"Run `scripts/sync_spa.py pull --slot {slot}`, redo your edits, then push "
+            "(or push --force to overwrite them)"
+        )
+    todo = []
+    kept = []
+    for rel, md5 in local.items():
+        if remote.get(rel) == md5:
+            continue
+        if rel in SLOT_FILES and rel in remote and not args.config:
+            kept.append(rel)
+            continue
+        todo.append(rel)
+    for rel in kept:
+        awstools.detail(f"{rel} differs but holds the slot's own settings: kept (--config to push)")
+    for rel in sorted(set(remote) - set(local)):
+        awstools.detail(f"{rel} is only in S3 (left in place)")
+    if not todo:
+        awstools.step(f"Nothing to push: {ctx.url(slot)} already matches {ctx.spa_dir.name}/")
+        if not args.dry_run:
+            _record_synced(ctx, slot, remote, local)
+        return 0
+    for rel in todo:
+        awstools.detail(
+            f"{'new' if rel not in remote else 'changed'}: {rel}  ({content_type(rel)}; {cache_control(rel)})"
+        )
+    if args.dry_run:
+        awstools.step(f"Dry run: would upload {len(todo)} file(s) to {ctx.url(slot)}")
+        return 0
+    if slot == "prod" and not awstools.confirm(
+        f"Upload {len(todo)} file(s) to the PROD dispatch page ({ctx.url(slot)})?", args.yes
+    ):
+        awstools.say("Nothing pushed.")
+        return 1
+    awstools.step(f"Uploading {len(todo)} file(s) to {ctx.url(slot)}")
+    for rel in todo:
+        s3.put_object(
+            Bucket=ctx.bucket,
+            Key=prefix + rel,
+            Body=(ctx.spa_dir / rel).read_bytes(),
+            ContentType=content_type(rel),
+            CacheControl=cache_control(rel),
+        )
+        awstools.detail(f"uploaded {rel}")
+    _record_synced(ctx, slot, remote_files(s3, ctx.bucket, slot), local)
+    invalidate_slot(ctx, slot, [prefix + rel for rel in todo])
+    awstools.step("Done")
+    return 0
+
+
+def _record_synced(ctx: Context, slot: str, remote: dict[str, str], local: dict[str, str]) -> None:
+    """After a push the slot is known: remember it so the next push is not refused."""
+    ctx.state.record(
+        ctx.bucket,
+        slot,
+        {rel: {"etag": etag, "md5": local.get(rel, "")} for rel, etag in remote.items()},
+    )
+
+
+def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
+    s3 = ctx.client("s3")
+    awstools.step(f"Comparing {ctx.url('staging')} with {ctx.url('prod')}")
+    staging = remote_files(s3, ctx.bucket, "staging")
+    if "index.html" not in staging:
+        raise UserError(f"{ctx.url('staging')} has no index.html: push to staging first")
+    prod = remote_files(s3, ctx.bucket, "prod")
+    todo = sorted(
+        rel for rel, etag in staging.items() if prod.get(rel) != etag and rel not in SLOT_FILES
+    )
+    for rel in sorted(SLOT_FILES & set(staging)):
+        awstools.detail(f"{rel} holds each slot's own settings: not promoted")
+    if not todo:
+        awstools.step("Nothing to promote: prod already matches staging")
+        return 0
+    for rel in todo:
+        awstools.detail(f"{'new' if rel not in prod else 'changed'}: {rel}")
+    if args.dry_run:
+        awstools.step(f"Dry run: would copy {len(todo)} file(s) from staging to prod")
+        return 0
+    if not awstools.confirm(f"Copy {len(todo)} file(s) from staging to PROD?", args.yes):
+        awstools.say("Nothing promoted.")
+        return 1
+    awstools.step(f"Copying {len(todo)} file(s) to {ctx.url('prod')}")
+    for rel in todo:
+        # COPY keeps the Content-Type and Cache-Control set when staging was pushed.
+        s3.copy_object(
+            Bucket=ctx.bucket,
+            Key=rel,
+            CopySource={"Bucket": ctx.bucket, "Key": awstools.STAGING_PREFIX + rel},
+            MetadataDirective="COPY",
+        )
+        awstools.detail(f"copied {rel}")
+    # Prod now holds what this checkout knew of staging: carry that knowledge over.
+    known = ctx.state.slot(ctx.bucket, "staging") or {}
+    prod_seen = dict(ctx.state.slot(ctx.bucket, "prod") or {})
+    for rel, etag in remote_files(s3, ctx.bucket, "prod").items():
+        if rel in todo:
+            prod_seen[rel] = {"etag": etag, "md5": known.get(rel, {}).get("md5", "")}
+    ctx.state.record(ctx.bucket, "prod", prod_seen)
+    invalidate_slot(ctx, "prod", todo)
+    awstools.step("Done")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Sync the dispatch page (spa/) with S3: pull, status, push, promote."
+    )
+    parser.add_argument(
+        "--stage", default="prod", help="stage whose SPA_BUCKET to use (default: prod)"
+    )
+    parser.add_argument("--bucket", help="default: the stage's SPA_BUCKET")
+    parser.add_argument(
+        "--distribution-id", help="default: the DISTRIBUTION_ID of the stage serving the slot"
+    )
+    parser.add_argument("--spa-dir", type=Path, default=awstools.SPA_DIR, help="default: spa/")
+    parser.add_argument("--state-file", type=Path, help=f"default: <spa-dir>/{STATE_NAME}")
+    awstools.add_aws_args(parser)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    pull = commands.add_parser("pull", help="download a slot into spa/ and remember its ETags")
+    pull.add_argument("--slot", choices=SLOTS, default="prod")
+    pull.add_argument("--force", action="store_true", help="overwrite local edits")
+
+    commands.add_parser("status", help="per file: local vs staging vs prod")
+
+    push = commands.add_parser("push", help="upload what changed to a slot")
+    push.add_argument("--slot", choices=SLOTS, required=True)
+    push.add_argument("--force", action="store_true", help="overwrite changes made in S3")
+    push.add_argument("--config", action="store_true", help="also push a changed config.js")
+    push.add_argument("--yes", action="store_true", help="do not ask before pushing to prod")
+    push.add_argument("--dry-run", action="store_true", help="show what would be uploaded")
+
+    promote = commands.add_parser("promote", help="copy staging to prod inside S3")
+    promote.add_argument("--yes", action="store_true", help="do not ask")
+    promote.add_argument("--dry-run", action="store_true", help="show what would be copied")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    stage = awstools.load_stage(args.stage)
+    bucket = args.bucket or stage.spa_bucket
+    if not bucket:
+        raise UserError(f"stage {stage.name} has no SPA_BUCKET: pass --bucket")
+    spa_dir = args.spa_dir.resolve()
+    state = State.load(args.state_file or spa_dir / STATE_NAME)
+    ctx = Context(bucket, spa_dir, state, awstools.clients(args), stage, args.distribution_id)
+    commands = {"pull": cmd_pull, "status": cmd_status, "push": cmd_push, "promote": cmd_promote}
+    return commands[args.command](args, ctx)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return awstools.guard(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The hand-written IAM policies grant exactly what the code calls, per stage.
+
+Chalice's automatic policy reads only app.py: it misses chalicelib/, sesv2 and
+TransactWriteItems, so config.json turns it off and .chalice/policy-<stage>.json
+is written by hand. This test evaluates those policies (Allow statements, IAM
+wildcards, the condition operators they use) against:
+
+- every AWS operation the test suite made through chalicelib.aws (recorded by
+  tests/conftest.py; pytest runs this module last so the record is complete);
+- EXPECTED_APP_OPERATIONS, a floor that holds when this module runs alone, and which
+  is itself checked against the operations chalicelib's source calls;
+- what the platform does with the function's role: its logs and the outbox's
+  DynamoDB stream.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore import xform_name
+
+from tests.conftest import RECORDED_AWS_CALLS
+
+ROOT = Path(__file__).resolve().parents[1]
+CHALICE_DIR = ROOT / ".chalice"
+AWS_STAGES = ("dev", "staging", "prod")
+POLICY_STAGES = ("local", *AWS_STAGES)
+REGION, ACCOUNT = "us-west-2", "123456789012"
+
+# What chalicelib calls at run time (service, operation).
+EXPECTED_APP_OPERATIONS = {
+    ("dynamodb", "GetItem"),
+    ("dynamodb", "PutItem"),
+    ("dynamodb", "UpdateItem"),
+    ("dynamodb", "DeleteItem"),
+    ("dynamodb", "Query"),
+    ("dynamodb", "TransactWriteItems"),
+    ("secretsmanager", "GetSecretValue"),
+    ("sesv2", "SendEmail"),
+}
+# Made through chalicelib's clients but never by a request. chalicelib/table.py's
+# create_table (used by fixtures and the local stack) makes the first three; the
+# suite's own inspection and fault set-up make the rest. The recorder cannot tell
+# who called, so test_not_app_operations_never_appear_in_chalicelib proves that
+# chalicelib's code makes none of them (outside that one helper).
+SETUP_OPERATIONS = {
+    ("dynamodb", "CreateTable"),
+    ("dynamodb", "DescribeTable"),
+    ("dynamodb", "UpdateTimeToLive"),
+}
+TEST_SIDE_OPERATIONS = {
+    ("dynamodb", "Scan"),  # counting rows in assertions
+    ("secretsmanager", "CreateSecret"),  # secrets for the fault tests
+    ("ses", "VerifyEmailIdentity"),  # the sender and crew addresses in moto
+    ("ses", "DeleteIdentity"),  # an unverified sender, to make sends fail
+    ("sesv2", "CreateEmailIdentity"),
+}
+NOT_APP_OPERATIONS = SETUP_OPERATIONS | TEST_SIDE_OPERATIONS
+SETUP_MODULES = {"table.py"}
+# Actions AWS only authorizes on Resource "*".
+RESOURCE_STAR_ONLY = {"dynamodb:ListStreams"}
+IAM_PREFIX = {"sesv2": "ses", "dynamodbstreams": "dynamodb"}
+SCANNED_SERVICES = ("dynamodb", "sesv2", "ses", "secretsmanager")
+# Method names that are also AWS operation names but belong to other libraries.
+NOT_AWS_CALLS = {"get_template"}  # Jinja2's Environment.get_template
+
+
+def policy(stage: str) -> dict[str, Any]:
+    return json.loads((CHALICE_DIR / f"policy-{stage}.json").read_text())
+
+
+def stage_env(stage: str) -> dict[str, str]:
+    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    return {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+    }
+
+
+def chalicelib_sources() -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((ROOT / "chalicelib").glob("*.py"))}
+
+
+# --- mapping calls to IAM actions and resources ------------------------------------------
+
+
+def iam_actions(service: str, operation: str) -> set[str]:
+    """The IAM actions AWS checks for one API operation."""
+    prefix = IAM_PREFIX.get(service, service)
+    if (service, operation) == ("dynamodb", "TransactWriteItems"):
+        # Authorized item by item: each Put/Update/Delete/ConditionCheck needs its action.
+        code = "\n".join(chalicelib_sources().values())
+        kinds = {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+        if re.search(r"[\"']Delete[\"']\s*:", code):
+            kinds.add("dynamodb:DeleteItem")
+        if re.search(r"[\"']ConditionCheck[\"']\s*:", code):
+            kinds.add("dynamodb:ConditionCheckItem")
+        return kinds
+    if (service, operation) == ("dynamodb", "TransactGetItems"):
+        return {"dynamodb:GetItem"}
+    return {f"{prefix}:{operation}"}
+
+
+def table_arn(stage: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shipcaptaincrew-{stage}"
+
+
+def requests_for(stage: str, service: str, operation: str) -> list[tuple[str, str, dict]]:
+    """(action, resource ARN, condition context) triples one call needs to be allowed."""
+    env = stage_env(stage)
+    out = []
+    for action in iam_actions(service, operation):
+        prefix = action.split(":")[0]
+        if prefix == "dynamodb":
+            if operation in ("DescribeStream", "GetRecords", "GetShardIterator"):
+                resources = [f"{table_arn(stage)}/stream/2026-11-26T00:00:00.000"]
+            elif operation == "ListStreams":
+                resources = ["*"]
+            elif operation in ("Query", "Scan"):
+                resources = [table_arn(stage), f"{table_arn(stage)}/index/GSI1"]
+            else:
+                resources = [table_arn(stage)]
+            out += [(action, r, {}) for r in resources]
+        elif prefix == "secretsmanager":
+            for name in ("ADMIN_PASS_HASH_SECRET_ID", "TOKEN_SIGNING_KEY_SECRET_ID"):
+                secret_id = env.get(name) or f"shipcaptaincrew/{stage}/{name.lower()}"
+                arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret_id}-AbCdEf"
+                out.append((action, arn, {}))
+        elif prefix == "ses":
+            sender = env["SENDER_EMAIL"]
+            arn = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{sender.split('@')[1]}"
+            out.append((action, arn, {"ses:FromAddress": sender}))
+        else:
+            out.append((action, "*", {}))
+    return out
+
+
+# --- a small IAM evaluator --------------------------------------------------------------
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    for operator, tests in condition.items():
+        for key, wanted in tests.items():
+            have = context.get(key)
+            if have is None:
+                return False
+            if operator == "StringEquals":
+                ok = have in _listed(wanted)
+            elif operator == "StringLike":
+                ok = any(fnmatch.fnmatchcase(have, w) for w in _listed(wanted))
+            else:
+                raise AssertionError(f"the evaluator does not know {operator}: extend it")
+            if not ok:
+                return False
+    return True
+
+
+def allows(doc: dict[str, Any], action: str, resource: str, context: dict | None = None) -> bool:
+    allowed = False
+    for statement in doc["Statement"]:
+        actions = _listed(statement["Action"])
+        if not any(fnmatch.fnmatch(action.lower(), a.lower()) for a in actions):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, r) for r in _listed(statement["Resource"])):
+            continue
+        if not _condition_holds(statement.get("Condition", {}), context or {}):
+            continue
+        if statement["Effect"] == "Deny":
+            return False
+        allowed = True
+    return allowed
+
+
+def ungranted(stage: str, calls: set[tuple[str, str]]) -> list[str]:
+    doc = policy(stage)
+    missing = []
+    for service, operation in sorted(calls):
+        for action, resource, context in requests_for(stage, service, operation):
+            if not allows(doc, action, resource, context):
+                missing.append(f"{service}.{operation} needs {action} on {resource}")
+    return missing
+
+
+# --- the tests ----------------------------------------------------------------------------
+
+
+def test_every_operation_the_app_is_known_to_call_is_granted_in_prod() -> None:
+    assert ungranted("prod", EXPECTED_APP_OPERATIONS) == []
+
+
+def test_every_aws_call_the_test_suite_recorded_is_granted_in_prod() -> None:
+    recorded = {(s, o) for s, o, *_ in RECORDED_AWS_CALLS} - NOT_APP_OPERATIONS
+    if not recorded:
+        pytest.skip("nothing recorded: this module ran without the rest of the suite")
+    missing = ungranted("prod", recorded)
+    assert not missing, "\n".join(missing)
+
+
+def test_chalicelib_calls_no_operation_missing_from_the_expected_list() -> None:
+    """A new boto3 call in chalicelib must come with its IAM grant (and an entry here)."""
+    session = botocore.session.get_session()
+    found: set[tuple[str, str]] = set()
+    for name, source in chalicelib_sources().items():
+        for service in SCANNED_SERVICES:
+            for operation in session.get_service_model(service).operation_names:
+                method = xform_name(operation)
+                if method not in NOT_AWS_CALLS and re.search(rf"\.{method}\(", source):
+                    if (service, operation) in SETUP_OPERATIONS and name in SETUP_MODULES:
+                        continue
+                    found.add((service, operation))
+    # ses and sesv2 share names (send_email): the app's client is sesv2, both need ses:SendEmail.
+    found = {("sesv2", op) if svc == "ses" else (svc, op) for svc, op in found}
+    assert found - EXPECTED_APP_OPERATIONS == set()
+
+
+def test_chalicelib_makes_clients_only_for_services_the_policy_covers() -> None:
+    services = set()
+    for source in chalicelib_sources().values():
+        services |= set(re.findall(r"aws\.client\(\s*[\"'](\w+)[\"']", source))
+    assert services <= {"dynamodb", "sesv2", "secretsmanager"}
+
+
+def test_not_app_operations_never_appear_in_chalicelib() -> None:
+    for name, source in chalicelib_sources().items():
+        for service, operation in NOT_APP_OPERATIONS:
+            if name in SETUP_MODULES and (service, operation) in SETUP_OPERATIONS:
+                continue
+            assert f".{xform_name(operation)}(" not in source, f"{name} calls {operation}"
+
+
+@pytest.mark.parametrize("stage", POLICY_STAGES)
+def test_each_stage_may_use_its_own_table_secrets_and_stream(stage: str) -> None:
+    assert ungranted(stage, EXPECTED_APP_OPERATIONS) == []
+    stream_ops = {
+        ("dynamodb", op)
+        for op in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")
+    }
+    assert ungranted(stage, stream_ops) == []
+
+
+@pytest.mark.parametrize("stage", POLICY_STAGES)
+def test_no_stage_may_touch_another_stages_table_or_secrets(stage: str) -> None:
+    doc = policy(stage)
+    for other in POLICY_STAGES:
+        if other == stage:
+            continue
+        assert not allows(doc, "dynamodb:PutItem", table_arn(other))
+        assert not allows(doc, "dynamodb:Query", f"{table_arn(other)}/index/GSI1")
+        secret = (
+            f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shipcaptaincrew/{other}/x-AbCdEf"
+        )
+        assert not allows(doc, "secretsmanager:GetSecretValue", secret)
+        text = json.dumps(doc)
+        assert f'shipcaptaincrew-{other}"' not in text and f"shipcaptaincrew/{other}/" not in text
+    # A table whose name merely starts like ours is someone else's.
+    assert not allows(doc, "dynamodb:GetItem", table_arn(stage) + "-archive")
+
+
+@pytest.mark.parametrize("stage", POLICY_STAGES)
+def test_no_statement_grants_everything(stage: str) -> None:
+    for statement in policy(stage)["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement and "NotResource" not in statement
+        actions = _listed(statement["Action"])
+        assert all(a != "*" and not a.endswith(":*") for a in actions), statement
+        if "*" in _listed(statement["Resource"]):
+            assert set(actions) <= RESOURCE_STAR_ONLY, statement
+
+
+@pytest.mark.parametrize("stage", POLICY_STAGES)
+def test_email_may_be_sent_only_as_the_stages_sender(stage: str) -> None:
+    doc = policy(stage)
+    sender = stage_env(stage)["SENDER_EMAIL"]
+    identity = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{sender}"
+    assert allows(doc, "ses:SendEmail", identity, {"ses:FromAddress": sender})
+    assert not allows(doc, "ses:SendEmail", identity, {"ses:FromAddress": "ceo@elsewhere.example"})
+
+
+def test_no_scan_and_no_table_management_in_prod() -> None:
+    doc = policy("prod")
+    for action in ("Scan", "DeleteTable", "UpdateTable", "CreateTable", "BatchWriteItem"):
+        assert not allows(doc, f"dynamodb:{action}", table_arn("prod")), action
+
+
+@pytest.mark.parametrize("stage", AWS_STAGES)
+def test_the_functions_can_write_their_logs_and_only_theirs(stage: str) -> None:
+    doc = policy(stage)
+    logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda"
+    for function in (f"shipcaptaincrew-{stage}", f"shipcaptaincrew-{stage}-outbox_handler"):
+        assert allows(doc, "logs:CreateLogGroup", f"{logs}/{function}")
+        stream = f"{logs}/{function}:log-stream:2026/11/26/[$LATEST]abc"
+        assert allows(doc, "logs:CreateLogStream", stream)
+        assert allows(doc, "logs:PutLogEvents", stream)
+    other = "prod" if stage != "prod" else "staging"
+    assert not allows(doc, "logs:PutLogEvents", f"{logs}/shipcaptaincrew-{other}:log-stream:x")
+
+
+def test_config_turns_autogen_off_and_points_each_stage_at_its_policy() -> None:
+    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    assert config["autogen_policy"] is False
+    for stage in POLICY_STAGES:
+        assert config["stages"][stage]["iam_policy_file"] == f"policy-{stage}.json"

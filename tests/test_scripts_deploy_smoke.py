@@ -1,0 +1,447 @@
+"""scripts/deploy.py (orchestration), scripts/smoke.py (against a tiny local site) and
+scripts/verify_deploy.py (against moto)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import table, timeutil
+from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa, verify_deploy
+
+# --- deploy ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staged_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """config.json with a distribution for staging, as an admin has it after setup."""
+    config = awstools.read_config()
+    config["stages"]["staging"]["environment_variables"]["DISTRIBUTION_ID"] = "E1STAGING"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    monkeypatch.setattr(awstools, "CONFIG_PATH", path)
+    return path
+
+
+class Steps:
+    """Stand-ins for the real steps: record the order, fail where told."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.ran: list[str] = []
+        self.codes: dict[str, int] = {}
+        fakes = {
+            (deploy, "preflight"): "preflight",
+            (deploy, "run_chalice_deploy"): "chalice",
+            (configure_cloudfront, "main"): "cloudfront",
+            (sync_spa, "main"): "spa",
+            (smoke, "main"): "smoke",
+        }
+        for (module, name), label in fakes.items():
+            monkeypatch.setattr(module, name, self._fake(label))
+        monkeypatch.setattr(deploy, "site_url", lambda args, stage: ("https://site/", False))
+
+    def _fake(self, label: str) -> Any:
+        def step(*_args: Any, **_kwargs: Any) -> int:
+            self.ran.append(label)
+            return self.codes.get(label, 0)
+
+        return step
+
+
+def test_deploy_dry_run_prints_every_step_in_order_and_runs_none(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = Steps(monkeypatch)
+
+    assert deploy.main(["--stage", "staging", "--dry-run"]) == 0
+
+    out = capsys.readouterr().out
+    order = [
+        "scripts/bootstrap.py --stage staging",
+        "chalice deploy --stage staging",
+        "scripts/configure_cloudfront.py --stage staging",
+        "scripts/sync_spa.py --stage staging push --slot staging",
+        "scripts/smoke.py",
+    ]
+    positions = [out.index(text) for text in order]
+    assert positions == sorted(positions)
+    assert steps.ran == []
+
+
+def test_deploy_runs_each_step_once_in_order(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = Steps(monkeypatch)
+
+    assert deploy.main(["--stage", "staging"]) == 0
+
+    assert steps.ran == ["preflight", "chalice", "cloudfront", "spa", "smoke"]
+    assert "Deployed" in capsys.readouterr().out
+
+
+def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = Steps(monkeypatch)
+    steps.codes["cloudfront"] = 1
+
+    assert deploy.main(["--stage", "staging"]) == 1
+
+    assert steps.ran == ["preflight", "chalice", "cloudfront"]
+    err = capsys.readouterr().err
+    assert "step 3" in err
+    assert "Not run: push the dispatch page" in err
+
+
+def test_code_is_not_deployed_when_the_stage_is_not_bootstrapped(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = Steps(monkeypatch)
+    steps.codes["preflight"] = 1
+
+    assert deploy.main(["--stage", "staging"]) == 1
+
+    assert steps.ran == ["preflight"]
+    assert "Not run: deploy the code" in capsys.readouterr().err
+
+
+def test_preflight_refuses_a_stage_whose_table_and_secrets_are_missing(
+    staged_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = deploy.build_parser().parse_args(["--stage", "staging"])
+    with mock_aws():
+        assert deploy.preflight(args) == 1
+    err = capsys.readouterr().err
+    assert "create table shipcaptaincrew-staging" in err
+    assert "scripts/bootstrap.py --stage staging" in err
+
+
+def test_preflight_passes_once_bootstrap_has_run(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scripts import bootstrap
+
+    args = deploy.build_parser().parse_args(["--stage", "staging"])
+    with mock_aws():
+        monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+        assert bootstrap.main(["--stage", "staging", "--password-stdin"]) == 0
+        assert deploy.preflight(args) == 0
+
+
+def test_a_chalice_failure_stops_before_cloudfront(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = Steps(monkeypatch)
+    steps.codes["chalice"] = 2
+
+    assert deploy.main(["--stage", "staging"]) == 2
+
+    assert steps.ran == ["preflight", "chalice"]
+
+
+def test_deploying_prod_without_a_terminal_needs_yes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = Steps(monkeypatch)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    assert deploy.main(["--stage", "prod"]) == 2
+
+    assert "--yes" in capsys.readouterr().err
+    assert steps.ran == []
+
+
+def test_a_stage_without_cloudfront_smoke_checks_the_api_gateway_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy.main(["--stage", "dev", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "configure_cloudfront" not in out
+    assert "API Gateway URL" in out
+
+
+# --- smoke --------------------------------------------------------------------------
+
+SPA_PAGE = b"<!doctype html><title>Dispatch</title><main id=login-view></main>"
+APP_404 = (
+    b'<!doctype html><meta name="generator" content="shipcaptaincrew"><title>No such trip</title>'
+)
+
+
+class Site:
+    """A stand-in for the deployed site; `broken` reproduces one fault at a time."""
+
+    def __init__(self) -> None:
+        self.broken: set[str] = set()
+
+
+def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def answer(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def spa(self) -> None:
+            self.answer(200, "text/html; charset=utf-8", SPA_PAGE)
+
+        def do_GET(self) -> None:
+            if self.path == "/api/health":
+                if "health" in site.broken:
+                    return self.answer(502, "application/json", b'{"message": "bad gateway"}')
+                return self.answer(200, "application/json", b'{"status": "ok", "stage": "t"}')
+            if self.path.startswith("/g/") and self.path.endswith("/waiver"):
+                if "waiver" in site.broken:
+                    return self.spa()  # the old bug: CloudFront handed it to S3
+                return self.answer(404, "text/html; charset=utf-8", APP_404)
+            return self.spa()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/api/events/") and self.path.endswith("/payments"):
+                if "payments" in site.broken:
+                    return self.answer(404, "application/json", b'{"code": "not_found"}')
+                return self.answer(401, "application/json", b'{"code": "unauthorized"}')
+            return self.answer(403, "application/xml", b"<Error>AccessDenied</Error>")
+
+    return Handler
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Site, str]]:
+    state = Site()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_smoke_passes_against_a_healthy_site(
+    site: tuple[Site, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url = site
+    assert smoke.main(["--base-url", url]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" ok") >= 4
+    assert "All 4 checks passed" in out
+
+
+def test_smoke_fails_when_the_waiver_falls_through_to_the_dispatch_page(
+    site: tuple[Site, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, url = site
+    state.broken.add("waiver")
+
+    assert smoke.main(["--base-url", url]) == 1
+
+    captured = capsys.readouterr()
+    assert "the dispatch page: CloudFront sent it to S3" in captured.out
+    assert "waiver page from app" in captured.err
+
+
+def test_smoke_fails_when_the_payment_route_is_missing(
+    site: tuple[Site, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, url = site
+    state.broken.add("payments")
+
+    assert smoke.main(["--base-url", url]) == 1
+
+    assert "route missing" in capsys.readouterr().out
+
+
+def test_smoke_fails_when_health_is_not_ok(site: tuple[Site, str]) -> None:
+    state, url = site
+    state.broken.add("health")
+    assert smoke.main(["--base-url", url]) == 1
+
+
+def test_smoke_fails_when_nothing_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    probe = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    port = probe.server_address[1]
+    probe.server_close()  # a port that was free a moment ago: nothing listens now
+
+    assert smoke.main(["--base-url", f"http://127.0.0.1:{port}/", "--timeout", "2"]) == 1
+
+    assert "no answer" in capsys.readouterr().out
+
+
+def test_smoke_api_only_skips_the_dispatch_page(
+    site: tuple[Site, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url = site
+    assert smoke.main(["--base-url", url, "--api-only"]) == 0
+    assert "dispatch page" not in capsys.readouterr().out
+
+
+def test_smoke_rejects_a_base_url_without_a_scheme(capsys: pytest.CaptureFixture[str]) -> None:
+    assert smoke.main(["--base-url", "example.org"]) == 2
+    assert "https://" in capsys.readouterr().err
+
+
+# --- verify_deploy -------------------------------------------------------------------
+
+PROD_TABLE = "shipcaptaincrew-prod"
+LOG_GROUP = "/aws/lambda/shipcaptaincrew-prod"
+
+
+def request_line(method: str, route: str, status: int) -> str:
+    return json.dumps({"level": "info", "method": method, "route": route, "status": status})
+
+
+def put_logs(logs: Any, group: str, messages: list[str]) -> None:
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="2026/11/26/[$LATEST]abc")
+    now_ms = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="2026/11/26/[$LATEST]abc",
+        logEvents=[{"timestamp": now_ms + i, "message": m} for i, m in enumerate(messages)],
+    )
+
+
+def put_trip(dynamodb: Any, event_id: str, starts: datetime, payment_logged: str | None) -> None:
+    dynamodb.put_item(
+        TableName=PROD_TABLE,
+        Item=table.to_item(
+            {
+                "PK": table.event_pk(event_id),
+                "SK": table.EVENT_SK,
+                "GSI1PK": table.date_bucket(starts.astimezone(UTC).year),
+                "GSI1SK": f"{timeutil.utc_key(starts)}#{event_id}",
+                "kind": "event",
+                "id": event_id,
+                "title": f"Trip {event_id}",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=2)).isoformat(),
+                "status": "scheduled",
+                "capacity": 10,
+                "paid_cents": 5000 if payment_logged else 0,
+                "payment_count": 1 if payment_logged else 0,
+                "waiver_count": 0,
+                "payment_logged": payment_logged,
+                "version": 1,
+            }
+        ),
+    )
+
+
+@pytest.fixture
+def prod_aws() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        made = {s: boto3.client(s, region_name="us-east-1") for s in ("logs", "dynamodb", "ses")}
+        table.create_table(made["dynamodb"], PROD_TABLE)
+        made["ses"].verify_email_identity(EmailAddress="dispatch@shipcaptaincrew.example")
+        yield made
+
+
+def send_one_email(ses: Any) -> None:
+    ses.send_email(
+        Source="dispatch@shipcaptaincrew.example",
+        Destination={"ToAddresses": ["dispatch@shipcaptaincrew.example"]},
+        Message={"Subject": {"Data": "Payment"}, "Body": {"Text": {"Data": "$50 cash"}}},
+    )
+
+
+def test_verify_reports_payment_requests_latest_payment_and_ses_sends(
+    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    route = "/api/events/{event_id}/payments"
+    put_logs(
+        prod_aws["logs"],
+        LOG_GROUP,
+        [
+            request_line("POST", route, 201),
+            request_line("POST", route, 201),
+            request_line("POST", route, 400),
+            request_line("GET", "/api/payments.csv", 200),
+            "START RequestId: 1 Version: $LATEST",
+        ],
+    )
+    # Another app's function whose name merely starts the same way is not ours.
+    put_logs(prod_aws["logs"], LOG_GROUP + "2", [request_line("POST", route, 500)])
+    now = datetime.now(UTC)
+    recent = timeutil.to_local_iso(now - timedelta(minutes=5))
+    older = timeutil.to_local_iso(now - timedelta(days=2))
+    put_trip(prod_aws["dynamodb"], "recent", now - timedelta(hours=1), recent)
+    put_trip(prod_aws["dynamodb"], "older", now - timedelta(days=2), older)
+    put_trip(prod_aws["dynamodb"], "unpaid", now, None)
+    send_one_email(prod_aws["ses"])
+
+    assert verify_deploy.main(["--stage", "prod", "--since", "1h"]) == 0
+
+    out = capsys.readouterr().out
+    assert "payment requests: 3 (2 logged, 1 refused 4xx, 0 failed 5xx)" in out
+    assert out.index(recent) < out.index(older)  # newest first
+    assert "Trip unpaid" not in out
+    assert "trips with a payment logged in the window: 1" in out
+    assert "1 delivery attempts" in out
+    assert f"latest payment logged: {recent}" in out
+    assert "all clear" in out
+
+
+def test_verify_flags_failed_payments_error_lines_and_payments_without_email(
+    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    route = "/api/events/{event_id}/payments"
+    error = {"level": "error", "message": "request failed", "error": "ClientError"}
+    put_logs(
+        prod_aws["logs"],
+        LOG_GROUP,
+        [request_line("POST", route, 503), json.dumps(error)],
+    )
+    put_logs(prod_aws["logs"], LOG_GROUP + "-outbox", ["[ERROR] Task timed out after 3.00 s"])
+    now = datetime.now(UTC)
+    put_trip(prod_aws["dynamodb"], "t1", now, timeutil.to_local_iso(now - timedelta(minutes=1)))
+
+    assert verify_deploy.main(["--stage", "prod", "--since", "30m"]) == 1
+
+    out = capsys.readouterr().out
+    assert "ATTENTION: 1 payment request(s) failed with a 5xx" in out
+    assert "ATTENTION: 2 error line(s) in the logs" in out
+    assert "ATTENTION: payments were logged but SES sent no email in the window" in out
+
+
+def test_verify_with_no_traffic_yet_says_the_function_has_not_run(
+    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify_deploy.main(["--stage", "prod"]) == 0
+    assert "has not run" in capsys.readouterr().out
+
+
+def test_verify_rejects_an_unreadable_window(capsys: pytest.CaptureFixture[str]) -> None:
+    assert verify_deploy.main(["--stage", "prod", "--since", "an hour"]) == 2
+    assert "30m, 1h, 2d" in capsys.readouterr().err
+
+
+def test_verify_leaves_the_environment_as_it_found_it(
+    prod_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPERATOR_TZ", raising=False)
+    monkeypatch.setenv("TABLE_NAME", "shipcaptaincrew-test")
+    assert verify_deploy.main(["--stage", "prod"]) == 0
+
+    assert os.environ["TABLE_NAME"] == "shipcaptaincrew-test"
+    assert "OPERATOR_TZ" not in os.environ

@@ -1,0 +1,358 @@
+"""scripts/sync_spa.py against moto's S3 (and CloudFront for invalidations)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from scripts import sync_spa
+
+BUCKET = "shipcaptaincrew-site"
+PAGE = {
+    "index.html": "<!doctype html><title>Dispatch</title><script src=app.js></script>",
+    "app.js": "export const version = 1;\n",
+    "styles.css": "body { margin: 0 }\n",
+    "config.js": 'export const API_BASE = "";\n',
+    "img/icon.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+}
+
+
+class Terminal(io.StringIO):
+    """stdin as a person at a terminal answering the prompt."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.fixture
+def spa(tmp_path: Path) -> Path:
+    root = tmp_path / "spa"
+    for rel, text in PAGE.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / ".DS_Store").write_text("finder junk")
+    return root
+
+
+def sync(spa: Path, *args: str) -> int:
+    return sync_spa.main(["--bucket", BUCKET, "--spa-dir", str(spa), *args])
+
+
+def keys(s3: Any, prefix: str = "") -> set[str]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {o["Key"] for o in listed}
+
+
+def body(s3: Any, key: str) -> str:
+    return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+
+
+def someone_else_puts(s3: Any, key: str, text: str) -> None:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode())
+
+
+def make_distribution(origin_path: str = "") -> str:
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    config = {
+        "CallerReference": f"site{origin_path}",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "site-bucket",
+                    "DomainName": f"{BUCKET}.s3.us-east-1.amazonaws.com",
+                    "OriginPath": origin_path,
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "site-bucket",
+            "ViewerProtocolPolicy": "redirect-to-https",
+        },
+    }
+    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+
+
+def invalidated(distribution_id: str) -> list[list[str]]:
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    listed = cloudfront.list_invalidations(DistributionId=distribution_id)["InvalidationList"]
+    out = []
+    for item in listed.get("Items") or []:
+        found = cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])
+        out.append(sorted(found["Invalidation"]["InvalidationBatch"]["Paths"]["Items"]))
+    return out
+
+
+def test_push_to_staging_uploads_under_the_staging_prefix_with_type_and_cache_headers(
+    s3: Any, spa: Path
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+
+    assert keys(s3) == {f"_staging/{rel}" for rel in PAGE}
+    index = s3.head_object(Bucket=BUCKET, Key="_staging/index.html")
+    assert index["ContentType"].startswith("text/html")
+    assert index["CacheControl"] == "no-cache"
+    config = s3.head_object(Bucket=BUCKET, Key="_staging/config.js")
+    assert config["CacheControl"] == "no-cache"
+    script = s3.head_object(Bucket=BUCKET, Key="_staging/app.js")
+    assert script["ContentType"].startswith("text/javascript")
+    assert "max-age=" in script["CacheControl"]
+    assert s3.head_object(Bucket=BUCKET, Key="_staging/styles.css")["ContentType"].startswith(
+        "text/css"
+    )
+    assert s3.head_object(Bucket=BUCKET, Key="_staging/img/icon.svg")["ContentType"] == (
+        "image/svg+xml"
+    )
+
+
+def test_push_never_uploads_dotfiles_or_the_state_file(s3: Any, spa: Path) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    assert (spa / ".sync-state.json").exists()
+    assert not any(".sync-state" in key or "DS_Store" in key for key in keys(s3))
+
+
+def test_second_push_uploads_only_the_changed_file(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    (spa / "app.js").write_text("export const version = 2;\n")
+    capsys.readouterr()
+
+    assert sync(spa, "push", "--slot", "staging") == 0
+
+    out = capsys.readouterr().out
+    assert "uploaded app.js" in out
+    assert "uploaded index.html" not in out
+    assert body(s3, "_staging/app.js") == "export const version = 2;\n"
+
+
+def test_push_with_nothing_changed_says_so(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    capsys.readouterr()
+    assert sync(spa, "push", "--slot", "staging") == 0
+    assert "Nothing to push" in capsys.readouterr().out
+
+
+def test_push_refuses_when_s3_changed_since_the_last_pull_and_names_the_file(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    someone_else_puts(s3, "_staging/index.html", "<title>newer, from a colleague</title>")
+    (spa / "app.js").write_text("export const version = 3;\n")
+
+    assert sync(spa, "push", "--slot", "staging") == 2
+
+    err = capsys.readouterr().err
+    assert "index.html (changed in S3)" in err
+    assert "pull --slot staging" in err
+    assert body(s3, "_staging/index.html") == "<title>newer, from a colleague</title>"
+    assert body(s3, "_staging/app.js") == PAGE["app.js"]
+
+
+def test_force_push_overwrites_a_slot_changed_in_s3(s3: Any, spa: Path) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    someone_else_puts(s3, "_staging/index.html", "<title>newer</title>")
+
+    assert sync(spa, "push", "--slot", "staging", "--force") == 0
+
+    assert body(s3, "_staging/index.html") == PAGE["index.html"]
+
+
+def test_push_refuses_a_slot_this_checkout_never_pulled(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    someone_else_puts(s3, "index.html", "<title>live</title>")
+
+    assert sync(spa, "push", "--slot", "prod", "--yes") == 2
+
+    assert "never pulled" in capsys.readouterr().err
+    assert body(s3, "index.html") == "<title>live</title>"
+
+
+def test_pull_brings_the_slot_down_and_then_push_is_allowed(s3: Any, spa: Path) -> None:
+    someone_else_puts(s3, "index.html", "<title>live</title>")
+    someone_else_puts(s3, "app.js", "live js")
+    someone_else_puts(s3, "_staging/index.html", "<title>staging only</title>")
+
+    assert sync(spa, "pull", "--slot", "prod", "--force") == 0
+
+    assert (spa / "index.html").read_text() == "<title>live</title>"
+    assert (spa / "app.js").read_text() == "live js"
+    state = json.loads((spa / ".sync-state.json").read_text())
+    recorded = state["buckets"][BUCKET]["prod"]["files"]
+    assert set(recorded) == {"index.html", "app.js"}  # the staging slot is not prod
+    assert recorded["index.html"]["etag"] == s3.head_object(Bucket=BUCKET, Key="index.html")[
+        "ETag"
+    ].strip('"')
+
+    (spa / "app.js").write_text("fixed js")
+    assert sync(spa, "push", "--slot", "prod", "--yes") == 0
+    assert body(s3, "app.js") == "fixed js"
+
+
+def test_pull_will_not_overwrite_local_edits(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    someone_else_puts(s3, "_staging/app.js", "their change")
+    (spa / "app.js").write_text("my unpushed change")
+
+    assert sync(spa, "pull", "--slot", "staging") == 2
+
+    assert "app.js" in capsys.readouterr().err
+    assert (spa / "app.js").read_text() == "my unpushed change"
+
+
+def test_pushing_to_prod_asks_first_and_no_means_nothing_changes(
+    s3: Any, spa: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+
+    assert sync(spa, "push", "--slot", "prod") == 1
+
+    assert "PROD" in capsys.readouterr().out
+    assert keys(s3) == set()
+
+
+def test_pushing_to_prod_with_a_yes_at_the_prompt_uploads_to_the_bucket_root(
+    s3: Any, spa: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+
+    assert sync(spa, "push", "--slot", "prod") == 0
+
+    assert keys(s3) == set(PAGE)
+
+
+def test_pushing_to_prod_without_a_terminal_refuses_and_names_yes(
+    s3: Any, spa: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    assert sync(spa, "push", "--slot", "prod") == 2
+
+    assert "--yes" in capsys.readouterr().err
+    assert keys(s3) == set()
+
+
+def test_prod_listing_leaves_the_staging_slot_out(s3: Any, spa: Path) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync_spa.remote_files(s3, BUCKET, "prod") == {}
+    assert set(sync_spa.remote_files(s3, BUCKET, "staging")) == set(PAGE)
+
+
+def test_status_shows_each_file_against_staging_and_prod(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    someone_else_puts(s3, "index.html", PAGE["index.html"])
+    someone_else_puts(s3, "old.js", "gone locally")
+    (spa / "app.js").write_text("edited")
+    capsys.readouterr()
+
+    assert sync(spa, "status") == 0
+
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    assert rows["index.html"] == ["same", "same"]
+    assert rows["app.js"] == ["changed", "missing"]
+    assert rows["old.js"] == ["-", "only", "in", "S3"]
+
+
+def test_config_js_keeps_each_slots_own_settings_unless_asked(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    (spa / "config.js").write_text('export const API_BASE = "https://elsewhere";\n')
+
+    assert sync(spa, "push", "--slot", "staging") == 0
+    assert body(s3, "_staging/config.js") == PAGE["config.js"]
+    assert "config.js" in capsys.readouterr().out
+
+    assert sync(spa, "push", "--slot", "staging", "--config") == 0
+    assert "elsewhere" in body(s3, "_staging/config.js")
+
+
+def test_push_dry_run_lists_files_and_uploads_nothing(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "prod", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "index.html" in out and "Dry run" in out
+    assert keys(s3) == set()
+
+
+def test_promote_copies_staging_to_prod_with_its_headers_and_invalidates_prod(
+    s3: Any, spa: Path
+) -> None:
+    distribution = make_distribution()
+    assert sync(spa, "push", "--slot", "staging") == 0
+
+    assert sync(spa, "--distribution-id", distribution, "promote", "--yes") == 0
+
+    # config.js holds each slot's own settings: prod keeps (here: lacks) its own.
+    assert keys(s3, "") - keys(s3, "_staging/") == set(PAGE) - {"config.js"}
+    index = s3.head_object(Bucket=BUCKET, Key="index.html")
+    assert index["CacheControl"] == "no-cache"
+    assert index["ContentType"].startswith("text/html")
+    assert body(s3, "app.js") == PAGE["app.js"]
+    assert invalidated(distribution) == [
+        ["/", "/app.js", "/img/icon.svg", "/index.html", "/styles.css"]
+    ]
+
+
+def test_promote_dry_run_copies_nothing(s3: Any, spa: Path) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "promote", "--dry-run") == 0
+    assert keys(s3) == keys(s3, "_staging/")
+
+
+def test_push_invalidates_only_the_changed_paths(s3: Any, spa: Path) -> None:
+    distribution = make_distribution()
+    args = ("--distribution-id", distribution, "push", "--slot", "prod", "--yes")
+    assert sync(spa, *args) == 0
+    (spa / "styles.css").write_text("body { margin: 1px }\n")
+
+    assert sync(spa, *args) == 0
+
+    assert invalidated(distribution)[-1] == ["/styles.css"]
+
+
+def test_a_staging_distribution_with_an_origin_path_is_invalidated_at_its_viewer_paths(
+    s3: Any,
+) -> None:
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    distribution = make_distribution(origin_path="/_staging")
+
+    paths = sync_spa.viewer_paths(
+        cloudfront, distribution, ["_staging/index.html", "_staging/app.js"]
+    )
+
+    assert paths == ["/", "/app.js", "/index.html"]
+
+
+def test_a_missing_bucket_is_a_clear_error(spa: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with mock_aws():
+        assert sync(spa, "push", "--slot", "staging") == 2
+    err = capsys.readouterr().err
+    assert f"bucket {BUCKET} does not exist" in err
+    assert "Traceback" not in err
