@@ -4,13 +4,26 @@ chalicelib function and answers; the logic lives in chalicelib/."""
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-from chalice import AuthResponse, Chalice, Response
+from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, config, errors, events, logs, throttle
+from chalicelib import (
+    auth,
+    config,
+    errors,
+    events,
+    ledger,
+    logs,
+    outbox,
+    payments,
+    throttle,
+    waivers,
+    webpages,
+)
 from chalicelib import validation as v
 
 app = Chalice(app_name="shipcaptaincrew")
@@ -140,4 +153,85 @@ def cancel_event(event_id: str) -> dict:
 # --- Payments (crew) ------------------------------------------------------------
 
 
+@app.route("/api/events/{event_id}/payments", methods=["POST"], authorizer=crew)
+@guarded
+def log_payment(event_id: str) -> Response:
+    logged = payments.log_payment(event_id, body(), by=crew_name())
+    # 201 for a new payment; 200 when a resent tap replays one already logged.
+    return Response(
+        body={"payment": logged.payment, "event": logged.event},
+        status_code=201 if logged.created else 200,
+    )
+
+
+@app.route("/api/events/{event_id}/payments/{payment_id}/void", methods=["POST"], authorizer=crew)
+@guarded
+def void_payment(event_id: str, payment_id: str) -> dict:
+    return payments.void_payment(event_id, payment_id, body(), by=crew_name())
+
+
+@app.route("/api/payments.csv", methods=["GET"], authorizer=crew)
+@guarded
+def payments_csv() -> Response:
+    export = ledger.payments_csv(query("from"), query("to"))
+    return Response(
+        body=export.text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 # --- Waivers --------------------------------------------------------------------
+# The patron's pages answer HTML (or JSON when the client asks for it), so they
+# render their own errors instead of the middleware's JSON.
+WAIVER_FORM_TYPES = ["application/x-www-form-urlencoded", "application/json"]
+
+
+@app.route("/g/{event_id}/waiver", methods=["GET"])
+@guarded
+def waiver_page(event_id: str) -> Response:
+    return waivers.waiver_page(event_id, webpages.incoming(app.current_request))
+
+
+@app.route("/g/{event_id}/waiver", methods=["POST"], content_types=WAIVER_FORM_TYPES)
+@guarded
+def sign_waiver(event_id: str) -> Response:
+    return waivers.sign_waiver(event_id, webpages.incoming(app.current_request))
+
+
+@app.route("/api/events/{event_id}/waivers/{waiver_id}", methods=["GET"], authorizer=crew)
+@guarded
+def waiver_record(event_id: str, waiver_id: str) -> dict:
+    return {"waiver": waivers.get_waiver(event_id, waiver_id)}
+
+
+# --- Email outbox -----------------------------------------------------------------
+# Crew emails leave after the response (chalicelib/outbox.py). On AWS the table's
+# stream delivers each new one within seconds and a schedule retries failures.
+# Chalice needs the stream's ARN when it reads this file at deploy time, so it is
+# the one setting read at import: TABLE_STREAM_ARN in the stage's config (printed
+# by scripts/bootstrap.py). Without it (chalice local, tests) no stream handler is
+# registered and the schedule (or the local stack's drain thread) sends the emails.
+
+
+def deliver_new_emails(event: Any) -> dict:
+    """DynamoDB stream: send the email of each newly written outbox item."""
+    images = (record.new_image for record in event if record.event_name == "INSERT")
+    return {"sent": outbox.deliver_new(image for image in images if image)}
+
+
+TABLE_STREAM_ARN = os.environ.get("TABLE_STREAM_ARN", "")
+if TABLE_STREAM_ARN:
+    deliver_new_emails = app.on_dynamodb_record(
+        stream_arn=TABLE_STREAM_ARN, batch_size=25, starting_position="LATEST"
+    )(deliver_new_emails)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def drain_email_outbox(event: Any) -> dict:
+    """Every minute: send what is due (new ones the stream missed, failures to retry)."""
+    return {"sent": outbox.drain_outbox(limit=25)}

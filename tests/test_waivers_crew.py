@@ -1,0 +1,113 @@
+"""The crew's side of waivers: who signed (event detail, board count) and one record, whole."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib import timeutil, waivers
+from tests.conftest import Api
+from tests.test_waivers_signing import (
+    data_url,
+    json_signer,
+    make_png,
+    post_form,
+    post_json,
+    signer,
+    years_ago,
+)
+
+HIDDEN = ("PK", "SK", "GSI1PK", "GSI1SK", "kind", "_notify_attempts")
+
+
+def sign(api: Api, event_id: str, **overrides: object) -> dict:
+    response = post_json(api, event_id, json_signer(**overrides))
+    assert response.status_code == 201, response.body
+    return response.json_body["waiver"]
+
+
+def test_event_detail_lists_who_signed_with_their_children_and_when(
+    crew_api: Api, event: dict, monkeypatch: pytest.MonkeyPatch
+):
+    real_now = timeutil.now
+    start = real_now()
+    monkeypatch.setattr(timeutil, "now", lambda: start + timedelta(minutes=2))
+    later = sign(crew_api, event["id"], full_name="Zed Late", signature="zed late")
+    monkeypatch.setattr(timeutil, "now", lambda: start + timedelta(minutes=1))
+    kid = {"name": "Lía", "date_of_birth": years_ago(6).isoformat()}
+    earlier = sign(crew_api, event["id"], minors=[kid], signature_png=data_url(make_png()))
+    monkeypatch.setattr(timeutil, "now", real_now)
+    detail = crew_api.get(f"/api/events/{event['id']}").json_body
+    assert [w["id"] for w in detail["waivers"]] == [earlier["id"], later["id"]]
+    first = detail["waivers"][0]
+    assert first["full_name"] == "Ana María López"
+    assert first["minors"] == [kid]
+    assert first["signed_at"] == earlier["signed_at"]
+    assert first["drawn_signature"] is True
+    assert "signature_png" not in first and "png" not in first
+    assert not set(HIDDEN) & set(first)
+    assert detail["event"]["waiver_count"] == 3
+
+
+def test_board_card_counts_the_people_covered(crew_api: Api, event: dict):
+    sign(crew_api, event["id"], minors=[{"name": "Kim", "date_of_birth": years_ago(4).isoformat()}])
+    day = event["starts_at"][:10]
+    [card] = crew_api.get(f"/api/events?from={day}&to={day}").json_body["events"]
+    assert card["waiver_count"] == 2
+
+
+def test_crew_get_the_whole_record_with_the_drawing_and_the_text_signed(crew_api: Api, event: dict):
+    png = make_png(120, 40)
+    fields = signer(
+        signature_png=data_url(png),
+        minor_name=["Lía López"],
+        minor_dob=[years_ago(8).isoformat()],
+    )
+    response = post_form(crew_api, event["id"], fields, **{"x-forwarded-for": "203.0.113.7"})
+    assert response.status_code == 201
+    [listed] = crew_api.get(f"/api/events/{event['id']}").json_body["waivers"]
+    reply = crew_api.get(f"/api/events/{event['id']}/waivers/{listed['id']}")
+    assert reply.status_code == 200
+    record = reply.json_body["waiver"]
+    assert record["signature_png"] == data_url(png)
+    assert record["waiver_text"] == (waivers.TEXT_DIR / "v1.txt").read_text(encoding="utf-8")
+    assert record["waiver_sha256"] == waivers.current_text().sha256
+    assert record["email"] == "ana@example.com"
+    assert record["emergency_phone"] == "415 555 0199"
+    assert record["ip"] == "203.0.113.7"
+    assert record["user_agent"] == "Mozilla/5.0 (iPhone) test"
+    assert record["minors"] == [{"name": "Lía López", "date_of_birth": years_ago(8).isoformat()}]
+    assert not set(HIDDEN) & set(record)
+
+
+def test_record_without_a_drawing_says_so(crew_api: Api, event: dict):
+    waiver = sign(crew_api, event["id"])
+    record = crew_api.get(f"/api/events/{event['id']}/waivers/{waiver['id']}").json_body["waiver"]
+    assert record["signature_png"] is None and record["drawn_signature"] is False
+
+
+def test_waiver_record_needs_a_crew_login(crew_api: Api, event: dict):
+    waiver = sign(crew_api, event["id"])
+    response = crew_api.get(f"/api/events/{event['id']}/waivers/{waiver['id']}", token=False)
+    assert response.status_code == 401
+
+
+def test_unknown_waiver_is_404(crew_api: Api, event: dict):
+    waiver = sign(crew_api, event["id"])
+    other = crew_api.post("/api/events", {**_trip_body(event)}).json_body["event"]
+    for path in (
+        f"/api/events/{event['id']}/waivers/{'0' * 32}",
+        f"/api/events/{event['id']}/waivers/not-an-id",
+        f"/api/events/{other['id']}/waivers/{waiver['id']}",  # another trip's waiver
+        f"/api/events/nope/waivers/{waiver['id']}",
+    ):
+        response = crew_api.get(path)
+        assert response.status_code == 404, path
+        assert response.json_body["code"] == "not_found"
+
+
+def _trip_body(event: dict) -> dict:
+    from tests.conftest import trip
+
+    return trip(title="Another trip")
