@@ -24,11 +24,14 @@ def login(password: object, name: object, source: str) -> dict:
         if not isinstance(name, str) or len(name.strip()) > 60:
             raise BadInput("name must be text of at most 60 characters", field="name")
         crew_name = name.strip() or "crew"
-    throttle.check(LOGIN_SCOPE, source, limit=MAX_FAILED_LOGINS, window_seconds=FAILED_LOGIN_WINDOW)
+    counted = throttle.check(
+        LOGIN_SCOPE, source, limit=MAX_FAILED_LOGINS, window_seconds=FAILED_LOGIN_WINDOW
+    )
     if not _password_matches(password):
         throttle.record(LOGIN_SCOPE, source, window_seconds=FAILED_LOGIN_WINDOW)
         raise Unauthorized("wrong password", field="password")
-    throttle.clear(LOGIN_SCOPE, source)
+    if counted:
+        throttle.clear(LOGIN_SCOPE, source)
     return issue_token(crew_name)
 
 

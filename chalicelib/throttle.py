@@ -30,65 +30,70 @@ def _key(scope: str, source: str) -> dict:
     return table.to_item({"PK": f"THROTTLE#{scope}#{source}", "SK": "THROTTLE"})
 
 
-def check(scope: str, source: str, *, limit: int, window_seconds: int) -> None:
-    """Raise 429 with Retry-After while `source` has used up `limit` in the window."""
+def check(scope: str, source: str, *, limit: int, window_seconds: int) -> bool:
+    """Raise 429 with Retry-After while `source` has used up `limit` in the window.
+
+    Answers whether a counter exists, so a caller can skip clearing what isn't there.
+    """
     found = aws.dynamodb().get_item(
         TableName=config.table_name(), Key=_key(scope, source), ConsistentRead=True
     )
     if "Item" not in found:
-        return
+        return False
     item = table.from_item(found["Item"])
+    _refuse_over_limit(item, limit=limit, window_seconds=window_seconds)
+    return True
+
+
+def _refuse_over_limit(item: dict, *, limit: int, window_seconds: int) -> None:
     now = int(timeutil.now().timestamp())
     window_end = item["window_start"] + window_seconds
     if item["count"] >= limit and now < window_end:
-        raise Throttled(
-            f"too many attempts; try again in {window_end - now} seconds",
-            retry_after=window_end - now,
-        )
+        wait = window_end - now
+        raise Throttled(f"too many attempts; try again in {wait} seconds", retry_after=wait)
 
 
-def record(scope: str, source: str, *, window_seconds: int) -> int:
-    """Count one attempt; returns the count within the current window."""
+def record(scope: str, source: str, *, window_seconds: int) -> dict:
+    """Count one attempt (one UpdateItem); answers the counter as it now stands."""
     now = int(timeutil.now().timestamp())
     client = aws.dynamodb()
     try:
         result = client.update_item(
             TableName=config.table_name(),
             Key=_key(scope, source),
-            UpdateExpression="ADD #count :one",
-            ConditionExpression="attribute_exists(PK) AND window_start > :stale",
-            ExpressionAttributeNames={"#count": "count"},
+            UpdateExpression=(
+                "ADD #count :one SET window_start = if_not_exists(window_start, :now), "
+                "#ttl = if_not_exists(#ttl, :expires)"
+            ),
+            # A counter whose window has passed is started afresh below.
+            ConditionExpression="attribute_not_exists(PK) OR window_start > :stale",
+            ExpressionAttributeNames={"#count": "count", "#ttl": table.TTL_ATTRIBUTE},
             ExpressionAttributeValues={
                 ":one": table.to_value(1),
+                ":now": table.to_value(now),
                 ":stale": table.to_value(now - window_seconds),
+                ":expires": table.to_value(now + window_seconds + 60),
             },
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",
         )
-        return int(result["Attributes"]["count"]["N"])
+        return table.from_item(result["Attributes"])
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-    # No counter, or an old window: start a new one.
+    fresh = {"count": 1, "window_start": now, table.TTL_ATTRIBUTE: now + window_seconds + 60}
     client.put_item(
-        TableName=config.table_name(),
-        Item={
-            **_key(scope, source),
-            **table.to_item(
-                {
-                    "count": 1,
-                    "window_start": now,
-                    table.TTL_ATTRIBUTE: now + window_seconds + 60,
-                }
-            ),
-        },
+        TableName=config.table_name(), Item={**_key(scope, source), **table.to_item(fresh)}
     )
-    return 1
+    return fresh
 
 
 def hit(scope: str, source: str, *, limit: int, window_seconds: int) -> None:
-    """Count an attempt and refuse it (429) when it goes over `limit` in the window."""
-    check(scope, source, limit=limit, window_seconds=window_seconds)
-    record(scope, source, window_seconds=window_seconds)
+    """Count an attempt and refuse it (429) once it goes over `limit` in the window."""
+    counter = record(scope, source, window_seconds=window_seconds)
+    if counter["count"] > limit:
+        _refuse_over_limit(
+            {**counter, "count": counter["count"] - 1}, limit=limit, window_seconds=window_seconds
+        )
 
 
 def clear(scope: str, source: str) -> None:
