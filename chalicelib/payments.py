@@ -15,16 +15,22 @@ and a payment logged on the dock must not make a captain's edit fail as stale.
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib import aws, config, events, notifications, outbox, table, templates, timeutil
+from chalicelib import (
+    aws,
+    config,
+    events,
+    notifications,
+    outbox,
+    table,
+    templates,
+    timeutil,
+    transactions,
+)
 from chalicelib import validation as v
 from chalicelib.errors import Conflict, NotFound, Unavailable
 
@@ -41,9 +47,7 @@ FIELDS = ("payment_id", "patron_name", "amount_cents", "method", "note")
 # What must match for a replayed payment_id to be the same payment.
 CONTENT = ("patron_name", "amount_cents", "method", "note")
 MAX_AMOUNT_CENTS = 10_000_000
-# Cancellation reasons worth another try: another transaction held the trip item.
-_RETRYABLE = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
-_TRANSACTION_TRIES = 4
+_BUSY = "the trip is busy: try again in a moment"
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def log_payment(event_id: str, body: dict[str, Any], *, by: str) -> Logged:
         return Logged(public_payment(record), events.get_event(event_id), created=True)
 
     payment_reason, event_reason = reasons
-    if payment_reason.get("Code") == "ConditionalCheckFailed":
+    if payment_reason.get("Code") == transactions.CONDITION_FAILED:
         stored = _old_item(payment_reason) or _load_payment(pk, sk)
         if _content(stored) != _content(record):
             raise Conflict(
@@ -145,7 +149,7 @@ def log_payment(event_id: str, body: dict[str, Any], *, by: str) -> Logged:
                 code="payment_id_reused",
             )
         return Logged(public_payment(stored), events.get_event(event_id), created=False)
-    if event_reason.get("Code") == "ConditionalCheckFailed":
+    if event_reason.get("Code") == transactions.CONDITION_FAILED:
         # Without the old item (older emulators), a read says why: 404 or cancelled.
         trip = _old_item(event_reason) or events.load_event(event_id)
         if trip.get("status") == "cancelled":
@@ -217,7 +221,7 @@ def void_payment(
     )
     if reasons is not None:
         payment_reason = reasons[0]
-        if payment_reason.get("Code") == "ConditionalCheckFailed":
+        if payment_reason.get("Code") == transactions.CONDITION_FAILED:
             # Someone voided it between our read and our write.
             return _voided(_old_item(payment_reason) or _load_payment(pk, sk), event_id, True)
         raise NotFound("no such event", field="event_id")
@@ -303,24 +307,17 @@ def _transact(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
 
     A conflict with another transaction on the same trip (two crew phones at
     once) is retried with a short jittered pause; it cannot double count, since
-    the payment's own condition still holds.
+    the payment's own condition still holds. Only a failed condition comes back
+    to the caller; any other refusal is a 503 to try again.
     """
-    client = aws.dynamodb()
-    for attempt in range(_TRANSACTION_TRIES):
-        try:
-            client.transact_write_items(TransactItems=items)
-            return None
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons") or []
-            codes = {reason.get("Code") for reason in reasons}
-            if "ConditionalCheckFailed" in codes:
-                return reasons
-            if not codes & _RETRYABLE or attempt == _TRANSACTION_TRIES - 1:
-                raise Unavailable("the trip is busy: try again in a moment") from None
-            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
-    return None  # unreachable: the loop returns or raises
+    try:
+        # `time` is looked up here so a test can skip the payment code's pauses.
+        transactions.transact_write(items, busy=_BUSY)
+    except transactions.Cancelled as cancelled:
+        if not cancelled.condition_failed:
+            raise Unavailable(_BUSY) from None
+        return cancelled.reasons
+    return None
 
 
 # --- The crew email -------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Settings come from the stage in .chalice/config.json (the same file `chalice deploy`
 reads, so the scripts and the deployed code cannot disagree), with command-line
-overrides. Every script's `main(argv)` runs inside `guard()`, so a user mistake or an
-AWS refusal is one clear line, never a traceback.
+overrides. Every script's `main(argv)` is `run_script(build_parser, run, argv)`: its body
+runs inside `guard()`, so a user mistake or an AWS refusal is one clear line, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -283,3 +284,13 @@ def guard(run: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         say("\ninterrupted", sys.stderr)
         return 130
+
+
+def run_script(
+    build_parser: Callable[[], argparse.ArgumentParser],
+    run: Callable[[argparse.Namespace], int],
+    argv: list[str] | None = None,
+) -> int:
+    """A script's `main`: read the command line, then run the body inside `guard()`."""
+    args = build_parser().parse_args(argv)
+    return guard(lambda: run(args))

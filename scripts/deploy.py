@@ -188,8 +188,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return awstools.guard(lambda: run(args))
+    return awstools.run_script(build_parser, run, argv)
 
 
 if __name__ == "__main__":

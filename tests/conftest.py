@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import bcrypt
@@ -18,7 +19,7 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import aws as app_aws
-from chalicelib import config, table
+from chalicelib import config, table, timeutil
 
 TEST_PASSWORD = "correct horse battery staple"
 # Cost 4 keeps the suite fast; production hashes use bcrypt's default cost.
@@ -27,6 +28,8 @@ TEST_SIGNING_KEY = "test-signing-key-that-is-long-enough-for-hs256"
 TABLE_NAME = "shipcaptaincrew-test"
 SENDER = "dispatch@shipcaptaincrew.example"
 CREW = ("crew@shipcaptaincrew.example", "captain@shipcaptaincrew.example")
+# A valid payment body for POST /api/events/{id}/payments.
+ANA = {"patron_name": "Ana Ruiz", "amount_cents": 12000, "method": "cash"}
 
 # Every (service, operation) the app's own clients made during this run; the
 # IAM policy test (run last) checks that the prod policy grants each one.
@@ -135,10 +138,6 @@ def crew_api(api: Api) -> Api:
 
 def trip(**overrides: Any) -> dict[str, Any]:
     """A valid new-trip body, starting tomorrow afternoon in the operator's zone."""
-    from datetime import timedelta
-
-    from chalicelib import timeutil
-
     day = timeutil.today_local() + timedelta(days=1)
     body = {
         "title": "Sunset Cruise",
@@ -161,3 +160,18 @@ def event(crew_api: Api) -> dict[str, Any]:
     response = crew_api.post("/api/events", trip())
     assert response.status_code == 201, response.body
     return response.json_body["event"]
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch):
+    """The app's clock, moved by hand: `clock.advance(seconds)`."""
+
+    class Clock:
+        moment = datetime.now(UTC).replace(microsecond=0)
+
+        def advance(self, seconds: float) -> None:
+            self.moment += timedelta(seconds=seconds)
+
+    fake = Clock()
+    monkeypatch.setattr(timeutil, "now", lambda: fake.moment)
+    return fake

@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -27,11 +26,10 @@ from moto.core import models as moto_models
 from moto.ses.models import ses_backends
 
 from chalicelib import aws as app_aws
-from chalicelib import config, outbox, payments, table, timeutil
-from tests.conftest import TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_SIGNING_KEY
+from chalicelib import config, outbox, table, transactions
+from tests.conftest import ANA, TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_SIGNING_KEY
 from tests.test_access import table_snapshot
 
-ANA = {"patron_name": "Ana Ruiz", "amount_cents": 12000, "method": "cash"}
 DDB_ERROR = "com.amazonaws.dynamodb.v20120810#"
 
 
@@ -140,8 +138,7 @@ def backoffs(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def transaction_tries() -> int:
     """How many times the app's own code tries a contended transaction."""
-    shared = sys.modules.get("chalicelib.transactions")
-    return shared.TRIES if shared is not None else payments._TRANSACTION_TRIES
+    return transactions.TRIES
 
 
 def attempts(service: str) -> int:
@@ -150,19 +147,6 @@ def attempts(service: str) -> int:
     Config(retries={"max_attempts": n}) means n RETRIES, so n + 1 attempts.
     """
     return app_aws.client(service).meta.config.retries["total_max_attempts"]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch):
-    class Clock:
-        moment = datetime.now(UTC).replace(microsecond=0)
-
-        def advance(self, seconds: float) -> None:
-            self.moment += timedelta(seconds=seconds)
-
-    fake = Clock()
-    monkeypatch.setattr(timeutil, "now", lambda: fake.moment)
-    return fake
 
 
 def pay(api, event_id: str, **overrides: Any):

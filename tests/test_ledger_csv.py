@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib import aws, ledger, timeutil
-from tests.conftest import trip
-
-ANA = {"patron_name": "Ana Ruiz", "amount_cents": 12000, "method": "cash"}
+from tests.conftest import ANA, trip
 
 
 def pay(api, event_id: str, **overrides: Any) -> dict[str, Any]:

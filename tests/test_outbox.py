@@ -6,7 +6,7 @@ import importlib.util
 import json
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +17,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import aws as app_aws
-from chalicelib import config, notifications, outbox, table, timeutil
-from tests.conftest import CREW, SENDER
+from chalicelib import config, notifications, outbox, table
+from tests.conftest import ANA, CREW, SENDER
 
 ROOT = Path(__file__).resolve().parent.parent
-ANA = {"patron_name": "Ana Ruiz", "amount_cents": 12000, "method": "cash"}
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch):
-    """The app's clock, moved by hand: `clock.advance(seconds)`."""
-
-    class Clock:
-        moment = datetime.now(UTC).replace(microsecond=0)
-
-        def advance(self, seconds: float) -> None:
-            self.moment += timedelta(seconds=seconds)
-
-    fake = Clock()
-    monkeypatch.setattr(timeutil, "now", lambda: fake.moment)
-    return fake
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from chalicelib import aws, config, timeutil
-from tests.conftest import trip
-
-ANA = {"patron_name": "Ana Ruiz", "amount_cents": 12000, "method": "cash"}
+from chalicelib import aws, config
+from tests.conftest import ANA, trip
 
 
 def payment(**overrides: Any) -> dict[str, Any]:
@@ -42,21 +39,6 @@ def stored_item_count() -> int:
     # A test-side client: the app's clients record calls for the IAM policy test.
     scan = boto3.client("dynamodb").scan(TableName=config.table_name(), Select="COUNT")
     return scan["Count"]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch):
-    """The app's clock, moved by hand: `clock.advance(seconds)`."""
-
-    class Clock:
-        moment = datetime.now(UTC).replace(microsecond=0)
-
-        def advance(self, seconds: float) -> None:
-            self.moment += timedelta(seconds=seconds)
-
-    fake = Clock()
-    monkeypatch.setattr(timeutil, "now", lambda: fake.moment)
-    return fake
 
 
 # --- Logging --------------------------------------------------------------------

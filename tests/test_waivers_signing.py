@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, config, table, timeutil, waivers
+from chalicelib import aws, config, table, timeutil, transactions, waiver_form, waiver_text, waivers
 from tests.conftest import SENDER, Api, trip
 
 FORM = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}
-TEXT_FILE = waivers.TEXT_DIR / "v1.txt"
+TEXT_FILE = waiver_text.TEXT_DIR / "v1.txt"
 HOSTILE_NAME = '<script>alert(1)</script> O\'Brien "Skip" & 🛥️👩‍👧'
 
 
@@ -426,7 +426,7 @@ def conflicting(monkeypatch: pytest.MonkeyPatch):
         return real(**kwargs)
 
     monkeypatch.setattr(client, "transact_write_items", transact)
-    monkeypatch.setattr(waivers.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
     return left
 
 
@@ -493,7 +493,7 @@ def test_drawn_signature_must_be_a_real_png_of_at_most_100_kb(api: Api, event: d
 
 
 def test_png_check_reads_the_image_size():
-    assert waivers.check_png(make_png(60, 20)) == (60, 20)
+    assert waiver_form.check_png(make_png(60, 20)) == (60, 20)
 
 
 # --- Abuse -------------------------------------------------------------------------
@@ -610,7 +610,7 @@ def test_signer_gets_an_email_copy_of_the_full_text_they_signed(api: Api, event:
     assert message.source == SENDER
     assert message.subject.startswith("Your signed waiver: Sunset Cruise")
     assert "Lía López" in message.body
-    for paragraph in waivers.current_text().paragraphs:
+    for paragraph in waiver_text.current_text().paragraphs:
         assert escaped(paragraph) in message.body
     email = waivers.email_for(item)
     assert TEXT_FILE.read_text(encoding="utf-8") in email.text
