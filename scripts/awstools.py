@@ -118,8 +118,8 @@ def stage_for_slot(bucket: str, slot: str, config: dict[str, Any] | None = None)
     return None
 
 
-def deployed_api_url(stage: Stage, deployed_dir: Path | None = None) -> str:
-    """The REST API URL `chalice deploy` recorded for the stage."""
+def deployed_rest_api(stage: Stage, deployed_dir: Path | None = None) -> dict[str, Any]:
+    """The REST API resource `chalice deploy` recorded for the stage (id and URL)."""
     path = (deployed_dir or DEPLOYED_DIR) / f"{stage.name}.json"
     try:
         deployed = json.loads(path.read_text())
@@ -129,8 +129,13 @@ def deployed_api_url(stage: Stage, deployed_dir: Path | None = None) -> str:
         ) from None
     for resource in deployed.get("resources", []):
         if resource.get("rest_api_url"):
-            return resource["rest_api_url"]
+            return resource
     raise UserError(f"{path} records no rest_api_url: pass --api-url")
+
+
+def deployed_api_url(stage: Stage, deployed_dir: Path | None = None) -> str:
+    """The REST API URL `chalice deploy` recorded for the stage."""
+    return deployed_rest_api(stage, deployed_dir)["rest_api_url"]
 
 
 # --- boto3 ------------------------------------------------------------------------

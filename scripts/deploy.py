@@ -5,6 +5,8 @@
 1. preflight: the stage's table and secrets exist (bootstrap's inspection, read-only),
    so code never goes out before the settings it needs;
 2. `chalice deploy --stage S`: code, environment and IAM policy arrive together;
+   then API Gateway answers an authorizer that could not run (Secrets Manager
+   unreachable) with 503 and Retry-After instead of its default 500;
 3. scripts/configure_cloudfront.py: the edge routing table on the stage's distribution;
 4. scripts/sync_spa.py push to the stage's slot (it refuses if S3 changed since your
    last pull), which invalidates the paths it changed;
@@ -24,6 +26,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -56,6 +59,46 @@ def run_chalice_deploy(args: argparse.Namespace) -> int:
         env["AWS_DEFAULT_REGION"] = args.region
     command = [chalice_command(), "deploy", "--stage", args.stage]
     return subprocess.run(command, cwd=awstools.REPO_ROOT, env=env, check=False).returncode
+
+
+AUTHORIZER_FAILURE_BODY = (
+    '{"code": "unavailable", "message": "login checks are unavailable: try again in a moment"}'
+)
+
+
+def map_authorizer_failure(apigateway: Any, rest_api_id: str, api_stage: str) -> bool:
+    """Answer AUTHORIZER_FAILURE with 503 + Retry-After; True when it changed anything.
+
+    Chalice cannot declare gateway responses, so this runs after every deploy.
+    """
+    wanted = {
+        "statusCode": "503",
+        "responseParameters": {"gatewayresponse.header.Retry-After": "'5'"},
+        "responseTemplates": {"application/json": AUTHORIZER_FAILURE_BODY},
+    }
+    try:
+        current = apigateway.get_gateway_response(
+            restApiId=rest_api_id, responseType="AUTHORIZER_FAILURE"
+        )
+    except apigateway.exceptions.NotFoundException:
+        current = {}
+    if all(current.get(key) == value for key, value in wanted.items()):
+        awstools.detail("authorizer failures already answer 503")
+        return False
+    apigateway.put_gateway_response(
+        restApiId=rest_api_id, responseType="AUTHORIZER_FAILURE", **wanted
+    )
+    apigateway.create_deployment(restApiId=rest_api_id, stageName=api_stage)
+    awstools.detail("authorizer failures now answer 503 with Retry-After")
+    return True
+
+
+def run_authorizer_mapping(args: argparse.Namespace) -> int:
+    stage = awstools.load_stage(args.stage)
+    rest_api = awstools.deployed_rest_api(stage)
+    api_stage = awstools.read_config()["stages"][stage.name].get("api_gateway_stage", "api")
+    map_authorizer_failure(awstools.clients(args)("apigateway"), rest_api["rest_api_id"], api_stage)
+    return 0
 
 
 def preflight(args: argparse.Namespace) -> int:
@@ -106,6 +149,11 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
             "deploy the code",
             f"chalice deploy --stage {stage.name}",
             lambda: run_chalice_deploy(args),
+        ),
+        Step(
+            "answer authorizer failures with 503",
+            "apigateway put-gateway-response AUTHORIZER_FAILURE 503",
+            lambda: run_authorizer_mapping(args),
         ),
     ]
     if stage.distribution_id:

@@ -44,6 +44,7 @@ class Steps:
         fakes = {
             (deploy, "preflight"): "preflight",
             (deploy, "run_chalice_deploy"): "chalice",
+            (deploy, "run_authorizer_mapping"): "gateway",
             (configure_cloudfront, "main"): "cloudfront",
             (sync_spa, "main"): "spa",
             (smoke, "main"): "smoke",
@@ -71,6 +72,7 @@ def test_deploy_dry_run_prints_every_step_in_order_and_runs_none(
     order = [
         "scripts/bootstrap.py --stage staging",
         "chalice deploy --stage staging",
+        "put-gateway-response AUTHORIZER_FAILURE 503",
         "scripts/configure_cloudfront.py --stage staging",
         "scripts/sync_spa.py --stage staging push --slot staging",
         "scripts/smoke.py",
@@ -87,7 +89,7 @@ def test_deploy_runs_each_step_once_in_order(
 
     assert deploy.main(["--stage", "staging"]) == 0
 
-    assert steps.ran == ["preflight", "chalice", "cloudfront", "spa", "smoke"]
+    assert steps.ran == ["preflight", "chalice", "gateway", "cloudfront", "spa", "smoke"]
     assert "Deployed" in capsys.readouterr().out
 
 
@@ -99,9 +101,9 @@ def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
 
     assert deploy.main(["--stage", "staging"]) == 1
 
-    assert steps.ran == ["preflight", "chalice", "cloudfront"]
+    assert steps.ran == ["preflight", "chalice", "gateway", "cloudfront"]
     err = capsys.readouterr().err
-    assert "step 3" in err
+    assert "step 4" in err
     assert "Not run: push the dispatch page" in err
 
 
@@ -115,6 +117,30 @@ def test_code_is_not_deployed_when_the_stage_is_not_bootstrapped(
 
     assert steps.ran == ["preflight"]
     assert "Not run: deploy the code" in capsys.readouterr().err
+
+
+def test_authorizer_failures_answer_503_once_mapped_and_a_second_run_changes_nothing() -> None:
+    with mock_aws():
+        apigateway = boto3.client("apigateway", region_name="us-east-1")
+        api_id = apigateway.create_rest_api(name="shipcaptaincrew")["id"]
+        root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+        apigateway.put_method(
+            restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE"
+        )
+        apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+
+        assert deploy.map_authorizer_failure(apigateway, api_id, "api") is True
+        mapped = apigateway.get_gateway_response(
+            restApiId=api_id, responseType="AUTHORIZER_FAILURE"
+        )
+        assert mapped["statusCode"] == "503"
+        assert mapped["responseParameters"]["gatewayresponse.header.Retry-After"] == "'5'"
+        body = json.loads(mapped["responseTemplates"]["application/json"])
+        assert body["code"] == "unavailable"
+        deployments = apigateway.get_deployments(restApiId=api_id)["items"]
+
+        assert deploy.map_authorizer_failure(apigateway, api_id, "api") is False
+        assert apigateway.get_deployments(restApiId=api_id)["items"] == deployments
 
 
 def test_preflight_refuses_a_stage_whose_table_and_secrets_are_missing(
