@@ -11,20 +11,11 @@ from typing import Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import (
-    auth,
-    config,
-    errors,
-    events,
-    ledger,
-    logs,
-    outbox,
-    payments,
-    throttle,
-    waivers,
-    webpages,
-)
+from chalicelib import auth, config, errors, events, logs, throttle
 from chalicelib import validation as v
+
+# payments, ledger, waivers, webpages and outbox are imported inside the routes that
+# use them: a Lambda cold start then pays only for what its first request needs.
 
 app = Chalice(app_name="shipcaptaincrew")
 
@@ -156,6 +147,8 @@ def cancel_event(event_id: str) -> dict:
 @app.route("/api/events/{event_id}/payments", methods=["POST"], authorizer=crew)
 @guarded
 def log_payment(event_id: str) -> Response:
+    from chalicelib import payments
+
     logged = payments.log_payment(event_id, body(), by=crew_name())
     # 201 for a new payment; 200 when a resent tap replays one already logged.
     return Response(
@@ -167,12 +160,16 @@ def log_payment(event_id: str) -> Response:
 @app.route("/api/events/{event_id}/payments/{payment_id}/void", methods=["POST"], authorizer=crew)
 @guarded
 def void_payment(event_id: str, payment_id: str) -> dict:
+    from chalicelib import payments
+
     return payments.void_payment(event_id, payment_id, body(), by=crew_name())
 
 
 @app.route("/api/payments.csv", methods=["GET"], authorizer=crew)
 @guarded
 def payments_csv() -> Response:
+    from chalicelib import ledger
+
     export = ledger.payments_csv(query("from"), query("to"))
     return Response(
         body=export.text,
@@ -194,18 +191,24 @@ WAIVER_FORM_TYPES = ["application/x-www-form-urlencoded", "application/json"]
 @app.route("/g/{event_id}/waiver", methods=["GET"])
 @guarded
 def waiver_page(event_id: str) -> Response:
+    from chalicelib import waivers, webpages
+
     return waivers.waiver_page(event_id, webpages.incoming(app.current_request))
 
 
 @app.route("/g/{event_id}/waiver", methods=["POST"], content_types=WAIVER_FORM_TYPES)
 @guarded
 def sign_waiver(event_id: str) -> Response:
+    from chalicelib import waivers, webpages
+
     return waivers.sign_waiver(event_id, webpages.incoming(app.current_request))
 
 
 @app.route("/api/events/{event_id}/waivers/{waiver_id}", methods=["GET"], authorizer=crew)
 @guarded
 def waiver_record(event_id: str, waiver_id: str) -> dict:
+    from chalicelib import waivers
+
     return {"waiver": waivers.get_waiver(event_id, waiver_id)}
 
 
@@ -221,6 +224,8 @@ def waiver_record(event_id: str, waiver_id: str) -> dict:
 def deliver_new_emails(event: Any) -> dict:
     """DynamoDB stream: send the email of each newly written outbox item."""
     images = (record.new_image for record in event if record.event_name == "INSERT")
+    from chalicelib import outbox
+
     return {"sent": outbox.deliver_new(image for image in images if image)}
 
 
@@ -234,4 +239,6 @@ if TABLE_STREAM_ARN:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def drain_email_outbox(event: Any) -> dict:
     """Every minute: send what is due (new ones the stream missed, failures to retry)."""
+    from chalicelib import outbox
+
     return {"sent": outbox.drain_outbox(limit=25)}
