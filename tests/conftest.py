@@ -175,3 +175,44 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     fake = Clock()
     monkeypatch.setattr(timeutil, "now", lambda: fake.moment)
     return fake
+
+
+# A waiver a patron could sign (form fields as the page posts them, or as JSON).
+WAIVER = {
+    "full_name": "Jordan Lee",
+    "email": "jordan@example.com",
+    "phone": "+1 415 555 0100",
+    "date_of_birth": "1988-04-12",
+    "emergency_name": "Sam Lee",
+    "emergency_phone": "+1 415 555 0101",
+    "signature": "Jordan Lee",
+    "agree": True,
+}
+
+
+def serialize_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that run threads: the same table without its stream, and one
+    DynamoDB call at a time into moto, whose DynamoDB code is not thread-safe.
+
+    The app's requests still interleave between calls, which is what those tests
+    are for. moto deep-copies stream records on every transaction, which slows
+    them and tests nothing there, hence the stream-less table.
+    """
+    import threading
+    import time
+
+    quiet = table.definition(TABLE_NAME + "-nostream")
+    del quiet["StreamSpecification"]
+    app_aws.dynamodb().create_table(**quiet)
+    monkeypatch.setenv("TABLE_NAME", quiet["TableName"])
+    client = app_aws.dynamodb()
+    original = client._make_api_call
+    lock = threading.Lock()
+
+    def one_at_a_time(operation: str, params: dict) -> Any:
+        with lock:
+            result = original(operation, params)
+        time.sleep(0)  # let a waiting thread in before this one's next call
+        return result
+
+    monkeypatch.setattr(client, "_make_api_call", one_at_a_time)

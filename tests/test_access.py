@@ -19,7 +19,7 @@ import pytest
 
 from app import app
 from chalicelib import aws, config
-from tests.conftest import TEST_SIGNING_KEY, trip
+from tests.conftest import TEST_SIGNING_KEY, WAIVER, trip
 
 # The only routes anyone may call without logging in (design.md, public contract).
 PUBLIC = {
@@ -97,18 +97,6 @@ def bad_credentials(good: str) -> dict[str, str]:
         "Basic scheme": "Basic " + base64.b64encode(b"crew:password").decode(),
         "empty bearer": "Bearer ",
     }
-
-
-WAIVER = {
-    "full_name": "Jordan Lee",
-    "email": "jordan@example.com",
-    "phone": "+1 415 555 0100",
-    "date_of_birth": "1988-04-12",
-    "emergency_name": "Sam Lee",
-    "emergency_phone": "+1 415 555 0101",
-    "signature": "Jordan Lee",
-    "agree": True,
-}
 
 
 def make_world(crew_api, event: dict[str, Any]) -> dict[str, Any]:

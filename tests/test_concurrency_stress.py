@@ -12,21 +12,18 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 from chalice.local import LocalChalice
 
 from bench.common import api_event, lambda_context
-from chalicelib import aws as app_aws
-from chalicelib import events, table
-from tests.conftest import TABLE_NAME, trip
+from chalicelib import events
+from tests.conftest import serialize_dynamodb, trip
 
 THREADS = 8
 PAYMENTS = 100
@@ -43,25 +40,8 @@ def handler(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[di
     """The route Lambda, safe to call from threads; every AWS call into moto under one lock."""
     import app as app_module
 
-    # The same table without its stream: moto copies stream records on every
-    # transaction, which slows these tests and tests nothing here.
-    quiet = table.definition(TABLE_NAME + "-nostream")
-    del quiet["StreamSpecification"]
-    boto3.client("dynamodb").create_table(**quiet)
-    monkeypatch.setenv("TABLE_NAME", quiet["TableName"])
+    serialize_dynamodb(monkeypatch)
     monkeypatch.setattr(app_module.app, "__class__", PerThreadChalice)
-
-    client = app_aws.dynamodb()
-    original = client._make_api_call
-    lock = threading.Lock()
-
-    def one_at_a_time(operation: str, params: dict) -> Any:
-        with lock:
-            result = original(operation, params)
-        time.sleep(0)  # let a waiting thread in before this one's next call
-        return result
-
-    monkeypatch.setattr(client, "_make_api_call", one_at_a_time)
 
     def call(event: dict) -> dict:
         answer = app_module.app(event, lambda_context())

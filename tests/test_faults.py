@@ -27,7 +27,7 @@ from moto.ses.models import ses_backends
 
 from chalicelib import aws as app_aws
 from chalicelib import config, outbox, table, transactions
-from tests.conftest import ANA, TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_SIGNING_KEY
+from tests.conftest import ANA, TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_SIGNING_KEY, WAIVER
 from tests.test_access import table_snapshot
 
 DDB_ERROR = "com.amazonaws.dynamodb.v20120810#"
@@ -237,18 +237,6 @@ def test_ses_errors_never_fail_the_payment_and_are_recorded_for_retry(
     assert item["notification"] == "failed"
     assert item["_notify_attempts"] == 1
     assert trip_totals(crew_api, event["id"]) == (12000, 1)
-
-
-WAIVER = {
-    "full_name": "Jordan Lee",
-    "email": "jordan@example.com",
-    "phone": "+1 415 555 0100",
-    "date_of_birth": "1988-04-12",
-    "emergency_name": "Sam Lee",
-    "emergency_phone": "+1 415 555 0101",
-    "signature": "Jordan Lee",
-    "agree": True,
-}
 
 
 def sign(api, event_id: str):

@@ -35,8 +35,8 @@ from moto.dynamodb.models import dynamodb_backends
 
 from app import app
 from chalicelib import config
-from tests.conftest import TEST_PASSWORD, trip
-from tests.test_access import WAIVER, make_world, table_snapshot
+from tests.conftest import TEST_PASSWORD, WAIVER, trip
+from tests.test_access import make_world, table_snapshot
 
 CI = bool(os.environ.get("CI"))
 # At least 2,000 in all (issue 7); SCC_FUZZ_CASES raises it for a longer local hunt.

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import aws as app_aws
-from chalicelib import errors, events, payments, table
-from tests.conftest import TABLE_NAME, trip
+from chalicelib import errors, events, payments
+from tests.conftest import serialize_dynamodb, trip
 
 THREADS = 8
 
@@ -31,25 +29,8 @@ THREADS = 8
 @pytest.fixture
 def serialized_aws(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every DynamoDB call into moto under one lock; threads interleave between calls."""
-    client = app_aws.dynamodb()
-    # The same table without its stream: moto deep-copies the stream's records on
-    # every transaction, which triples these tests' time and tests nothing here.
-    quiet = table.definition(TABLE_NAME + "-nostream")
-    del quiet["StreamSpecification"]
-    boto3.client("dynamodb").create_table(**quiet)
-    monkeypatch.setenv("TABLE_NAME", quiet["TableName"])
-    original = client._make_api_call
-    lock = threading.Lock()
-
-    def one_at_a_time(operation: str, params: dict) -> Any:
-        with lock:
-            result = original(operation, params)
-        time.sleep(0)  # let a waiting thread in before this one's next call
-        return result
-
-    client._make_api_call = one_at_a_time
+    serialize_dynamodb(monkeypatch)
     yield
-    client._make_api_call = original
 
 
 @pytest.fixture
