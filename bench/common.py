@@ -193,39 +193,24 @@ def ratio(numerator: float, denominator: float) -> float:
 
 
 def trip_record(event_id: str, starts: datetime, **extra: Any) -> dict[str, Any]:
-    """A stored event item in the events layout, as chalicelib.events writes it."""
+    """A stored event item, built by the app's own events.new_event_record."""
     from zoneinfo import ZoneInfo
 
-    from chalicelib import table
+    from chalicelib import events
 
     zone = ZoneInfo(OPERATOR_TZ)
-    ends = starts + timedelta(hours=2)
-    stamp = datetime(2031, 1, 1, tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds")
-    record = {
-        "PK": table.event_pk(event_id),
-        "SK": table.EVENT_SK,
-        "GSI1PK": table.date_bucket(starts.astimezone(UTC).year),
-        "GSI1SK": f"{starts.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}#{event_id}",
-        "kind": "event",
-        "id": event_id,
+    body = {
         "title": "Sunset Cruise",
         "starts_at": starts.astimezone(zone).isoformat(timespec="seconds"),
-        "ends_at": ends.astimezone(zone).isoformat(timespec="seconds"),
+        "ends_at": (starts + timedelta(hours=2)).astimezone(zone).isoformat(timespec="seconds"),
         "boat": "Osprey",
         "capacity": 12,
         "price_cents": 60000,
         "captain": "Maria Reyes",
         "crew": ["Jo", "Sam"],
         "notes": "Bring jackets",
-        "status": "scheduled",
-        "paid_cents": 0,
-        "payment_count": 0,
-        "waiver_count": 0,
-        "version": 1,
-        "created_at": stamp,
-        "created_by": "bench",
-        "updated_at": stamp,
     }
+    record = events.new_event_record(body, by="bench", event_id=event_id)
     record.update(extra)
     return record
 

@@ -78,14 +78,16 @@ def _date_keys(starts: datetime, event_id: str) -> dict[str, str]:
     }
 
 
-def create_event(body: dict[str, Any], *, by: str) -> dict[str, Any]:
-    """Validate and store a new scheduled trip; returns the public event."""
+def new_event_record(
+    body: dict[str, Any], *, by: str, event_id: str | None = None
+) -> dict[str, Any]:
+    """A validated, scheduled trip as its stored item, ready to put."""
     v.reject_unknown(body, EDITABLE_FIELDS)
     fields = _clean(body, partial=False)
     _check_times(fields["starts_at"], fields["ends_at"])
-    event_id = uuid.uuid4().hex
+    event_id = event_id or uuid.uuid4().hex
     stamp = timeutil.now_iso()
-    record = {
+    return {
         "PK": table.event_pk(event_id),
         "SK": table.EVENT_SK,
         **_date_keys(fields["starts_at"], event_id),
@@ -101,6 +103,11 @@ def create_event(body: dict[str, Any], *, by: str) -> dict[str, Any]:
         "created_by": by,
         "updated_at": stamp,
     }
+
+
+def create_event(body: dict[str, Any], *, by: str) -> dict[str, Any]:
+    """Validate and store a new scheduled trip; returns the public event."""
+    record = new_event_record(body, by=by)
     aws.dynamodb().put_item(
         TableName=config.table_name(),
         Item=table.to_item(record),
