@@ -21,6 +21,8 @@ app = Chalice(app_name="shipcaptaincrew")
 
 # API Gateway caches an authorizer's answer per token for this long.
 AUTH_CACHE_SECONDS = 60
+SERVED_BY_HEADER = "X-Served-By"
+SERVED_BY = "shipcaptaincrew-app"
 
 
 @app.authorizer(ttl_seconds=AUTH_CACHE_SECONDS)
@@ -43,6 +45,8 @@ def answer_errors_and_log(event: Any, get_response: Callable[[Any], Response]) -
         response = Response(
             body=error.body(), status_code=error.status, headers=dict(error.headers)
         )
+    # S3 never sets this: a deploy check proves a path reached the app, not the bucket.
+    response.headers[SERVED_BY_HEADER] = SERVED_BY
     context = event.context or {}
     logs.line(
         level="info",
