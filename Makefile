@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench browser clean
+.PHONY: run test unit typecheck lint format bench bench-record browser clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -33,11 +33,23 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(STAMP) browser lint
+# Types are checked on the Lambda code (app.py and chalicelib/).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# The unit tier: pure rules, no emulator, a few seconds.
+unit: $(STAMP)
+	$(BIN)/pytest -m unit tests/unit
+
+test: $(STAMP) browser lint typecheck
 	$(BIN)/pytest
 
+# Results go to build/bench/ (git-ignored); bench-record keeps them in bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+bench-record: $(STAMP)
+	$(BIN)/python -m bench --output bench/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
+from chalice.app import Request
 
-from chalicelib import auth, config, errors, events, logs, throttle
+from chalicelib import auth, aws, config, errors, logs, request_facts, trips
 from chalicelib import validation as v
 
-# payments, ledger, waivers, webpages and outbox are imported inside the routes that
-# use them: a Lambda cold start then pays only for what its first request needs.
+# payments, ledger, waiver_pages, waivers and outbox are imported inside the routes
+# that use them: a Lambda cold start then pays only for what its first request needs.
 
 app = Chalice(app_name="shipcaptaincrew")
 
@@ -69,28 +70,36 @@ def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
         except errors.ApiError:
             raise
         except Exception as exc:
-            error = errors.from_exception(exc)
-            logs.exception("request failed", exc, status=error.status)
-            raise error from exc
+            failure = aws.api_error(exc)
+            logs.exception("request failed", exc, status=failure.status)
+            raise failure from exc
 
     return run
 
 
+def current() -> Request:
+    """The request being answered (routes run only inside one)."""
+    request = app.current_request
+    assert request is not None
+    return request
+
+
 def body() -> dict[str, Any]:
-    return v.json_object(app.current_request.raw_body)
+    return v.json_object(current().raw_body)
 
 
 def crew_name() -> str:
-    return (app.current_request.context.get("authorizer") or {}).get("principalId") or "crew"
+    return request_facts.crew_name(current().context)
 
 
 def source_ip() -> str:
-    request = app.current_request
-    return throttle.source_ip(request.headers, request.context)
+    request = current()
+    return request_facts.source_ip(request_facts.lower_headers(request.headers), request.context)
 
 
 def query(name: str) -> str | None:
-    return (app.current_request.query_params or {}).get(name)
+    params = current().query_params
+    return None if params is None else params.get(name)
 
 
 # --- Public -------------------------------------------------------------------
@@ -116,33 +125,33 @@ def login() -> dict:
 @app.route("/api/events", methods=["GET"], authorizer=crew)
 @guarded
 def list_events() -> dict:
-    first, last = events.window(query("from"), query("to"))
-    return {"events": events.events_between(first, last)}
+    first, last = trips.window(query("from"), query("to"))
+    return {"events": [trip.to_json() for trip in trips.trips_between(first, last)]}
 
 
 @app.route("/api/events", methods=["POST"], authorizer=crew)
 @guarded
 def create_event() -> Response:
-    event = events.create_event(body(), by=crew_name())
-    return Response(body={"event": event}, status_code=201)
+    trip = trips.create_trip(body(), by=crew_name())
+    return Response(body={"event": trip.to_json()}, status_code=201)
 
 
 @app.route("/api/events/{event_id}", methods=["GET"], authorizer=crew)
 @guarded
 def event_detail(event_id: str) -> dict:
-    return events.event_detail(event_id)
+    return trips.trip_detail(event_id)
 
 
 @app.route("/api/events/{event_id}", methods=["PATCH"], authorizer=crew)
 @guarded
 def update_event(event_id: str) -> dict:
-    return {"event": events.update_event(event_id, body(), by=crew_name())}
+    return {"event": trips.update_trip(event_id, body(), by=crew_name()).to_json()}
 
 
 @app.route("/api/events/{event_id}/cancel", methods=["POST"], authorizer=crew)
 @guarded
 def cancel_event(event_id: str) -> dict:
-    return {"event": events.cancel_event(event_id, by=crew_name())}
+    return {"event": trips.cancel_trip(event_id, by=crew_name()).to_json()}
 
 
 # --- Payments (crew) ------------------------------------------------------------
@@ -156,7 +165,7 @@ def log_payment(event_id: str) -> Response:
     logged = payments.log_payment(event_id, body(), by=crew_name())
     # 201 for a new payment; 200 when a resent tap replays one already logged.
     return Response(
-        body={"payment": logged.payment, "event": logged.event},
+        body={"payment": logged.payment.to_json(), "event": logged.trip.to_json()},
         status_code=201 if logged.created else 200,
     )
 
@@ -166,7 +175,7 @@ def log_payment(event_id: str) -> Response:
 def void_payment(event_id: str, payment_id: str) -> dict:
     from chalicelib import payments
 
-    return payments.void_payment(event_id, payment_id, body(), by=crew_name())
+    return payments.void_payment(event_id, payment_id, body(), by=crew_name()).to_json()
 
 
 @app.route("/api/payments.csv", methods=["GET"], authorizer=crew)
@@ -195,17 +204,17 @@ WAIVER_FORM_TYPES = ["application/x-www-form-urlencoded", "application/json"]
 @app.route("/g/{event_id}/waiver", methods=["GET"])
 @guarded
 def waiver_page(event_id: str) -> Response:
-    from chalicelib import waivers, webpages
+    from chalicelib import waiver_pages
 
-    return waivers.waiver_page(event_id, webpages.incoming(app.current_request))
+    return waiver_pages.waiver_page(event_id, request_facts.incoming(current()))
 
 
 @app.route("/g/{event_id}/waiver", methods=["POST"], content_types=WAIVER_FORM_TYPES)
 @guarded
 def sign_waiver(event_id: str) -> Response:
-    from chalicelib import waivers, webpages
+    from chalicelib import waiver_pages
 
-    return waivers.sign_waiver(event_id, webpages.incoming(app.current_request))
+    return waiver_pages.sign_waiver(event_id, request_facts.incoming(current()))
 
 
 @app.route("/api/events/{event_id}/waivers/{waiver_id}", methods=["GET"], authorizer=crew)

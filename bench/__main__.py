@@ -1,4 +1,4 @@
-"""`python -m bench`: run the benchmarks, print the table, write bench/results.json.
+"""`python -m bench`: run the benchmarks, print the table, write build/bench/results.json.
 
 A full run takes a few minutes on two cores; `--quick` takes well under one
 (fewer rounds, a smaller large table, no deployment package).
@@ -45,8 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=common.ROOT / "bench" / "results.json",
-        help="where to write the results (default: bench/results.json)",
+        default=common.ROOT / "build" / "bench" / "results.json",
+        help="where to write the results (default: build/bench/results.json, git-ignored; "
+        "`make bench-record` refreshes the committed bench/results.json on purpose)",
     )
     return parser.parse_args(argv)
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench import report
 
     results["rows"] = report.rows(sections)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     sys.stdout.write(report.table(results) + "\n")
     common.progress(f"wrote {args.output} in {results['seconds']} s")

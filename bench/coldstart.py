@@ -37,18 +37,18 @@ def _seed(endpoint: str, event_id: str) -> None:
     """The table, one trip with 10 payments and 10 waivers, and the signing-key secret."""
     import boto3
 
-    from chalicelib import table
+    from chalicelib.db import keys, schema
 
     settings = {"endpoint_url": endpoint, "region_name": "us-east-1"}
     dynamodb = boto3.client("dynamodb", **settings)
-    table.create_table(dynamodb, common.TABLE_NAME)
+    schema.create_table(dynamodb, common.TABLE_NAME)
     starts = datetime(2031, 7, 9, 0, 30, tzinfo=UTC)
     records = [common.trip_record(event_id, starts, paid_cents=60000, payment_count=10)]
     for n in range(10):
         records.append(
             {
-                "PK": table.event_pk(event_id),
-                "SK": f"{table.PAYMENT_PREFIX}{uuid.uuid4()}",
+                "PK": keys.trip_pk(event_id),
+                "SK": f"{keys.PAYMENT_PREFIX}{uuid.uuid4()}",
                 "kind": "payment",
                 "id": str(uuid.uuid4()),
                 "event_id": event_id,
@@ -63,8 +63,8 @@ def _seed(endpoint: str, event_id: str) -> None:
         )
         records.append(
             {
-                "PK": table.event_pk(event_id),
-                "SK": f"{table.WAIVER_PREFIX}{uuid.uuid4()}",
+                "PK": keys.trip_pk(event_id),
+                "SK": f"{keys.WAIVER_PREFIX}{uuid.uuid4()}",
                 "kind": "waiver",
                 "id": str(uuid.uuid4()),
                 "event_id": event_id,

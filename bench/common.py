@@ -193,34 +193,32 @@ def ratio(numerator: float, denominator: float) -> float:
 
 
 def trip_record(event_id: str, starts: datetime, **extra: Any) -> dict[str, Any]:
-    """A stored event item, built by the app's own events.new_event_record."""
+    """A stored trip item: the tests' trip body, made a record by the app's own trips.new_trip
+    and laid out by its store."""
     from zoneinfo import ZoneInfo
 
-    from chalicelib import events
+    from chalicelib import trips
+    from chalicelib.db import keys
+    from chalicelib.db.trips import trip_item
+    from tests.bodies import trip_body
 
     zone = ZoneInfo(OPERATOR_TZ)
-    body = {
-        "title": "Sunset Cruise",
-        "starts_at": starts.astimezone(zone).isoformat(timespec="seconds"),
-        "ends_at": (starts + timedelta(hours=2)).astimezone(zone).isoformat(timespec="seconds"),
-        "boat": "Osprey",
-        "capacity": 12,
-        "price_cents": 60000,
-        "captain": "Maria Reyes",
-        "crew": ["Jo", "Sam"],
-        "notes": "Bring jackets",
-    }
-    record = events.new_event_record(body, by="bench", event_id=event_id)
+    body = trip_body(
+        starts_at=starts.astimezone(zone).isoformat(timespec="seconds"),
+        ends_at=(starts + timedelta(hours=2)).astimezone(zone).isoformat(timespec="seconds"),
+    )
+    record = trip_item(trips.new_trip(body, by="bench", trip_id=event_id))
     record.update(extra)
+    assert record["PK"] == keys.trip_pk(event_id)
     return record
 
 
 def batch_write(client: Any, records: list[dict[str, Any]], table_name: str = TABLE_NAME) -> None:
     """Put records with BatchWriteItem, 25 at a time, retrying what comes back unprocessed."""
-    from chalicelib import table
+    from chalicelib.db import codec
 
     for start in range(0, len(records), 25):
-        requests = [{"PutRequest": {"Item": table.to_item(r)}} for r in records[start : start + 25]]
+        requests = [{"PutRequest": {"Item": codec.to_item(r)}} for r in records[start : start + 25]]
         pending = {table_name: requests}
         while pending:
             answer = client.batch_write_item(RequestItems=pending)
@@ -312,12 +310,13 @@ def app_on_moto(password: str | None = None) -> Iterator[Any]:
     """
     from moto import mock_aws
 
-    from chalicelib import aws, config, table
+    from chalicelib import aws, config
+    from chalicelib.db import schema
 
     with environment({**fake_credentials(), **app_settings(password)}), mock_aws():
         aws.reset()
         config.reset()
-        table.create_table(aws.dynamodb(), TABLE_NAME)
+        schema.create_table(aws.dynamodb(), TABLE_NAME)
         ses = aws.client("ses")
         for address in (SENDER, *CREW):
             ses.verify_email_identity(EmailAddress=address)
@@ -346,7 +345,7 @@ def board_trips(count: int = 50) -> list[dict[str, Any]]:
 
 def children(event_id: str, payments: int = 10, waivers: int = 10) -> list[dict[str, Any]]:
     """Payments, waivers and drawn signatures stored in a trip's partition."""
-    from chalicelib import table
+    from chalicelib.db import keys
 
     base = datetime(2031, 7, 1, 12, tzinfo=UTC)
     items: list[dict[str, Any]] = []
@@ -354,8 +353,8 @@ def children(event_id: str, payments: int = 10, waivers: int = 10) -> list[dict[
         pid = str(uuid.UUID(int=n + 1))
         items.append(
             {
-                "PK": table.event_pk(event_id),
-                "SK": f"{table.PAYMENT_PREFIX}{pid}",
+                "PK": keys.trip_pk(event_id),
+                "SK": f"{keys.PAYMENT_PREFIX}{pid}",
                 "kind": "payment",
                 "id": pid,
                 "event_id": event_id,
@@ -373,8 +372,8 @@ def children(event_id: str, payments: int = 10, waivers: int = 10) -> list[dict[
         wid = str(uuid.UUID(int=1000 + n))
         items.append(
             {
-                "PK": table.event_pk(event_id),
-                "SK": f"{table.WAIVER_PREFIX}{wid}",
+                "PK": keys.trip_pk(event_id),
+                "SK": f"{keys.WAIVER_PREFIX}{wid}",
                 "kind": "waiver",
                 "id": wid,
                 "event_id": event_id,
@@ -386,8 +385,8 @@ def children(event_id: str, payments: int = 10, waivers: int = 10) -> list[dict[
         )
         items.append(
             {
-                "PK": table.event_pk(event_id),
-                "SK": f"{table.SIGNATURE_PREFIX}{wid}",
+                "PK": keys.trip_pk(event_id),
+                "SK": f"{keys.SIGNATURE_PREFIX}{wid}",
                 "kind": "waiver_signature",
                 "png": "x" * 4000,
             }
@@ -406,17 +405,10 @@ def payment_body(payment_id: str | None = None) -> dict[str, Any]:
 
 
 def waiver_body(name: str = "Jordan Lee") -> dict[str, Any]:
-    """A complete JSON signing of the waiver by an adult."""
-    return {
-        "full_name": name,
-        "email": "jordan@example.com",
-        "phone": "+1 415 555 0100",
-        "date_of_birth": "1988-04-12",
-        "emergency_name": "Sam Lee",
-        "emergency_phone": "+1 415 555 0101",
-        "signature": name,
-        "agree": True,
-    }
+    """A complete JSON signing of the waiver by an adult (the tests' waiver)."""
+    from tests.bodies import WAIVER
+
+    return {**WAIVER, "full_name": name, "signature": name}
 
 
 SCENARIOS = ("board", "detail", "payment", "waiver")

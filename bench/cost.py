@@ -128,17 +128,17 @@ def _one_size(trips: int) -> dict[str, Any]:
 
 
 def _last_waiver_id(client: Any, board_id: str) -> str | None:
-    from chalicelib import table
+    from chalicelib.db import codec, keys
 
     found = client.query(
         TableName=common.TABLE_NAME,
         KeyConditionExpression="PK = :pk AND begins_with(SK, :w)",
         ExpressionAttributeValues={
-            ":pk": table.to_value(table.event_pk(board_id)),
-            ":w": table.to_value(table.WAIVER_PREFIX),
+            ":pk": codec.to_value(keys.trip_pk(board_id)),
+            ":w": codec.to_value(keys.WAIVER_PREFIX),
         },
     )
-    ids = [table.from_item(i)["id"] for i in found["Items"] if "Guest" not in str(i)]
+    ids = [codec.from_item(i)["id"] for i in found["Items"] if "Guest" not in str(i)]
     return ids[-1] if ids else None
 
 

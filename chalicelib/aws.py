@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.errors import ApiError, InternalError, Unavailable
+
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 # Callables (service, operation, params) told of every AWS call the app makes:
@@ -58,3 +60,45 @@ def secret_string(secret_id: str) -> str:
 def reset() -> None:
     with _lock:
         _clients.clear()
+    from chalicelib import db
+
+    db.reset()
+
+
+# DynamoDB answers these when it is busy; the client retried already (botocore's
+# standard mode), so the caller gets a clear 503 and nothing was half-written.
+# The same words in a cancelled transaction's reasons make it worth another try.
+BUSY_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def is_busy(code: str) -> bool:
+    return code in BUSY_CODES
+
+
+def api_error(exc: BaseException) -> ApiError:
+    """What a client should hear about an exception that was not its fault."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        reasons = exc.response.get("CancellationReasons") or []
+        if is_busy(code) or any(is_busy(str(r.get("Code"))) for r in reasons):
+            return Unavailable("the database is busy: try again in a moment")
+    if isinstance(exc, BotoCoreError):
+        return Unavailable("a service we depend on is unreachable: try again in a moment")
+    return InternalError("something went wrong on our side; nothing you sent was the cause")

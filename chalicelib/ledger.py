@@ -13,7 +13,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from chalicelib import events, payments
+from chalicelib import money, payments, trips
 
 COLUMNS = (
     "date",
@@ -36,7 +36,6 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 class Export:
     filename: str
     text: str
-    rows: int
 
 
 def neutralise(cell: object) -> str:
@@ -47,29 +46,27 @@ def neutralise(cell: object) -> str:
 
 def payments_csv(from_text: str | None, to_text: str | None) -> Export:
     """The ledger of the trips on the operator's dates from..to (defaults as the board's)."""
-    first, last = events.window(from_text, to_text)
+    first, last = trips.window(from_text, to_text)
     out = io.StringIO()
     # RFC 4180 line ends; every cell quoted only when it needs to be.
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    rows = 0
-    for trip in events.events_between(first, last):
-        for payment in payments.payments_of(trip["id"]):
+    for trip in trips.trips_between(first, last):
+        for payment in payments.payments_of(trip.id):
             writer.writerow(
                 neutralise(cell)
                 for cell in (
-                    trip["starts_at"][:10],  # the trip's local date (stored with its offset)
-                    trip["title"],
-                    payment["patron_name"],
-                    payments.dollars(payment["amount_cents"]),
-                    payment["method"],
-                    payment["status"],
-                    payment["logged_at"],
-                    payment["logged_by"],
-                    payment["note"],
-                    payment["void_reason"],
-                    payment["id"],
+                    trip.starts_at[:10],  # the trip's local date (stored with its offset)
+                    trip.title,
+                    payment.patron_name,
+                    money.dollars(payment.amount_cents),
+                    payment.method,
+                    payment.status,
+                    payment.logged_at,
+                    payment.logged_by,
+                    payment.note,
+                    payment.void_reason,
+                    payment.id,
                 )
             )
-            rows += 1
-    return Export(filename=f"payments-{first}-{last}.csv", text=out.getvalue(), rows=rows)
+    return Export(filename=f"payments-{first}-{last}.csv", text=out.getvalue())

@@ -73,3 +73,47 @@ def local_day_start(day: date) -> datetime:
 def local_window(first: date, last: date) -> tuple[datetime, datetime]:
     """[start of `first`, start of the day after `last`) in the operator's zone."""
     return local_day_start(first), local_day_start(last + timedelta(days=1))
+
+
+# --- For people (pages and emails), in the operator's zone -------------------------
+
+
+def local(stamp: str) -> datetime:
+    """A stored ISO time in the operator's zone."""
+    return datetime.fromisoformat(stamp).astimezone(config.operator_tz())
+
+
+def instant(stamp: str | None) -> datetime:
+    """A sort key for stored times: offsets differ across a DST change, so compare instants."""
+    return datetime.fromisoformat(stamp) if stamp else datetime.min.replace(tzinfo=UTC)
+
+
+def human_day(moment: datetime) -> str:
+    """'Saturday, November 28, 2026'."""
+    return f"{moment:%A}, {moment:%B} {moment.day}, {moment.year}"
+
+
+def human_time(moment: datetime) -> str:
+    """'5:30 PM'."""
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def short_day(moment: datetime) -> str:
+    """'Sat Nov 28'."""
+    return f"{moment:%a %b} {moment.day}"
+
+
+def human_span(starts_at: str, ends_at: str) -> str:
+    """'Saturday, November 28, 2026, 5:30 PM – 7:30 PM PST' in the operator's zone."""
+    starts, ends = local(starts_at), local(ends_at)
+    if starts.date() == ends.date():
+        end_text = human_time(ends)
+    else:
+        end_text = f"{human_day(ends)}, {human_time(ends)}"
+    return f"{human_day(starts)}, {human_time(starts)} – {end_text} {ends.tzname()}"
+
+
+def human_stamp(stamp: str) -> str:
+    """'Thursday, November 26, 2026 at 9:05 AM PST' in the operator's zone."""
+    moment = local(stamp)
+    return f"{human_day(moment)} at {human_time(moment)} {moment.tzname()}"

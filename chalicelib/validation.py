@@ -85,11 +85,13 @@ def integer(
     return value
 
 
-def choice(body: dict[str, Any], name: str, options: Iterable[str], *, required: bool = False):
+def choice(
+    body: dict[str, Any], name: str, options: Iterable[str], *, required: bool = False
+) -> str | None:
     value = text(body, name, required=required, max_len=40)
-    options = tuple(options)
-    if value is not None and value not in options:
-        raise BadInput(f"{name} must be one of: {', '.join(options)}", field=name)
+    allowed = tuple(options)
+    if value is not None and value not in allowed:
+        raise BadInput(f"{name} must be one of: {', '.join(allowed)}", field=name)
     return value
 
 

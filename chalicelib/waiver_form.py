@@ -14,18 +14,22 @@ import binascii
 import re
 import struct
 import unicodedata
+import urllib.parse
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import zip_longest
 from typing import Any
 
-from chalicelib import timeutil, webpages
+from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.errors import BadInput
-from chalicelib.webpages import Incoming
+from chalicelib.request_facts import JSON_TYPE, Incoming
 
 MAX_BODY_BYTES = 256 * 1024
+# A form with more fields than this is not ours (the waiver form has about 40).
+MAX_FORM_FIELDS = 200
 MAX_SIGNATURE_PNG_BYTES = 100 * 1024
 MAX_PNG_SIDE = 4096
 MAX_MINORS = 12
@@ -103,10 +107,9 @@ class Problem:
 
 def read(request: Incoming) -> Submission:
     """The submission from a form post or a JSON body (400 for a body we cannot read)."""
-    if request.content_type == webpages.JSON_TYPE:
+    if request.content_type == JSON_TYPE:
         return _read_json(v.json_object(request.raw_body, max_bytes=MAX_BODY_BYTES))
-    form = webpages.parse_form(request.raw_body)
-    first = webpages.first
+    form = parse_form(request.raw_body)
     return Submission(
         values={name: first(form, name) for name in TYPED_FIELDS},
         minors=list(
@@ -164,6 +167,33 @@ def _read_json(body: dict[str, Any]) -> Submission:
         waiver_version=_json_text(body, "waiver_version"),
         waiver_sha256=_json_text(body, "waiver_sha256"),
     )
+
+
+# --- Form posts ------------------------------------------------------------------------
+
+
+def parse_form(raw: bytes) -> dict[str, list[str]]:
+    """An urlencoded form body: every name with all its values, blanks kept."""
+    try:
+        text = raw.decode("utf-8")
+        return urllib.parse.parse_qs(
+            text,
+            keep_blank_values=True,
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise BadInput(
+            "the form could not be read (it must be UTF-8 form data)",
+            field="body",
+            code="malformed",
+        ) from None
+
+
+def first(form: Mapping[str, list[str]], name: str) -> str:
+    """The first value of a form field, or "" when absent."""
+    values = form.get(name) or [""]
+    return values[0]
 
 
 # --- Validation ------------------------------------------------------------------

@@ -25,7 +25,6 @@ class WaiverText:
     version: str
     text: str
     sha256: str
-    reviewed_by_counsel: bool
 
     @property
     def paragraphs(self) -> list[str]:
@@ -59,7 +58,6 @@ def text_version(version: str) -> WaiverText:
         version=version,
         text=raw.decode("utf-8"),
         sha256=digest,
-        reviewed_by_counsel=bool(entry.get("reviewed_by_counsel")),
     )
 
 
@@ -68,10 +66,10 @@ def current_text() -> WaiverText:
     return text_version(_index()["current"])
 
 
-def signed_text(item: dict[str, Any]) -> str | None:
-    """The agreement a waiver record was signed against, if the file still hashes to it."""
+def signed_text(version: str, sha256: str) -> str | None:
+    """The agreement a waiver was signed against, if the file still hashes to it."""
     try:
-        text = text_version(item["waiver_version"])
+        text = text_version(version)
     except (KeyError, RuntimeError):
         return None
-    return text.text if text.sha256 == item.get("waiver_sha256") else None
+    return text.text if text.sha256 == sha256 else None

@@ -31,7 +31,7 @@ from typing import Any, TextIO
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chalicelib import table
+from chalicelib.db import keys, schema
 from scripts import awstools
 from scripts.awstools import UserError
 
@@ -84,31 +84,31 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
         wanted = bool(protect)
 
         def create() -> None:
-            dynamodb.create_table(**table.definition(name), DeletionProtectionEnabled=wanted)
+            dynamodb.create_table(**schema.definition(name), DeletionProtectionEnabled=wanted)
             awstools.detail("waiting for the table to become active")
             dynamodb.get_waiter("table_exists").wait(
                 TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 90}
             )
 
         plan.todo(
-            f"create table {name} (on-demand, index {table.DATE_INDEX}, stream, "
+            f"create table {name} (on-demand, index {keys.DATE_INDEX}, stream, "
             f"deletion protection {'on' if wanted else 'off'})",
             create,
             essential=True,
         )
-        plan.todo(f"turn on TTL ({table.TTL_ATTRIBUTE}) for {name}", lambda: _ttl(dynamodb, name))
+        plan.todo(f"turn on TTL ({keys.TTL_ATTRIBUTE}) for {name}", lambda: _ttl(dynamodb, name))
         plan.todo(f"turn on point-in-time recovery for {name}", lambda: _pitr(dynamodb, name))
         return
 
     plan.ok(f"table {name} exists ({described.get('TableStatus', '?').lower()})")
     indexes = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes") or []}
-    if table.DATE_INDEX not in indexes:
-        spec = table.definition(name)
+    if keys.DATE_INDEX not in indexes:
+        spec = schema.definition(name)
         index = next(
-            i for i in spec["GlobalSecondaryIndexes"] if i["IndexName"] == table.DATE_INDEX
+            i for i in spec["GlobalSecondaryIndexes"] if i["IndexName"] == keys.DATE_INDEX
         )
         plan.todo(
-            f"add index {table.DATE_INDEX} to {name}",
+            f"add index {keys.DATE_INDEX} to {name}",
             lambda: dynamodb.update_table(
                 TableName=name,
                 AttributeDefinitions=spec["AttributeDefinitions"],
@@ -117,10 +117,10 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
             essential=True,
         )
     else:
-        plan.ok(f"index {table.DATE_INDEX} exists")
+        plan.ok(f"index {keys.DATE_INDEX} exists")
 
     stream = described.get("StreamSpecification") or {}
-    wanted_stream = table.definition(name)["StreamSpecification"]
+    wanted_stream = schema.definition(name)["StreamSpecification"]
     if (
         stream.get("StreamEnabled")
         and stream.get("StreamViewType") == wanted_stream["StreamViewType"]
@@ -150,15 +150,15 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
 
     ttl = dynamodb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
     if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
-        if ttl.get("AttributeName") == table.TTL_ATTRIBUTE:
-            plan.ok(f"TTL on ({table.TTL_ATTRIBUTE})")
+        if ttl.get("AttributeName") == keys.TTL_ATTRIBUTE:
+            plan.ok(f"TTL on ({keys.TTL_ATTRIBUTE})")
         else:
             plan.attention.append(
-                f"TTL is on for {ttl.get('AttributeName')!r}, not {table.TTL_ATTRIBUTE!r}: "
+                f"TTL is on for {ttl.get('AttributeName')!r}, not {keys.TTL_ATTRIBUTE!r}: "
                 "turn it off, wait an hour (AWS's rule), then run bootstrap again"
             )
     else:
-        plan.todo(f"turn on TTL ({table.TTL_ATTRIBUTE}) for {name}", lambda: _ttl(dynamodb, name))
+        plan.todo(f"turn on TTL ({keys.TTL_ATTRIBUTE}) for {name}", lambda: _ttl(dynamodb, name))
 
     backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
     pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
@@ -195,7 +195,7 @@ def stream_setting_note(dynamodb: Any, stage: awstools.Stage) -> str | None:
 def _ttl(dynamodb: Any, name: str) -> None:
     dynamodb.update_time_to_live(
         TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": table.TTL_ATTRIBUTE},
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": keys.TTL_ATTRIBUTE},
     )
 
 

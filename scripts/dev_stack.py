@@ -1,9 +1,9 @@
 """The local stack behind `make run`: the whole site on one machine, no AWS account.
 
     AWS emulator (moto, in-process, one request at a time) on 127.0.0.1:EMULATOR_PORT
-    the table, created from chalicelib.table; restored from .local/ or seeded
+    the table, created from chalicelib.db.schema; restored from .local/ or seeded
     `chalice local --stage local` on a free loopback port (a child process)
-    the email outbox drain (chalicelib.outbox, when it exists), every second
+    the email outbox drain (chalicelib.outbox), every second
     the local edge on http://127.0.0.1:PORT/: /api and /g/*/waiver to the app,
         the rest to spa/, emails sent at /_dev/outbox
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import importlib
 import os
 import secrets
 import shutil
@@ -162,14 +161,12 @@ def wait_until_healthy(url: str, child: subprocess.Popen, timeout: float) -> Non
 class OutboxDrain:
     """Sends pending crew emails every second, as the scheduled Lambda would on AWS.
 
-    chalicelib.outbox may not exist yet (or may be mid-edit): the import is retried
-    quietly, and an error is logged once, not every second.
+    A failure is logged once (not every second) and the next tick tries again.
     """
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, drain: Callable[..., int] | None = None) -> None:
         self.interval = interval
-        self._drain: Callable[..., int] | None = None
-        self._announced_missing = False
+        self._drain = drain
         self._last_problem = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-drain", daemon=True)
@@ -181,30 +178,18 @@ class OutboxDrain:
         self._stop.set()
         self._thread.join(timeout=15)
 
-    def _load(self) -> Callable[..., int] | None:
-        try:
-            outbox = importlib.import_module("chalicelib.outbox")
-        except ModuleNotFoundError as exc:
-            if exc.name != "chalicelib.outbox":
-                raise
-            return None
-        return getattr(outbox, "drain_outbox", None)
-
     def _run(self) -> None:
         while not self._stop.wait(self.tick()):
             pass
 
     def tick(self) -> float:
-        """One round: load the drain if needed, send what is pending; returns the pause."""
+        """One round: send what is pending; returns the pause."""
         try:
             if self._drain is None:
-                self._drain = self._load()
-                if self._drain is None:
-                    if not self._announced_missing:
-                        say("email drain: chalicelib.outbox.drain_outbox not there yet (waiting)")
-                        self._announced_missing = True
-                    return max(self.interval, 5.0)
-                say("email drain: on (chalicelib.outbox.drain_outbox every second)")
+                from chalicelib import outbox
+
+                self._drain = outbox.drain_outbox
+                say("email drain: on (every second)")
             sent = self._drain(limit=25)
             if sent:
                 say(f"email drain: sent {sent} email(s); see /_dev/outbox")
@@ -286,7 +271,8 @@ class Stack:
         clean_parent_environment(os.environ)
         from botocore.exceptions import ClientError
 
-        from chalicelib import aws, config, table
+        from chalicelib import aws, config
+        from chalicelib.db import schema
 
         aws.reset()
         config.reset()
@@ -296,7 +282,7 @@ class Stack:
             say(f"Table {table_name} exists")
         else:
             say(f"Creating table {table_name} ...")
-            table.create_table(client, table_name)
+            schema.create_table(client, table_name)
 
         ses = aws.client("ses")
         identities = [config.sender_email(), *config.crew_notify_emails()]

@@ -1,6 +1,6 @@
 """Demo data for the local stack: a realistic week of charters, starting today.
 
-The trips are created through the app's own logic (chalicelib.events.create_event),
+The trips are created through the app's own logic (chalicelib.trips.create_trip),
 so they have exactly the shape the API stores. `make run` seeds once, when the
 table holds no events; run alone, this seeds a running local stack's emulator:
 
@@ -180,11 +180,12 @@ def has_events(client: Any, table_name: str) -> bool:
 
 def seed_demo_week(today: date | None = None) -> list[dict[str, Any]]:
     """Create the demo week through the app's logic; the environment must point at the table."""
-    from chalicelib import config, events, timeutil
+    from chalicelib import config, timeutil, trips
 
     day = today or timeutil.today_local()
     return [
-        events.create_event(body, by=SEEDED_BY) for body in demo_week(day, config.operator_tz())
+        trips.create_trip(body, by=SEEDED_BY).to_json()
+        for body in demo_week(day, config.operator_tz())
     ]
 
 

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,45 +94,22 @@ def read_logs(logs: Any, stage: awstools.Stage, since: datetime) -> LogReport:
     return report
 
 
-def recent_payments(stage: awstools.Stage, args: argparse.Namespace, days: int) -> list[dict]:
+def recent_payments(stage: awstools.Stage, dynamodb: Any, days: int) -> list[dict]:
     """Trips from the last `days` days (and tomorrow) that have a payment, newest first.
 
-    Uses the app's own date-window Query, pointed at the stage's table.
+    The app's own date-window Query (its store), opened on the stage's table.
     """
-    values = {
-        "TABLE_NAME": stage.table_name,
-        "OPERATOR_TZ": stage.setting("OPERATOR_TZ", "America/Los_Angeles"),
-        "AWS_PROFILE": args.profile,
-        "AWS_DEFAULT_REGION": args.region,
-    }
-    from chalicelib import aws, config, events, timeutil
+    from zoneinfo import ZoneInfo
 
-    # The app reads its settings from the environment: lend it the stage's, then restore.
-    with _environment({k: v for k, v in values.items() if v}):
-        aws.reset()
-        config.reset()
-        try:
-            today = timeutil.today_local()
-            found = events.events_between(today - timedelta(days=days), today + timedelta(days=1))
-        finally:
-            aws.reset()
-            config.reset()
-    paid = [e for e in found if e.get("payment_logged")]
+    from chalicelib.db import Store
+
+    zone = ZoneInfo(stage.setting("OPERATOR_TZ", "America/Los_Angeles"))
+    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    found = Store(dynamodb, stage.table_name).trips.starting_between(
+        today - timedelta(days=days), today + timedelta(days=2)
+    )
+    paid = [trip.to_json() for trip in found if trip.payment_logged]
     return sorted(paid, key=lambda e: datetime.fromisoformat(e["payment_logged"]), reverse=True)
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def ses_statistics(ses: Any, since: datetime) -> dict[str, int]:
@@ -195,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         concerns.append(f"{len(logs.errors)} error line(s) in the logs")
 
     awstools.step(f"Latest payments in {stage.table_name} (trips of the last {args.days} days)")
-    paid = recent_payments(stage, args, args.days)
+    paid = recent_payments(stage, clients("dynamodb"), args.days)
     rows = [
         (e["payment_logged"], e.get("title", ""), e.get("starts_at", ""), e.get("payment_count", 0))
         for e in paid[:10]

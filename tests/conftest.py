@@ -19,7 +19,9 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import aws as app_aws
-from chalicelib import config, table, timeutil
+from chalicelib import config, timeutil
+from chalicelib.db import codec, keys, schema
+from tests.bodies import ANA, WAIVER, trip_body
 
 TEST_PASSWORD = "correct horse battery staple"
 # Cost 4 keeps the suite fast; production hashes use bcrypt's default cost.
@@ -28,8 +30,6 @@ TEST_SIGNING_KEY = "test-signing-key-that-is-long-enough-for-hs256"
 TABLE_NAME = "shipcaptaincrew-test"
 SENDER = "dispatch@shipcaptaincrew.example"
 CREW = ("crew@shipcaptaincrew.example", "captain@shipcaptaincrew.example")
-# A valid payment body for POST /api/events/{id}/payments.
-ANA = {"patron_name": "Ana Ruiz", "amount_cents": 12000, "method": "cash"}
 
 # Every (service, operation) the app's own clients made during this run; the
 # IAM policy test (run last) checks that the prod policy grants each one.
@@ -71,7 +71,7 @@ def aws() -> Iterator[None]:
     with mock_aws():
         app_aws.reset()
         config.reset()
-        table.create_table(app_aws.dynamodb(), TABLE_NAME)
+        schema.create_table(app_aws.dynamodb(), TABLE_NAME)
         ses = app_aws.client("ses")
         for address in (SENDER, *CREW):
             ses.verify_email_identity(EmailAddress=address)
@@ -114,6 +114,47 @@ class Api:
     def patch(self, path: str, json_body: Any = None, **kw: Any) -> Any:
         return self.request("PATCH", path, json_body, **kw)
 
+    # --- The crew's and patrons' everyday requests ---------------------------------
+
+    def pay(self, event_id: str, **overrides: Any) -> Any:
+        """POST a payment (Ana's cash, with `overrides`); the raw response."""
+        return self.post(f"/api/events/{event_id}/payments", {**ANA, **overrides})
+
+    def paid(self, event_id: str, **overrides: Any) -> dict[str, Any]:
+        """Log a payment that must be accepted; the payment."""
+        response = self.pay(event_id, **overrides)
+        assert response.status_code in (200, 201), response.body
+        return response.json_body["payment"]
+
+    def void(
+        self, event_id: str, payment_id: str, reason: Any = "Wrong amount", **extra: Any
+    ) -> Any:
+        return self.post(
+            f"/api/events/{event_id}/payments/{payment_id}/void", {"reason": reason, **extra}
+        )
+
+    def sign(self, event_id: str, body: dict[str, Any] | None = None, **overrides: Any) -> Any:
+        """Sign a waiver as a patron's script would (JSON); the raw response."""
+        return self.post(
+            f"/g/{event_id}/waiver",
+            {**(WAIVER if body is None else body), **overrides},
+            headers={"accept": "application/json"},
+            token=False,
+        )
+
+    def signed(self, event_id: str, body: dict[str, Any] | None = None, **overrides: Any) -> dict:
+        """Sign a waiver that must be accepted; the signer's receipt."""
+        response = self.sign(event_id, body, **overrides)
+        assert response.status_code == 201, response.body
+        return response.json_body["waiver"]
+
+    def drain(self) -> int:
+        """Run the scheduled email drain Lambda as AWS would (with the stage's settings)."""
+        event = self.client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+        return self.client.lambda_.invoke("drain_email_outbox", event).payload["sent"]
+
     def login(self, name: str = "Dana") -> str:
         response = self.post("/api/login", {"password": TEST_PASSWORD, "name": name}, token=False)
         assert response.status_code == 200, response.body
@@ -138,20 +179,22 @@ def crew_api(api: Api) -> Api:
 
 def trip(**overrides: Any) -> dict[str, Any]:
     """A valid new-trip body, starting tomorrow afternoon in the operator's zone."""
-    day = timeutil.today_local() + timedelta(days=1)
-    body = {
-        "title": "Sunset Cruise",
-        "starts_at": f"{day.isoformat()}T17:30:00",
-        "ends_at": f"{day.isoformat()}T19:30:00",
-        "boat": "Osprey",
-        "capacity": 12,
-        "price_cents": 60000,
-        "captain": "Maria Reyes",
-        "crew": ["Jo", "Sam"],
-        "notes": "Bring jackets",
-    }
-    body.update(overrides)
-    return body
+    return trip_body(**overrides)
+
+
+def stored_item(key: dict[str, str]) -> dict[str, Any]:
+    """An item exactly as stored, bookkeeping included, read by a test-side client
+    (the app's clients record calls for the IAM policy test)."""
+    import boto3
+
+    found = boto3.client("dynamodb").get_item(
+        TableName=config.table_name(), Key=codec.to_item(key), ConsistentRead=True
+    )
+    return codec.from_item(found["Item"])
+
+
+def stored_payment(event_id: str, payment_id: str) -> dict[str, Any]:
+    return stored_item(keys.payment_key(event_id, payment_id))
 
 
 @pytest.fixture
@@ -177,19 +220,6 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     return fake
 
 
-# A waiver a patron could sign (form fields as the page posts them, or as JSON).
-WAIVER = {
-    "full_name": "Jordan Lee",
-    "email": "jordan@example.com",
-    "phone": "+1 415 555 0100",
-    "date_of_birth": "1988-04-12",
-    "emergency_name": "Sam Lee",
-    "emergency_phone": "+1 415 555 0101",
-    "signature": "Jordan Lee",
-    "agree": True,
-}
-
-
 def serialize_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
     """For tests that run threads: the same table without its stream, and one
     DynamoDB call at a time into moto, whose DynamoDB code is not thread-safe.
@@ -201,7 +231,7 @@ def serialize_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
     import time
 
-    quiet = table.definition(TABLE_NAME + "-nostream")
+    quiet = schema.definition(TABLE_NAME + "-nostream")
     del quiet["StreamSpecification"]
     app_aws.dynamodb().create_table(**quiet)
     monkeypatch.setenv("TABLE_NAME", quiet["TableName"])

@@ -10,7 +10,6 @@ are recorded and skipped, so these tests take no wall-clock time.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,8 +25,10 @@ from moto.core import models as moto_models
 from moto.ses.models import ses_backends
 
 from chalicelib import aws as app_aws
-from chalicelib import config, outbox, table, transactions
-from tests.conftest import ANA, TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_SIGNING_KEY, WAIVER
+from chalicelib import config, outbox
+from chalicelib.db import keys
+from chalicelib.db import table as db_table
+from tests.conftest import ANA, TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_SIGNING_KEY, stored_payment
 from tests.test_access import table_snapshot
 
 DDB_ERROR = "com.amazonaws.dynamodb.v20120810#"
@@ -128,17 +129,14 @@ def backoffs(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         def __getattr__(self, name: str) -> Any:
             return getattr(time, name)
 
-    # The app's own pauses between transaction tries (payments, chalicelib.transactions).
-    for name in ("payments", "transactions", "waivers", "outbox"):
-        module = sys.modules.get(f"chalicelib.{name}")
-        if module is not None and getattr(module, "time", None) is time:
-            monkeypatch.setattr(module, "time", NoSleep())
+    # The store's own pauses between transaction tries.
+    monkeypatch.setattr(db_table, "time", NoSleep())
     return seen
 
 
 def transaction_tries() -> int:
     """How many times the app's own code tries a contended transaction."""
-    return transactions.TRIES
+    return db_table.TRIES
 
 
 def attempts(service: str) -> int:
@@ -147,19 +145,6 @@ def attempts(service: str) -> int:
     Config(retries={"max_attempts": n}) means n RETRIES, so n + 1 attempts.
     """
     return app_aws.client(service).meta.config.retries["total_max_attempts"]
-
-
-def pay(api, event_id: str, **overrides: Any):
-    return api.post(f"/api/events/{event_id}/payments", {**ANA, **overrides})
-
-
-def stored_payment(event_id: str, payment_id: str) -> dict[str, Any]:
-    found = app_aws.dynamodb().get_item(
-        TableName=config.table_name(),
-        Key=table.to_item({"PK": table.event_pk(event_id), "SK": f"PAY#{payment_id}"}),
-        ConsistentRead=True,
-    )
-    return table.from_item(found["Item"])
 
 
 def trip_totals(api, event_id: str) -> tuple[int, int]:
@@ -171,15 +156,6 @@ def ses_sent() -> int:
     return len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
 
 
-def drain(api) -> int:
-    """Run the scheduled drain Lambda as AWS would (with the stage's settings)."""
-    client = api.client
-    event = client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
-    )
-    return client.lambda_.invoke("drain_email_outbox", event).payload["sent"]
-
-
 # --- SES --------------------------------------------------------------------------
 
 
@@ -187,22 +163,22 @@ def test_payment_is_logged_while_ses_times_out_and_the_email_follows_later(
     crew_api, event, faults, backoffs, clock
 ):
     faults.add("SendEmail", ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"))
-    response = pay(crew_api, event["id"])
+    response = crew_api.pay(event["id"])
     assert response.status_code == 201
     payment = response.json_body["payment"]
     assert payment["notification"] == "pending"
 
-    assert drain(crew_api) == 0
+    assert crew_api.drain() == 0
     # botocore retried the timeout before the outbox gave up for now.
     assert faults.seen["SendEmail"] == attempts("sesv2") > 1
     item = stored_payment(event["id"], payment["id"])
     assert item["notification"] == "failed" and item["_notify_attempts"] == 1
-    assert item["GSI1PK"] == outbox.OUTBOX  # still owed
+    assert item["GSI1PK"] == keys.OUTBOX  # still owed
     assert ses_sent() == 0
 
     faults.clear()
     clock.advance(outbox.retry_delay(1))
-    assert drain(crew_api) == 1
+    assert crew_api.drain() == 1
     item = stored_payment(event["id"], payment["id"])
     assert item["notification"] == "sent" and "GSI1PK" not in item
     assert ses_sent() == 1
@@ -213,8 +189,8 @@ def test_ses_throttling_is_retried_with_backoff_and_the_email_goes_out_once(
     crew_api, event, faults, backoffs
 ):
     faults.add("SendEmail", ses_error(429, "TooManyRequestsException"), times=2)
-    payment = pay(crew_api, event["id"]).json_body["payment"]
-    assert drain(crew_api) == 1
+    payment = crew_api.pay(event["id"]).json_body["payment"]
+    assert crew_api.drain() == 1
     assert faults.seen["SendEmail"] == 3
     assert len(backoffs) == 2 and all(pause >= 0 for pause in backoffs)
     assert stored_payment(event["id"], payment["id"])["notification"] == "sent"
@@ -230,24 +206,18 @@ def test_ses_errors_never_fail_the_payment_and_are_recorded_for_retry(
     crew_api, event, faults, backoffs, answer
 ):
     faults.add("SendEmail", answer)
-    response = pay(crew_api, event["id"])
+    response = crew_api.pay(event["id"])
     assert response.status_code == 201
-    assert drain(crew_api) == 0
+    assert crew_api.drain() == 0
     item = stored_payment(event["id"], response.json_body["payment"]["id"])
     assert item["notification"] == "failed"
     assert item["_notify_attempts"] == 1
     assert trip_totals(crew_api, event["id"]) == (12000, 1)
 
 
-def sign(api, event_id: str):
-    return api.post(
-        f"/g/{event_id}/waiver", WAIVER, headers={"accept": "application/json"}, token=False
-    )
-
-
 def test_waiver_is_signed_while_ses_is_down(api, event, faults, backoffs):
     faults.add("SendEmail", ses_error(500, "InternalFailure"))
-    signed = sign(api, event["id"])
+    signed = api.sign(event["id"])
     assert signed.status_code == 201, signed.body
     assert faults.seen["SendEmail"] == 0  # the request never waited on SES
 
@@ -259,7 +229,7 @@ def test_throttled_payment_write_is_retried_with_backoff_and_counts_once(
     crew_api, event, faults, backoffs
 ):
     faults.add("TransactWriteItems", ddb_error("ProvisionedThroughputExceededException"), times=2)
-    response = pay(crew_api, event["id"])
+    response = crew_api.pay(event["id"])
     assert response.status_code == 201
     assert faults.seen["TransactWriteItems"] == 3  # botocore retried twice
     assert len(backoffs) == 2
@@ -271,7 +241,7 @@ def test_payment_throttled_past_every_retry_is_503_and_writes_nothing(
 ):
     before = table_snapshot()
     faults.add("TransactWriteItems", ddb_error("ProvisionedThroughputExceededException"))
-    response = pay(crew_api, event["id"])
+    response = crew_api.pay(event["id"])
     assert response.status_code == 503
     assert response.json_body["code"] == "unavailable"
     assert int(response.headers["Retry-After"]) >= 1
@@ -284,7 +254,7 @@ def test_transaction_conflict_is_retried_by_the_payment_code_not_by_botocore(
     crew_api, event, faults, backoffs
 ):
     faults.add("TransactWriteItems", conflict("None", "TransactionConflict"), times=2)
-    response = pay(crew_api, event["id"])
+    response = crew_api.pay(event["id"])
     assert response.status_code == 201
     # One HTTP attempt per try: botocore does not retry a cancelled transaction.
     assert faults.seen["TransactWriteItems"] == 3
@@ -301,7 +271,7 @@ def test_payment_that_keeps_conflicting_is_503_with_nothing_half_written(
 ):
     before = table_snapshot()
     faults.add("TransactWriteItems", conflict(*reasons))
-    response = pay(crew_api, event["id"])
+    response = crew_api.pay(event["id"])
     assert response.status_code == 503
     assert response.json_body["code"] == "unavailable"
     assert faults.seen["TransactWriteItems"] == transaction_tries()
@@ -337,7 +307,7 @@ def test_unexpected_dynamodb_error_on_the_board_is_a_clear_503_not_a_500(
 def test_waiver_signing_that_keeps_conflicting_is_503_not_500(api, event, faults, backoffs):
     faults.add("TransactWriteItems", conflict("None", "TransactionConflict"))
     before = table_snapshot(skip_throttle=True)
-    signed = sign(api, event["id"])
+    signed = api.sign(event["id"])
     assert signed.status_code == 503, signed.body
     assert signed.json_body["code"] == "unavailable"
     # The signing throttle may count the attempt; the waiver and the trip are untouched.
@@ -349,7 +319,7 @@ def test_waiver_signing_throttled_past_every_retry_is_503_and_writes_nothing(
 ):
     faults.add("TransactWriteItems", ddb_error("ProvisionedThroughputExceededException"))
     before = table_snapshot(skip_throttle=True)
-    signed = sign(api, event["id"])
+    signed = api.sign(event["id"])
     assert signed.status_code == 503, signed.body
     assert faults.seen["TransactWriteItems"] == attempts("dynamodb")
     assert table_snapshot(skip_throttle=True) == before

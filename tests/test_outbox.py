@@ -17,8 +17,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import aws as app_aws
-from chalicelib import config, notifications, outbox, table
-from tests.conftest import ANA, CREW, SENDER
+from chalicelib import config, notifications, outbox
+from chalicelib.db import keys
+from tests.conftest import CREW, SENDER, stored_payment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,30 +42,6 @@ def ses_messages() -> list[Any]:
     return ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
 
 
-def drain(api) -> int:
-    """Run the scheduled drain Lambda as AWS would (with the stage's settings)."""
-    client = api.client
-    event = client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
-    )
-    return client.lambda_.invoke("drain_email_outbox", event).payload["sent"]
-
-
-def pay(api, event_id: str, **overrides: Any) -> dict[str, Any]:
-    response = api.post(f"/api/events/{event_id}/payments", {**ANA, **overrides})
-    assert response.status_code == 201, response.body
-    return response.json_body["payment"]
-
-
-def stored(event_id: str, payment_id: str) -> dict[str, Any]:
-    found = boto3.client("dynamodb").get_item(
-        TableName=config.table_name(),
-        Key=table.to_item({"PK": table.event_pk(event_id), "SK": f"PAY#{payment_id}"}),
-        ConsistentRead=True,
-    )
-    return table.from_item(found["Item"])
-
-
 def notification_of(api, event_id: str, payment_id: str) -> str:
     payments = api.get(f"/api/events/{event_id}").json_body["payments"]
     return next(p["notification"] for p in payments if p["id"] == payment_id)
@@ -81,8 +58,8 @@ def ses_outage(on: bool) -> None:
 
 
 def test_payment_emails_the_crew_with_amount_patron_trip_and_balance(crew_api, event, sent_parts):
-    paid = pay(crew_api, event["id"], note="Half now, half after")
-    assert drain(crew_api) == 1
+    paid = crew_api.paid(event["id"], note="Half now, half after")
+    assert crew_api.drain() == 1
     [message] = ses_messages()
     starts = datetime.fromisoformat(event["starts_at"])
     day = f"{starts:%a %b} {starts.day}"
@@ -104,16 +81,16 @@ def test_payment_emails_the_crew_with_amount_patron_trip_and_balance(crew_api, e
 
 
 def test_crew_response_does_not_wait_for_the_email(crew_api, event):
-    paid = pay(crew_api, event["id"])
+    paid = crew_api.paid(event["id"])
     assert paid["notification"] == "pending"
     assert ses_messages() == []
-    assert drain(crew_api) == 1
+    assert crew_api.drain() == 1
     assert len(ses_messages()) == 1
 
 
 def test_email_html_escapes_what_crew_typed(crew_api, event, sent_parts):
-    pay(crew_api, event["id"], patron_name="<b>Bo</b> & Co", note='<img src=x onerror="alert(1)">')
-    drain(crew_api)
+    crew_api.paid(event["id"], patron_name="<b>Bo</b> & Co", note='<img src=x onerror="alert(1)">')
+    crew_api.drain()
     [message] = ses_messages()
     assert "<b>Bo</b>" not in message.body and "<img" not in message.body
     assert "&lt;b&gt;Bo&lt;/b&gt; &amp; Co" in message.body
@@ -128,8 +105,8 @@ def test_trip_without_price_says_so_instead_of_a_balance(crew_api, sent_parts):
     body = trip()
     del body["price_cents"]
     free = crew_api.post("/api/events", body).json_body["event"]
-    pay(crew_api, free["id"], method="venmo")
-    drain(crew_api)
+    crew_api.paid(free["id"], method="venmo")
+    crew_api.drain()
     text = sent_parts[0]["Body"]["Text"]["Data"]
     assert "$120.00 Venmo from Ana Ruiz" in sent_parts[0]["Subject"]["Data"]
     assert "Balance due: no price set for this trip" in text
@@ -137,29 +114,29 @@ def test_trip_without_price_says_so_instead_of_a_balance(crew_api, sent_parts):
 
 def test_each_payment_gets_exactly_one_email(crew_api, event):
     for name in ("Ana Ruiz", "Bo Li", "Cy Park"):
-        pay(crew_api, event["id"], patron_name=name)
-    assert drain(crew_api) == 3
-    assert drain(crew_api) == 0
+        crew_api.paid(event["id"], patron_name=name)
+    assert crew_api.drain() == 3
+    assert crew_api.drain() == 0
     subjects = sorted(m.subject.split(" from ")[1].split(" — ")[0] for m in ses_messages())
     assert subjects == ["Ana Ruiz", "Bo Li", "Cy Park"]
 
 
 def test_ses_outage_loses_no_payment_and_every_email_goes_once_ses_is_back(crew_api, event, clock):
     ses_outage(on=True)
-    paid = [pay(crew_api, event["id"], patron_name=name) for name in ("Ana Ruiz", "Bo Li")]
-    assert drain(crew_api) == 0
+    paid = [crew_api.paid(event["id"], patron_name=name) for name in ("Ana Ruiz", "Bo Li")]
+    assert crew_api.drain() == 0
     shown = crew_api.get(f"/api/events/{event['id']}").json_body
     assert shown["event"]["paid_cents"] == 24000 and shown["event"]["payment_count"] == 2
     assert [p["notification"] for p in shown["payments"]] == ["failed", "failed"]
-    assert stored(event["id"], paid[0]["id"])["_notify_attempts"] == 1
+    assert stored_payment(event["id"], paid[0]["id"])["_notify_attempts"] == 1
 
     ses_outage(on=False)
     # Backoff: the retry waits its turn rather than hammering SES.
-    assert drain(crew_api) == 0
+    assert crew_api.drain() == 0
     clock.advance(outbox.retry_delay(1))
-    assert drain(crew_api) == 2
+    assert crew_api.drain() == 2
     clock.advance(outbox.RETRY_MAX_SECONDS)
-    assert drain(crew_api) == 0
+    assert crew_api.drain() == 0
     assert sorted(m.subject.split(" from ")[1][:5] for m in ses_messages()) == ["Ana R", "Bo Li"]
     assert {notification_of(crew_api, event["id"], p["id"]) for p in paid} == {"sent"}
 
@@ -168,42 +145,35 @@ def test_email_is_given_up_after_bounded_attempts_and_the_payment_stays(
     crew_api, event, clock, capsys
 ):
     ses_outage(on=True)
-    paid = pay(crew_api, event["id"])
+    paid = crew_api.paid(event["id"])
     for _ in range(outbox.MAX_ATTEMPTS + 3):
-        drain(crew_api)
+        crew_api.drain()
         clock.advance(outbox.RETRY_MAX_SECONDS + 1)
-    item = stored(event["id"], paid["id"])
+    item = stored_payment(event["id"], paid["id"])
     assert item["_notify_attempts"] == outbox.MAX_ATTEMPTS
     assert item["notification"] == "failed"
     assert "GSI1PK" not in item  # out of the outbox
     assert '"message":"email given up"' in capsys.readouterr().out
     ses_outage(on=False)
-    assert drain(crew_api) == 0
+    assert crew_api.drain() == 0
     shown = crew_api.get(f"/api/events/{event['id']}").json_body
     assert shown["event"]["paid_cents"] == 12000
     assert shown["payments"][0]["notification"] == "failed"
 
 
-def test_retry_delays_grow_and_are_capped():
-    delays = [outbox.retry_delay(n) for n in range(1, outbox.MAX_ATTEMPTS + 1)]
-    assert delays == sorted(delays)
-    assert delays[0] == outbox.RETRY_FIRST_SECONDS
-    assert max(delays) == outbox.RETRY_MAX_SECONDS
-
-
 def test_email_being_sent_by_one_worker_is_not_sent_by_another(crew_api, event, monkeypatch):
     """The stream handler and the drain can reach one item at once: the claim lets one send."""
-    paid = pay(crew_api, event["id"])
-    pk, sk = table.event_pk(event["id"]), f"PAY#{paid['id']}"
+    paid = crew_api.paid(event["id"])
+    key = keys.payment_key(event["id"], paid["id"])
     real_send = notifications.send
     racing: list[bool] = []
 
     def send_while_another_worker_tries(*args: Any, **kwargs: Any) -> str:
-        racing.append(outbox.deliver(pk, sk))
+        racing.append(outbox.deliver(key))
         return real_send(*args, **kwargs)
 
     monkeypatch.setattr(notifications, "send", send_while_another_worker_tries)
-    assert drain(crew_api) == 1
+    assert crew_api.drain() == 1
     assert racing == [False]
     assert len(ses_messages()) == 1
 
@@ -211,7 +181,7 @@ def test_email_being_sent_by_one_worker_is_not_sent_by_another(crew_api, event, 
 def test_email_of_a_sender_that_died_mid_send_goes_out_after_its_claim_expires(
     crew_api, event, clock, monkeypatch
 ):
-    paid = pay(crew_api, event["id"])
+    paid = crew_api.paid(event["id"])
     real_send = notifications.send
 
     def die(*args: Any, **kwargs: Any) -> str:
@@ -219,21 +189,21 @@ def test_email_of_a_sender_that_died_mid_send_goes_out_after_its_claim_expires(
 
     monkeypatch.setattr(notifications, "send", die)
     with pytest.raises(SystemExit):
-        outbox.deliver(table.event_pk(event["id"]), f"PAY#{paid['id']}")
+        outbox.deliver(keys.payment_key(event["id"], paid["id"]))
     monkeypatch.setattr(notifications, "send", real_send)
-    assert drain(crew_api) == 0  # still claimed
+    assert crew_api.drain() == 0  # still claimed
     clock.advance(outbox.CLAIM_SECONDS + 1)
-    assert drain(crew_api) == 1
+    assert crew_api.drain() == 1
     assert len(ses_messages()) == 1
 
 
 def test_email_with_no_crew_addresses_counts_as_failed_not_sent(crew_api, event, monkeypatch):
-    paid = pay(crew_api, event["id"])
+    paid = crew_api.paid(event["id"])
     monkeypatch.setenv("CREW_NOTIFY_EMAILS", "")
     monkeypatch.setenv("SENDER_EMAIL", SENDER)
     assert outbox.drain_outbox() == 0
     assert ses_messages() == []
-    assert stored(event["id"], paid["id"])["notification"] == "failed"
+    assert stored_payment(event["id"], paid["id"])["notification"] == "failed"
 
 
 # --- The DynamoDB stream handler ------------------------------------------------
@@ -286,7 +256,7 @@ def test_stream_handler_is_registered_only_when_the_stream_arn_is_configured(str
 
 def test_stream_handler_emails_a_new_payment_at_once_and_only_once(stream_app, crew_api, event):
     app, arn = stream_app
-    paid = pay(crew_api, event["id"])
+    paid = crew_api.paid(event["id"])
     records = stream_records(arn)
     assert any(r["eventName"] == "INSERT" for r in records)
     with Client(app, stage_name="test") as client:
@@ -294,7 +264,7 @@ def test_stream_handler_emails_a_new_payment_at_once_and_only_once(stream_app, c
         again = client.lambda_.invoke("deliver_new_emails", {"Records": records})
     assert first.payload == {"sent": 1}
     assert again.payload == {"sent": 0}  # Lambda may hand a batch over twice
-    assert drain(crew_api) == 0
+    assert crew_api.drain() == 0
     assert len(ses_messages()) == 1
     assert notification_of(crew_api, event["id"], paid["id"]) == "sent"
 
@@ -302,7 +272,7 @@ def test_stream_handler_emails_a_new_payment_at_once_and_only_once(stream_app, c
 def test_stream_handler_never_fails_the_batch_when_ses_is_down(stream_app, crew_api, event):
     app, arn = stream_app
     ses_outage(on=True)
-    pay(crew_api, event["id"])
+    crew_api.paid(event["id"])
     with Client(app, stage_name="test") as client:
         reply = client.lambda_.invoke("deliver_new_emails", {"Records": stream_records(arn)})
     assert reply.payload == {"sent": 0}

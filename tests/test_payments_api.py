@@ -19,16 +19,6 @@ def payment(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def pay(api, event_id: str, **overrides: Any):
-    return api.post(f"/api/events/{event_id}/payments", payment(**overrides))
-
-
-def void(api, event_id: str, payment_id: str, reason: Any = "Wrong amount", **extra: Any):
-    return api.post(
-        f"/api/events/{event_id}/payments/{payment_id}/void", {"reason": reason, **extra}
-    )
-
-
 def detail(api, event_id: str) -> dict[str, Any]:
     response = api.get(f"/api/events/{event_id}")
     assert response.status_code == 200, response.body
@@ -45,7 +35,7 @@ def stored_item_count() -> int:
 
 
 def test_logged_payment_is_201_with_the_payment_and_the_updated_trip(crew_api, event):
-    response = pay(crew_api, event["id"], note="Paid at the dock")
+    response = crew_api.pay(event["id"], note="Paid at the dock")
     assert response.status_code == 201, response.body
     body = response.json_body
     paid = body["payment"]
@@ -71,7 +61,7 @@ def test_logged_payment_is_201_with_the_payment_and_the_updated_trip(crew_api, e
 
 def test_amounts_add_up_on_the_trip(crew_api, event):
     for cents in (12000, 5, 10_000_000):
-        assert pay(crew_api, event["id"], amount_cents=cents).status_code == 201
+        assert crew_api.pay(event["id"], amount_cents=cents).status_code == 201
     shown = detail(crew_api, event["id"])["event"]
     assert shown["paid_cents"] == 12000 + 5 + 10_000_000
     assert shown["payment_count"] == 3
@@ -79,7 +69,7 @@ def test_amounts_add_up_on_the_trip(crew_api, event):
 
 
 def test_payment_keeps_the_trip_version_so_a_crew_edit_is_not_stale(crew_api, event):
-    assert pay(crew_api, event["id"]).json_body["event"]["version"] == event["version"]
+    assert crew_api.pay(event["id"]).json_body["event"]["version"] == event["version"]
     edit = crew_api.patch(f"/api/events/{event['id']}", {"title": "Late Cruise", "version": 1})
     assert edit.status_code == 200, edit.body
     assert edit.json_body["event"]["paid_cents"] == 12000
@@ -87,12 +77,12 @@ def test_payment_keeps_the_trip_version_so_a_crew_edit_is_not_stale(crew_api, ev
 
 def test_logged_by_records_who_was_logged_in(api, event):
     api.login("Sam")
-    assert pay(api, event["id"]).json_body["payment"]["logged_by"] == "Sam"
+    assert api.pay(event["id"]).json_body["payment"]["logged_by"] == "Sam"
 
 
 def test_client_payment_id_becomes_the_payment_id(crew_api, event):
     chosen = str(uuid.uuid4())
-    response = pay(crew_api, event["id"], payment_id=chosen)
+    response = crew_api.pay(event["id"], payment_id=chosen)
     assert response.status_code == 201
     assert response.json_body["payment"]["id"] == chosen
 
@@ -145,7 +135,7 @@ def test_bad_payment_is_400_naming_the_field_and_writes_nothing(crew_api, event,
 
 def test_note_may_span_lines_and_is_at_most_500_characters(crew_api, event):
     note = "Paid half.\nRest on return." + "x" * (500 - 26)
-    response = pay(crew_api, event["id"], note=note)
+    response = crew_api.pay(event["id"], note=note)
     assert response.status_code == 201, response.body
     assert response.json_body["payment"]["note"] == note
 
@@ -159,7 +149,7 @@ def test_payment_body_that_is_not_json_is_400(crew_api, event):
 @pytest.mark.parametrize("event_id", [uuid.uuid4().hex, "nope", "12345"])
 def test_payment_on_unknown_trip_is_404_and_writes_nothing(crew_api, event, event_id):
     before = stored_item_count()
-    response = pay(crew_api, event_id)
+    response = crew_api.pay(event_id)
     assert response.status_code == 404, response.body
     assert response.json_body["field"] == "event_id"
     assert stored_item_count() == before
@@ -168,7 +158,7 @@ def test_payment_on_unknown_trip_is_404_and_writes_nothing(crew_api, event, even
 def test_payment_on_cancelled_trip_is_409_and_writes_nothing(crew_api, event):
     assert crew_api.post(f"/api/events/{event['id']}/cancel").status_code == 200
     before = stored_item_count()
-    response = pay(crew_api, event["id"])
+    response = crew_api.pay(event["id"])
     assert response.status_code == 409, response.body
     assert response.json_body["code"] == "cancelled"
     assert stored_item_count() == before
@@ -180,8 +170,8 @@ def test_payment_on_cancelled_trip_is_409_and_writes_nothing(crew_api, event):
 
 def test_replayed_payment_counts_once_and_returns_the_stored_one(crew_api, event):
     chosen = str(uuid.uuid4())
-    first = pay(crew_api, event["id"], payment_id=chosen, note="cash in hand")
-    again = pay(crew_api, event["id"], payment_id=chosen, note="cash in hand")
+    first = crew_api.pay(event["id"], payment_id=chosen, note="cash in hand")
+    again = crew_api.pay(event["id"], payment_id=chosen, note="cash in hand")
     assert first.status_code == 201
     assert again.status_code == 200, again.body
     assert again.json_body["payment"] == first.json_body["payment"]
@@ -193,17 +183,17 @@ def test_replayed_payment_counts_once_and_returns_the_stored_one(crew_api, event
 
 def test_replay_in_the_undashed_uuid_form_is_the_same_payment(crew_api, event):
     chosen = uuid.uuid4()
-    assert pay(crew_api, event["id"], payment_id=str(chosen)).status_code == 201
-    again = pay(crew_api, event["id"], payment_id=chosen.hex)
+    assert crew_api.pay(event["id"], payment_id=str(chosen)).status_code == 201
+    again = crew_api.pay(event["id"], payment_id=chosen.hex)
     assert again.status_code == 200
     assert detail(crew_api, event["id"])["event"]["payment_count"] == 1
 
 
 def test_replay_after_the_trip_is_cancelled_still_returns_the_payment(crew_api, event):
     chosen = str(uuid.uuid4())
-    assert pay(crew_api, event["id"], payment_id=chosen).status_code == 201
+    assert crew_api.pay(event["id"], payment_id=chosen).status_code == 201
     crew_api.post(f"/api/events/{event['id']}/cancel")
-    again = pay(crew_api, event["id"], payment_id=chosen)
+    again = crew_api.pay(event["id"], payment_id=chosen)
     assert again.status_code == 200
     assert again.json_body["payment"]["id"] == chosen
 
@@ -219,8 +209,8 @@ def test_replay_after_the_trip_is_cancelled_still_returns_the_payment(crew_api, 
 )
 def test_same_payment_id_with_other_content_is_409(crew_api, event, change):
     chosen = str(uuid.uuid4())
-    assert pay(crew_api, event["id"], payment_id=chosen).status_code == 201
-    response = pay(crew_api, event["id"], payment_id=chosen, **change)
+    assert crew_api.pay(event["id"], payment_id=chosen).status_code == 201
+    response = crew_api.pay(event["id"], payment_id=chosen, **change)
     assert response.status_code == 409, response.body
     assert response.json_body["field"] == "payment_id"
     shown = detail(crew_api, event["id"])
@@ -232,7 +222,7 @@ def test_same_payment_id_with_other_content_is_409(crew_api, event, change):
 def test_replay_is_answered_from_the_cancelled_transaction_without_rereading_it(crew_api, event):
     """moto, like DynamoDB, returns the stored payment (ReturnValuesOnConditionCheckFailure)."""
     chosen = str(uuid.uuid4())
-    assert pay(crew_api, event["id"], payment_id=chosen).status_code == 201
+    assert crew_api.pay(event["id"], payment_id=chosen).status_code == 201
     calls: list[tuple[str, str]] = []
 
     def watch(service: str, operation: str, params: dict) -> None:
@@ -242,7 +232,7 @@ def test_replay_is_answered_from_the_cancelled_transaction_without_rereading_it(
 
     aws.observers.append(watch)
     try:
-        assert pay(crew_api, event["id"], payment_id=chosen).status_code == 200
+        assert crew_api.pay(event["id"], payment_id=chosen).status_code == 200
     finally:
         aws.observers.remove(watch)
     payment_calls = calls[calls.index(("TransactWriteItems", "")) :]
@@ -254,7 +244,7 @@ def test_logging_costs_one_transaction_and_one_read(crew_api, event):
     calls: list[str] = []
     aws.observers.append(lambda service, operation, params: calls.append(operation))
     try:
-        assert pay(crew_api, event["id"]).status_code == 201
+        assert crew_api.pay(event["id"]).status_code == 201
     finally:
         aws.observers.pop()
     assert calls[-2:] == ["TransactWriteItems", "GetItem"]
@@ -265,10 +255,10 @@ def test_logging_costs_one_transaction_and_one_read(crew_api, event):
 
 
 def test_void_marks_the_payment_and_takes_it_out_of_the_totals(crew_api, event, clock):
-    kept = pay(crew_api, event["id"], amount_cents=5000).json_body["payment"]
+    kept = crew_api.pay(event["id"], amount_cents=5000).json_body["payment"]
     clock.advance(60)
-    wrong = pay(crew_api, event["id"], amount_cents=120000).json_body["payment"]
-    response = void(crew_api, event["id"], wrong["id"], reason="Typed an extra zero")
+    wrong = crew_api.pay(event["id"], amount_cents=120000).json_body["payment"]
+    response = crew_api.void(event["id"], wrong["id"], reason="Typed an extra zero")
     assert response.status_code == 200, response.body
     body = response.json_body
     assert body["already_void"] is False
@@ -289,9 +279,9 @@ def test_void_marks_the_payment_and_takes_it_out_of_the_totals(crew_api, event, 
 
 
 def test_voiding_again_changes_nothing_and_says_so(crew_api, event):
-    paid = pay(crew_api, event["id"]).json_body["payment"]
-    first = void(crew_api, event["id"], paid["id"], reason="Duplicate")
-    again = void(crew_api, event["id"], paid["id"], reason="Another reason")
+    paid = crew_api.pay(event["id"]).json_body["payment"]
+    first = crew_api.void(event["id"], paid["id"], reason="Duplicate")
+    again = crew_api.void(event["id"], paid["id"], reason="Another reason")
     assert again.status_code == 200, again.body
     assert again.json_body["already_void"] is True
     assert "already void" in again.json_body["message"]
@@ -302,14 +292,14 @@ def test_voiding_again_changes_nothing_and_says_so(crew_api, event):
 
 
 def test_void_keeps_the_trip_version(crew_api, event):
-    paid = pay(crew_api, event["id"]).json_body["payment"]
-    assert void(crew_api, event["id"], paid["id"]).json_body["event"]["version"] == 1
+    paid = crew_api.pay(event["id"]).json_body["payment"]
+    assert crew_api.void(event["id"], paid["id"]).json_body["event"]["version"] == 1
 
 
 def test_voiding_on_a_cancelled_trip_is_allowed_so_refunds_can_be_recorded(crew_api, event):
-    paid = pay(crew_api, event["id"]).json_body["payment"]
+    paid = crew_api.pay(event["id"]).json_body["payment"]
     crew_api.post(f"/api/events/{event['id']}/cancel")
-    response = void(crew_api, event["id"], paid["id"], reason="Refunded: trip cancelled")
+    response = crew_api.void(event["id"], paid["id"], reason="Refunded: trip cancelled")
     assert response.status_code == 200, response.body
     assert response.json_body["event"]["status"] == "cancelled"
     assert response.json_body["event"]["paid_cents"] == 0
@@ -317,8 +307,8 @@ def test_voiding_on_a_cancelled_trip_is_allowed_so_refunds_can_be_recorded(crew_
 
 @pytest.mark.parametrize("payment_id", [str(uuid.uuid4()), uuid.uuid4().hex, "nope"])
 def test_voiding_an_unknown_payment_is_404(crew_api, event, payment_id):
-    pay(crew_api, event["id"])
-    response = void(crew_api, event["id"], payment_id)
+    crew_api.pay(event["id"])
+    response = crew_api.void(event["id"], payment_id)
     assert response.status_code == 404, response.body
     assert response.json_body["field"] == "payment_id"
     assert detail(crew_api, event["id"])["event"]["paid_cents"] == 12000
@@ -326,14 +316,14 @@ def test_voiding_an_unknown_payment_is_404(crew_api, event, payment_id):
 
 def test_voiding_a_payment_of_another_trip_is_404(crew_api, event):
     other = crew_api.post("/api/events", trip(title="Morning Fishing")).json_body["event"]
-    paid = pay(crew_api, other["id"]).json_body["payment"]
-    assert void(crew_api, event["id"], paid["id"]).status_code == 404
+    paid = crew_api.pay(other["id"]).json_body["payment"]
+    assert crew_api.void(event["id"], paid["id"]).status_code == 404
     assert detail(crew_api, other["id"])["payments"][0]["status"] == "logged"
 
 
 def test_void_accepts_the_undashed_payment_id(crew_api, event):
-    paid = pay(crew_api, event["id"]).json_body["payment"]
-    response = void(crew_api, event["id"], uuid.UUID(paid["id"]).hex)
+    paid = crew_api.pay(event["id"]).json_body["payment"]
+    response = crew_api.void(event["id"], uuid.UUID(paid["id"]).hex)
     assert response.status_code == 200
     assert response.json_body["payment"]["status"] == "void"
 
@@ -349,7 +339,7 @@ def test_void_accepts_the_undashed_payment_id(crew_api, event):
     ],
 )
 def test_bad_void_is_400_naming_the_field_and_changes_nothing(crew_api, event, body, field):
-    paid = pay(crew_api, event["id"]).json_body["payment"]
+    paid = crew_api.pay(event["id"]).json_body["payment"]
     response = crew_api.post(f"/api/events/{event['id']}/payments/{paid['id']}/void", body)
     assert response.status_code == 400, response.body
     assert response.json_body["field"] == field
@@ -359,7 +349,7 @@ def test_bad_void_is_400_naming_the_field_and_changes_nothing(crew_api, event, b
 
 
 def test_voiding_needs_login(crew_api, event):
-    paid = pay(crew_api, event["id"]).json_body["payment"]
+    paid = crew_api.pay(event["id"]).json_body["payment"]
     response = crew_api.post(
         f"/api/events/{event['id']}/payments/{paid['id']}/void", {"reason": "x"}, token=False
     )
@@ -374,9 +364,9 @@ def test_detail_lists_payments_oldest_first_with_their_status(crew_api, event, c
     names = ["First Patron", "Second Patron", "Third Patron"]
     ids = []
     for name in names:
-        ids.append(pay(crew_api, event["id"], patron_name=name).json_body["payment"]["id"])
+        ids.append(crew_api.pay(event["id"], patron_name=name).json_body["payment"]["id"])
         clock.advance(90)
-    void(crew_api, event["id"], ids[1])
+    crew_api.void(event["id"], ids[1])
     shown = detail(crew_api, event["id"])["payments"]
     assert [(p["patron_name"], p["status"]) for p in shown] == [
         ("First Patron", "logged"),

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import aws as app_aws
-from chalicelib import errors, events, payments
+from chalicelib import errors, payments, trips
 from tests.conftest import serialize_dynamodb, trip
 
 THREADS = 8
@@ -35,7 +35,7 @@ def serialized_aws(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
 @pytest.fixture
 def trip_id(serialized_aws: None) -> str:
-    return events.create_event(trip(), by="Dana")["id"]
+    return trips.create_trip(trip(), by="Dana").id
 
 
 def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
@@ -70,7 +70,7 @@ def test_fifty_payments_from_eight_threads_give_exact_totals(trip_id):
         ]
     )
     assert all(isinstance(r, payments.Logged) and r.created for r in results), results
-    shown = events.event_detail(trip_id)
+    shown = trips.trip_detail(trip_id)
     assert shown["event"]["paid_cents"] == sum(amounts)
     assert shown["event"]["payment_count"] == 50
     assert sorted(p["amount_cents"] for p in shown["payments"]) == sorted(amounts)
@@ -82,8 +82,8 @@ def test_concurrent_replays_of_one_payment_id_count_once(trip_id):
     results = run_together([log(trip_id, payment_id=chosen, amount_cents=4200)] * 16)
     assert all(isinstance(r, payments.Logged) for r in results), results
     assert sum(r.created for r in results) == 1
-    assert {r.payment["id"] for r in results} == {chosen}
-    shown = events.event_detail(trip_id)
+    assert {r.payment.id for r in results} == {chosen}
+    shown = trips.trip_detail(trip_id)
     assert shown["event"]["paid_cents"] == 4200
     assert shown["event"]["payment_count"] == 1
     assert len(shown["payments"]) == 1
@@ -95,13 +95,13 @@ def test_concurrent_replays_with_other_content_are_refused_not_counted(trip_id):
     results = run_together(jobs)
     created = [r for r in results if isinstance(r, payments.Logged) and r.created]
     assert len(created) == 1
-    winner = created[0].payment["amount_cents"]
+    winner = created[0].payment.amount_cents
     for job_cents, result in zip((100, 200) * 6, results, strict=True):
         if job_cents == winner:
             assert isinstance(result, payments.Logged)
         else:
             assert isinstance(result, errors.Conflict)
-    assert events.get_event(trip_id)["paid_cents"] == winner
+    assert trips.load_trip(trip_id).paid_cents == winner
 
 
 def test_concurrent_voids_of_one_payment_take_it_out_once(trip_id):
@@ -110,25 +110,25 @@ def test_concurrent_voids_of_one_payment_take_it_out_once(trip_id):
     )
     paid = log(trip_id, amount_cents=5000)().payment
 
-    def void() -> dict[str, Any]:
-        return payments.void_payment(trip_id, paid["id"], {"reason": "double tap"}, by="Sam")
+    def void() -> payments.VoidOutcome:
+        return payments.void_payment(trip_id, paid.id, {"reason": "double tap"}, by="Sam")
 
     results = run_together([void] * THREADS)
-    assert all(isinstance(r, dict) for r in results), results
-    assert sum(not r["already_void"] for r in results) == 1
-    totals = events.get_event(trip_id)
-    assert totals["paid_cents"] == keep.payment["amount_cents"]
+    assert all(isinstance(r, payments.VoidOutcome) for r in results), results
+    assert sum(not r.already_void for r in results) == 1
+    totals = trips.load_trip(trip_id).to_json()
+    assert totals["paid_cents"] == keep.payment.amount_cents
     assert totals["payment_count"] == 1
 
 
 def test_payments_while_the_trip_is_cancelled_are_counted_only_if_logged_before(trip_id):
     jobs: list[Callable[[], Any]] = [log(trip_id, amount_cents=100) for _ in range(12)]
-    jobs.insert(6, lambda: events.cancel_event(trip_id, by="Maria"))
+    jobs.insert(6, lambda: trips.cancel_trip(trip_id, by="Maria"))
     results = run_together(jobs)
     logged = [r for r in results if isinstance(r, payments.Logged)]
     refused = [r for r in results if isinstance(r, errors.Conflict)]
     assert len(logged) + len(refused) == 12
-    shown = events.event_detail(trip_id)
+    shown = trips.trip_detail(trip_id)
     assert shown["event"]["status"] == "cancelled"
     assert shown["event"]["paid_cents"] == 100 * len(logged)
     assert len(shown["payments"]) == len(logged)
@@ -169,7 +169,7 @@ def test_payment_that_collides_with_another_write_is_retried_not_refused(trip_id
     finally:
         app_aws.dynamodb()._make_api_call = original
     assert result.created
-    assert events.get_event(trip_id)["paid_cents"] == 900
+    assert trips.load_trip(trip_id).paid_cents == 900
 
 
 def test_payment_that_keeps_colliding_is_a_503_to_retry_and_writes_nothing(trip_id):
@@ -179,4 +179,4 @@ def test_payment_that_keeps_colliding_is_a_503_to_retry_and_writes_nothing(trip_
             log(trip_id, amount_cents=900)()
     finally:
         app_aws.dynamodb()._make_api_call = original
-    assert events.event_detail(trip_id)["payments"] == []
+    assert trips.trip_detail(trip_id)["payments"] == []

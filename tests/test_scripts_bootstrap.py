@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import table
+from chalicelib.db import codec, keys, schema
 from scripts import awstools, bootstrap
 
 PASSWORD = "anchors aweigh 1852"
@@ -53,13 +53,13 @@ def test_first_run_creates_the_table_with_its_index_stream_ttl_recovery_and_prot
 
     dynamodb = aws_mock["dynamodb"]
     described = dynamodb.describe_table(TableName=PROD_TABLE)["Table"]
-    wanted = table.definition(PROD_TABLE)
+    wanted = schema.definition(PROD_TABLE)
     assert described["KeySchema"] == wanted["KeySchema"]
-    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == [table.DATE_INDEX]
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == [keys.DATE_INDEX]
     assert described["StreamSpecification"] == wanted["StreamSpecification"]
     assert described["DeletionProtectionEnabled"] is True
     ttl = dynamodb.describe_time_to_live(TableName=PROD_TABLE)["TimeToLiveDescription"]
-    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": table.TTL_ATTRIBUTE}
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": keys.TTL_ATTRIBUTE}
     backups = dynamodb.describe_continuous_backups(TableName=PROD_TABLE)
     pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
@@ -109,8 +109,8 @@ def test_an_existing_table_gets_its_missing_settings_and_keeps_its_data(
     aws_mock: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dynamodb = aws_mock["dynamodb"]
-    table.create_table(dynamodb, PROD_TABLE)
-    item = table.to_item({"PK": "EVENT#a1", "SK": "EVENT", "title": "Sunset Cruise"})
+    schema.create_table(dynamodb, PROD_TABLE)
+    item = codec.to_item({"PK": "EVENT#a1", "SK": "EVENT", "title": "Sunset Cruise"})
     dynamodb.put_item(TableName=PROD_TABLE, Item=item)
 
     assert run(monkeypatch, "--stage", "prod", "--password-stdin", stdin=PASSWORD + "\n") == 0

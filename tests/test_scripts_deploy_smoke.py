@@ -18,7 +18,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import table, timeutil
+from chalicelib import timeutil
+from chalicelib.db import codec, keys, schema
 from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa, verify_deploy
 
 # --- deploy ------------------------------------------------------------------------
@@ -351,11 +352,11 @@ def put_logs(logs: Any, group: str, messages: list[str]) -> None:
 def put_trip(dynamodb: Any, event_id: str, starts: datetime, payment_logged: str | None) -> None:
     dynamodb.put_item(
         TableName=PROD_TABLE,
-        Item=table.to_item(
+        Item=codec.to_item(
             {
-                "PK": table.event_pk(event_id),
-                "SK": table.EVENT_SK,
-                "GSI1PK": table.date_bucket(starts.astimezone(UTC).year),
+                "PK": keys.trip_pk(event_id),
+                "SK": keys.TRIP_SK,
+                "GSI1PK": keys.date_bucket(starts.astimezone(UTC).year),
                 "GSI1SK": f"{timeutil.utc_key(starts)}#{event_id}",
                 "kind": "event",
                 "id": event_id,
@@ -378,7 +379,7 @@ def put_trip(dynamodb: Any, event_id: str, starts: datetime, payment_logged: str
 def prod_aws() -> Iterator[dict[str, Any]]:
     with mock_aws():
         made = {s: boto3.client(s, region_name="us-east-1") for s in ("logs", "dynamodb", "ses")}
-        table.create_table(made["dynamodb"], PROD_TABLE)
+        schema.create_table(made["dynamodb"], PROD_TABLE)
         made["ses"].verify_email_identity(EmailAddress="dispatch@shipcaptaincrew.example")
         yield made
 

@@ -13,18 +13,11 @@ from tests.test_waivers_signing import (
     json_signer,
     make_png,
     post_form,
-    post_json,
     signer,
     years_ago,
 )
 
 HIDDEN = ("PK", "SK", "GSI1PK", "GSI1SK", "kind", "_notify_attempts")
-
-
-def sign(api: Api, event_id: str, **overrides: object) -> dict:
-    response = post_json(api, event_id, json_signer(**overrides))
-    assert response.status_code == 201, response.body
-    return response.json_body["waiver"]
 
 
 def test_event_detail_lists_who_signed_with_their_children_and_when(
@@ -33,10 +26,12 @@ def test_event_detail_lists_who_signed_with_their_children_and_when(
     real_now = timeutil.now
     start = real_now()
     monkeypatch.setattr(timeutil, "now", lambda: start + timedelta(minutes=2))
-    later = sign(crew_api, event["id"], full_name="Zed Late", signature="zed late")
+    later = crew_api.signed(event["id"], json_signer(full_name="Zed Late", signature="zed late"))
     monkeypatch.setattr(timeutil, "now", lambda: start + timedelta(minutes=1))
     kid = {"name": "Lía", "date_of_birth": years_ago(6).isoformat()}
-    earlier = sign(crew_api, event["id"], minors=[kid], signature_png=data_url(make_png()))
+    earlier = crew_api.signed(
+        event["id"], json_signer(minors=[kid], signature_png=data_url(make_png()))
+    )
     monkeypatch.setattr(timeutil, "now", real_now)
     detail = crew_api.get(f"/api/events/{event['id']}").json_body
     assert [w["id"] for w in detail["waivers"]] == [earlier["id"], later["id"]]
@@ -51,7 +46,10 @@ def test_event_detail_lists_who_signed_with_their_children_and_when(
 
 
 def test_board_card_counts_the_people_covered(crew_api: Api, event: dict):
-    sign(crew_api, event["id"], minors=[{"name": "Kim", "date_of_birth": years_ago(4).isoformat()}])
+    crew_api.signed(
+        event["id"],
+        json_signer(minors=[{"name": "Kim", "date_of_birth": years_ago(4).isoformat()}]),
+    )
     day = event["starts_at"][:10]
     [card] = crew_api.get(f"/api/events?from={day}&to={day}").json_body["events"]
     assert card["waiver_count"] == 2
@@ -82,19 +80,19 @@ def test_crew_get_the_whole_record_with_the_drawing_and_the_text_signed(crew_api
 
 
 def test_record_without_a_drawing_says_so(crew_api: Api, event: dict):
-    waiver = sign(crew_api, event["id"])
+    waiver = crew_api.signed(event["id"], json_signer())
     record = crew_api.get(f"/api/events/{event['id']}/waivers/{waiver['id']}").json_body["waiver"]
     assert record["signature_png"] is None and record["drawn_signature"] is False
 
 
 def test_waiver_record_needs_a_crew_login(crew_api: Api, event: dict):
-    waiver = sign(crew_api, event["id"])
+    waiver = crew_api.signed(event["id"], json_signer())
     response = crew_api.get(f"/api/events/{event['id']}/waivers/{waiver['id']}", token=False)
     assert response.status_code == 401
 
 
 def test_unknown_waiver_is_404(crew_api: Api, event: dict):
-    waiver = sign(crew_api, event["id"])
+    waiver = crew_api.signed(event["id"], json_signer())
     other = crew_api.post("/api/events", {**_trip_body(event)}).json_body["event"]
     for path in (
         f"/api/events/{event['id']}/waivers/{'0' * 32}",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import config, timeutil, waiver_text, waivers
+from chalicelib import config, timeutil, waiver_pages, waiver_text
 from tests.conftest import Api, trip
 from tests.test_waivers_signing import escaped, post_form, signer
 
@@ -130,7 +130,7 @@ def test_page_is_an_accessible_form_that_works_without_scripts(api: Api, event: 
     assert len(tags.all("fieldset")) == len(tags.all("legend"))
     assert [a["name"] for a in tags.all("input") if a.get("name") == "minor_name"] == [
         "minor_name"
-    ] * waivers.MINOR_ROWS
+    ] * waiver_pages.MINOR_ROWS
     # The honeypot is out of reach for people: no tab stop, hidden from screen readers.
     assert by_id["website"]["tabindex"] == "-1"
     assert re.search(r'<div class="hp" aria-hidden="true">', page)

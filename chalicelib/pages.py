@@ -1,4 +1,4 @@
-"""HTML pages served by the app itself (the patron's waiver pages), and their plumbing.
+"""The plumbing of HTML pages served by the app itself (the patron's waiver pages).
 
 What makes a page safe to serve from Lambda lives here: the security headers,
 a Content-Security-Policy without 'unsafe-inline' (the one stylesheet and the
@@ -12,65 +12,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from chalice import Response
 
-from chalicelib import errors, logs, templates, throttle
-from chalicelib.errors import ApiError, BadInput
+from chalicelib import aws, logs, templates
+from chalicelib.errors import ApiError
+from chalicelib.request_facts import JSON_TYPE, Incoming
 
 HTML_TYPE = "text/html; charset=utf-8"
-JSON_TYPE = "application/json"
-FORM_TYPE = "application/x-www-form-urlencoded"
-# A form with more fields than this is not ours (the waiver form has about 40).
-MAX_FORM_FIELDS = 200
 ASSET_DIR = Path(templates.TEMPLATE_DIR) / "waiver"
 STYLE_ASSET = "style.css"
 SCRIPT_ASSET = "signature.js"
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """What a page route needs of the request, independent of Chalice's request object."""
-
-    method: str
-    headers: Mapping[str, str]  # names in lower case
-    raw_body: bytes
-    source_ip: str
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
-    @property
-    def user_agent(self) -> str:
-        return self.headers.get("user-agent", "")
-
-    @property
-    def wants_json(self) -> bool:
-        """JSON when the client asks for it, or posts JSON; a browser gets HTML."""
-        if JSON_TYPE in self.headers.get("accept", ""):
-            return True
-        return self.method == "POST" and self.content_type == JSON_TYPE
-
-
-def incoming(request: Any) -> Incoming:
-    """An `Incoming` from Chalice's current request."""
-    headers = {str(k).lower(): str(v) for k, v in (request.headers or {}).items()}
-    raw = request.raw_body or b""
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8")
-    return Incoming(
-        method=str(request.method).upper(),
-        headers=headers,
-        raw_body=raw,
-        source_ip=throttle.source_ip(headers, request.context or {}),
-    )
 
 
 # --- Security headers -------------------------------------------------------------
@@ -138,7 +94,7 @@ def page(
         inline_script=Markup(scripts[0]) if scripts else None,  # noqa: S704
         **context,
     )
-    sent = {
+    sent: dict[str, str | list[str]] = {
         "Content-Type": HTML_TYPE,
         **security_headers(content_security_policy(styles=[style], scripts=scripts)),
         **(headers or {}),
@@ -150,7 +106,7 @@ def json_answer(
     body: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON answer with the same no-sniff, no-store headers as the pages."""
-    sent = {
+    sent: dict[str, str | list[str]] = {
         "Content-Type": JSON_TYPE,
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
@@ -169,7 +125,7 @@ _ERROR_PAGES = {
 }
 
 
-def error_answer(error: ApiError, *, as_json: bool) -> Response:
+def error_answer(error: ApiError, *, as_json: bool, **context: Any) -> Response:
     """An ApiError as JSON {"code","message","field"} or as a page that says what happened."""
     headers = {"Vary": "Accept", **error.headers}
     if as_json:
@@ -187,44 +143,26 @@ def error_answer(error: ApiError, *, as_json: bool) -> Response:
         message=error.message,
         status_code=error.status,
         retry_after=error.headers.get("Retry-After"),
-        trip=getattr(error, "trip", None),
+        **{"trip": None, **context},
     )
 
 
-def answer(request: Incoming, produce: Callable[[], Response]) -> Response:
-    """Run a page route: a client's mistake becomes its page (or JSON), ours a 503/500 page."""
+def answer(
+    request: Incoming,
+    produce: Callable[[], Response],
+    *,
+    context_of: Callable[[ApiError], dict[str, Any]] | None = None,
+) -> Response:
+    """Run a page route: a client's mistake becomes its page (or JSON), ours a 503/500 page.
+
+    `context_of` adds what an error's page shows beyond its message (e.g. the trip).
+    """
     try:
         return produce()
     except ApiError as error:
-        return error_answer(error, as_json=request.wants_json)
+        extra = context_of(error) if context_of else {}
+        return error_answer(error, as_json=request.wants_json, **extra)
     except Exception as exc:
-        error = errors.from_exception(exc)
-        logs.exception("page failed", exc, status=error.status)
-        return error_answer(error, as_json=request.wants_json)
-
-
-# --- Forms ------------------------------------------------------------------------
-
-
-def parse_form(raw: bytes) -> dict[str, list[str]]:
-    """An urlencoded form body: every name with all its values, blanks kept."""
-    try:
-        text = raw.decode("utf-8")
-        return urllib.parse.parse_qs(
-            text,
-            keep_blank_values=True,
-            errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise BadInput(
-            "the form could not be read (it must be UTF-8 form data)",
-            field="body",
-            code="malformed",
-        ) from None
-
-
-def first(form: Mapping[str, list[str]], name: str) -> str:
-    """The first value of a form field, or "" when absent."""
-    values = form.get(name) or [""]
-    return values[0]
+        failure = aws.api_error(exc)
+        logs.exception("page failed", exc, status=failure.status)
+        return error_answer(failure, as_json=request.wants_json)

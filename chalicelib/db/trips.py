@@ -1,0 +1,135 @@
+"""Trips: their items, the date index, and the trip-detail Query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import timeutil
+from chalicelib.db import keys
+from chalicelib.db.table import Table, Update
+from chalicelib.records import Kind, Payment, Trip, TripStatus, Waiver
+
+
+@dataclass
+class Detail:
+    """A trip with everything its detail view shows (drawn signatures excluded)."""
+
+    trip: Trip
+    payments: list[Payment] = field(default_factory=list)
+    waivers: list[Waiver] = field(default_factory=list)
+
+
+class Stale(Exception):
+    """The trip's version was not the one expected (or it is gone)."""
+
+
+def _date_keys(trip_id: str, starts: datetime) -> dict[str, str]:
+    return {
+        "GSI1PK": keys.date_bucket(starts.astimezone(UTC).year),
+        "GSI1SK": keys.date_sort_key(timeutil.utc_key(starts), trip_id),
+    }
+
+
+def trip_item(trip: Trip) -> dict[str, Any]:
+    """A trip as its stored item, keys included."""
+    return {
+        **keys.trip_key(trip.id),
+        **_date_keys(trip.id, datetime.fromisoformat(trip.starts_at)),
+        "kind": str(Kind.TRIP),
+        **trip.attributes(),
+    }
+
+
+class Trips:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def add(self, trip: Trip) -> bool:
+        """Store a new trip; False when its id is taken."""
+        return self.table.put(trip_item(trip), condition="attribute_not_exists(PK)")
+
+    def get(self, trip_id: str) -> Trip | None:
+        item = self.table.get(keys.trip_key(trip_id))
+        return Trip.from_item(item) if item else None
+
+    def detail(self, trip_id: str) -> Detail | None:
+        """The trip, its payments and its waivers in one Query (signatures sort above it)."""
+        items = self.table.query(
+            "PK = :pk AND SK < :ceiling",
+            {":pk": keys.trip_pk(trip_id), ":ceiling": keys.DETAIL_SK_CEILING},
+        )
+        head = next((i for i in items if i["SK"] == keys.TRIP_SK), None)
+        if head is None:
+            return None
+        return Detail(
+            trip=Trip.from_item(head),
+            payments=[
+                Payment.from_item(i) for i in items if i["SK"].startswith(keys.PAYMENT_PREFIX)
+            ],
+            waivers=[Waiver.from_item(i) for i in items if i["SK"].startswith(keys.WAIVER_PREFIX)],
+        )
+
+    def starting_between(self, start: datetime, end: datetime) -> list[Trip]:
+        """Trips starting at or after `start` and before `end`, by start time.
+
+        One Query on the date index per UTC year the range touches.
+        """
+        low_utc = timeutil.utc_key(start)
+        high_utc = timeutil.utc_key(end - timedelta(seconds=1))
+        found: list[dict[str, Any]] = []
+        for year in range(start.astimezone(UTC).year, end.astimezone(UTC).year + 1):
+            found.extend(
+                self.table.query(
+                    "GSI1PK = :bucket AND GSI1SK BETWEEN :low AND :high",
+                    {
+                        ":bucket": keys.date_bucket(year),
+                        ":low": low_utc,
+                        # "~" sorts after "#<id>": every trip starting in the last second.
+                        ":high": high_utc + "~",
+                    },
+                    index=keys.DATE_INDEX,
+                )
+            )
+        found.sort(key=lambda item: item["GSI1SK"])
+        return [Trip.from_item(item) for item in found]
+
+    def change(
+        self,
+        trip_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_version: int,
+        starts: datetime | None = None,
+    ) -> Trip:
+        """Set (or, for None, remove) fields and bump the version, if it is still the one read.
+
+        `starts` moves the trip on the date index. Raises Stale otherwise.
+        """
+        changes = {k: (str(v) if isinstance(v, TripStatus) else v) for k, v in changes.items()}
+        if starts is not None:
+            changes.update(_date_keys(trip_id, starts))
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        sets, removes, values = [], [], {}
+        for i, value in enumerate(changes.values()):
+            if value is None:
+                removes.append(f"#f{i}")
+            else:
+                sets.append(f"#f{i} = :v{i}")
+                values[f":v{i}"] = value
+        expression = "SET " + ", ".join([*sets, "version = version + :one"])
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        updated = self.table.update(
+            keys.trip_key(trip_id),
+            Update(
+                expression,
+                condition="attribute_exists(PK) AND version = :expected",
+                names=names,
+                values={**values, ":one": 1, ":expected": expected_version},
+            ),
+        )
+        if updated is None:
+            raise Stale(trip_id)
+        return Trip.from_item(updated)

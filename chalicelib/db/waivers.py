@@ -1,0 +1,80 @@
+"""Signed waivers: immutable puts, written with their trip's count in one transaction.
+
+No request here updates or deletes a waiver's signed content; only the email
+outbox's delivery bookkeeping (`notification` and `_notify_*`) changes later.
+"""
+
+from __future__ import annotations
+
+from chalicelib.db import keys
+from chalicelib.db.outbox import enqueue_fields
+from chalicelib.db.table import Cancelled, Table, Update
+from chalicelib.records import Kind, Signature, TripStatus, Waiver
+
+
+class TripRefused(Exception):
+    """The trip is gone or cancelled: the waiver was not stored."""
+
+
+class Waivers:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def add(self, waiver: Waiver, drawing: Signature | None, *, busy: str) -> None:
+        """Store the waiver (never over an existing key), its drawing, and count its people.
+
+        Raises TripRefused when the trip is gone or cancelled.
+        """
+        key = keys.waiver_key(waiver.trip_id, waiver.id)
+        records = [{**key, "kind": str(Kind.WAIVER), **waiver.attributes(), **enqueue_fields(key)}]
+        if drawing is not None:
+            records.append(
+                {
+                    **keys.signature_key(drawing.trip_id, drawing.waiver_id),
+                    "kind": str(Kind.SIGNATURE),
+                    "waiver_id": drawing.waiver_id,
+                    "event_id": drawing.trip_id,
+                    "png": drawing.png,
+                    "sha256": drawing.sha256,
+                    "signed_at": drawing.signed_at,
+                }
+            )
+        writes = [
+            self.table.put_write(record, condition="attribute_not_exists(PK)") for record in records
+        ]
+        writes.append(
+            self.table.update_write(
+                keys.trip_key(waiver.trip_id),
+                Update(
+                    "ADD waiver_count :people",
+                    condition="attribute_exists(PK) AND #status <> :cancelled",
+                    names={"#status": "status"},
+                    values={
+                        ":people": waiver.people_covered,
+                        ":cancelled": str(TripStatus.CANCELLED),
+                    },
+                ),
+            )
+        )
+        try:
+            self.table.transact(writes, busy=busy)
+        except Cancelled as cancelled:
+            if cancelled.refusals[-1].condition_failed:
+                raise TripRefused(waiver.trip_id) from None
+            raise
+
+    def get(self, trip_id: str, waiver_id: str) -> Waiver | None:
+        item = self.table.get(keys.waiver_key(trip_id, waiver_id))
+        return Waiver.from_item(item) if item else None
+
+    def signature(self, trip_id: str, waiver_id: str) -> Signature | None:
+        item = self.table.get(keys.signature_key(trip_id, waiver_id))
+        if item is None:
+            return None
+        return Signature(
+            waiver_id=waiver_id,
+            trip_id=trip_id,
+            png=item["png"],
+            sha256=item["sha256"],
+            signed_at=item["signed_at"],
+        )

@@ -1,0 +1,99 @@
+"""The emails the app sends, rendered from templates, and which record gets which.
+
+The outbox (chalicelib/outbox.py) asks `render` for the email an item owes
+when it sends it; `RENDERERS` is that registry, by the item's kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import config, money, templates, timeutil, trips
+from chalicelib.notifications import Email
+from chalicelib.records import Kind, Payment, Waiver
+from chalicelib.waiver_text import text_version
+
+# What a waiver keeps of its trip, as the page showed it when signed.
+TRIP_SNAPSHOT = ("title", "starts_at", "ends_at", "boat")
+
+
+def payment_email(payment: Payment) -> Email:
+    """The crew email for a logged payment.
+
+    Totals are the trip's as the email goes out, normally seconds after the
+    payment: with two payments at once both emails show the total of both.
+    """
+    trip = trips.load_trip(payment.trip_id)
+    starts = timeutil.local(trip.starts_at)
+    method = money.method_label(payment.method)
+    amount = money.display_dollars(payment.amount_cents)
+    subject = (
+        f"{amount} {method} from {payment.patron_name} — {trip.title}, {timeutil.short_day(starts)}"
+    )
+    logged = timeutil.local(payment.logged_at)
+    balance = trip.balance_cents
+    context = {
+        "payment": payment.to_json(),
+        "event": trip.to_json(),
+        "amount": amount,
+        "method": method,
+        "trip_day": f"{starts:%A, %B} {starts.day}",
+        "trip_time": timeutil.human_time(starts),
+        "logged_time": f"{timeutil.human_time(logged)} {timeutil.short_day(logged)}",
+        "paid": money.display_dollars(trip.paid_cents),
+        "price": None if trip.price_cents is None else money.display_dollars(trip.price_cents),
+        "balance": None if balance is None else money.display_dollars(balance),
+        "subject": subject,
+    }
+    return Email(
+        to=config.crew_notify_emails(),
+        subject=subject,
+        text=templates.render("email/payment.txt", **context),
+        html=templates.render("email/payment.html", **context),
+    )
+
+
+def waiver_email(waiver: Waiver) -> Email:
+    """The signer's copy: the full agreement they signed, their details, the time signed.
+
+    Raises (so the outbox retries and then logs an error) rather than send a
+    text that is not the one signed.
+    """
+    text = text_version(waiver.waiver_version)
+    if text.sha256 != waiver.waiver_sha256:
+        raise RuntimeError(f"waiver {waiver.id}: the text signed is no longer available")
+    trip = {k: waiver.trip.get(k) for k in TRIP_SNAPSHOT}
+    starts_at, ends_at = trip["starts_at"], trip["ends_at"]
+    when = timeutil.human_span(starts_at, ends_at) if starts_at and ends_at else ""
+    subject = f"Your signed waiver: {trip['title'] or 'your trip'}"
+    if starts_at:
+        subject += f", {timeutil.short_day(timeutil.local(starts_at))}"
+    context = {
+        "subject": subject,
+        "waiver": waiver.to_json(),
+        "trip": trip,
+        "when": when,
+        "signed": timeutil.human_stamp(waiver.signed_at),
+        "text": text,
+    }
+    return Email(
+        to=[waiver.email],
+        subject=subject,
+        text=templates.render("email/waiver.txt", **context),
+        html=templates.render("email/waiver.html", **context),
+    )
+
+
+RENDERERS: dict[str, Callable[[Any], Email]] = {
+    Kind.PAYMENT: payment_email,
+    Kind.WAIVER: waiver_email,
+}
+
+
+def render(kind: str, record: Payment | Waiver | None) -> Email:
+    """The email an outbox item of this kind owes."""
+    renderer = RENDERERS.get(kind)
+    if renderer is None or record is None:
+        raise ValueError(f"no email is defined for items of kind {kind!r}")
+    return renderer(record)

@@ -1,0 +1,37 @@
+"""Money for people and for the books: integer cents in, text out, never via float."""
+
+from __future__ import annotations
+
+from chalicelib.records import PaymentMethod
+
+METHOD_LABELS = {
+    PaymentMethod.CASH: "cash",
+    PaymentMethod.CARD: "card",
+    PaymentMethod.CHECK: "check",
+    PaymentMethod.VENMO: "Venmo",
+    PaymentMethod.ZELLE: "Zelle",
+    PaymentMethod.OTHER: "other",
+}
+
+
+def _split(cents: int) -> tuple[str, int, int]:
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    return sign, whole, part
+
+
+def dollars(cents: int) -> str:
+    """Plain dollars with two decimals, for CSV: 12050 -> "120.50"."""
+    sign, whole, part = _split(cents)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def display_dollars(cents: int) -> str:
+    """Dollars for people: 1205000 -> "$12,050.00", -500 -> "-$5.00"."""
+    sign, whole, part = _split(cents)
+    return f"{sign}${whole:,}.{part:02d}"
+
+
+def method_label(method: PaymentMethod | str) -> str:
+    """How a payment method is written in a sentence: "Venmo", "cash"."""
+    return METHOD_LABELS.get(PaymentMethod(method), str(method))

@@ -1,0 +1,271 @@
+"""The records the app keeps, typed, and the one place each becomes public JSON.
+
+A record knows nothing of keys or attribute values (the store adds and strips
+those). Statuses, methods and roles are named constants; as `StrEnum`s they
+are stored and sent as their plain words. The API calls a trip an "event"
+(`event_id`, `{"event": ...}`): the JSON keeps those names, the code says trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+
+class TripStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class PaymentStatus(StrEnum):
+    LOGGED = "logged"
+    VOID = "void"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CARD = "card"
+    CHECK = "check"
+    VENMO = "venmo"
+    ZELLE = "zelle"
+    OTHER = "other"
+
+
+class Notification(StrEnum):
+    """Where an item's email stands in the outbox."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    CAPTAIN = "captain"
+    CREW = "crew"
+
+
+class Kind(StrEnum):
+    """What an item of the table is (its stored `kind`)."""
+
+    TRIP = "event"
+    PAYMENT = "payment"
+    WAIVER = "waiver"
+    SIGNATURE = "waiver_signature"
+
+
+# Stored attribute name -> record field, where the API's word differs from the code's.
+_STORED_AS = {"event_id": "trip_id"}
+_FIELD_TO_STORED = {v: k for k, v in _STORED_AS.items()}
+
+
+class Record:
+    """Mapping between a record and its stored attributes (keys excluded), and its JSON."""
+
+    # The names of the record's public JSON, in order (the API's names).
+    PUBLIC: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        values = {_STORED_AS.get(k, k): v for k, v in item.items()}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def attributes(self) -> dict[str, Any]:
+        """The record's stored attributes (nulls included)."""
+        return {
+            _FIELD_TO_STORED.get(f.name, f.name): getattr(self, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as the API contract shows it."""
+        return {name: _plain(getattr(self, _STORED_AS.get(name, name))) for name in self.PUBLIC}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+@dataclass
+class Trip(Record):
+    """A trip on the water: the API's Event."""
+
+    # What crew may set when they create or edit a trip.
+    EDITABLE: ClassVar[tuple[str, ...]] = (
+        "title",
+        "starts_at",
+        "ends_at",
+        "boat",
+        "capacity",
+        "price_cents",
+        "captain",
+        "crew",
+        "notes",
+    )
+    PUBLIC: ClassVar[tuple[str, ...]] = (
+        "id",
+        *EDITABLE,
+        "status",
+        "paid_cents",
+        "payment_count",
+        "balance_cents",
+        "waiver_count",
+        "payment_logged",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+
+    id: str
+    title: str
+    starts_at: str
+    ends_at: str
+    boat: str | None = None
+    capacity: int | None = None
+    price_cents: int | None = None
+    captain: str | None = None
+    crew: list[str] = field(default_factory=list)
+    notes: str | None = None
+    status: TripStatus = TripStatus.SCHEDULED
+    paid_cents: int = 0
+    payment_count: int = 0
+    waiver_count: int = 0
+    payment_logged: str | None = None
+    version: int = 1
+    created_at: str | None = None
+    created_by: str | None = None
+    updated_at: str | None = None
+    updated_by: str | None = None
+    cancelled_by: str | None = None
+
+    def __post_init__(self) -> None:
+        self.status = TripStatus(self.status)
+        self.crew = list(self.crew or [])
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status is TripStatus.CANCELLED
+
+    @property
+    def balance_cents(self) -> int | None:
+        return None if self.price_cents is None else self.price_cents - self.paid_cents
+
+
+@dataclass
+class Payment(Record):
+    """Money a patron handed the crew: the API's Payment."""
+
+    PUBLIC: ClassVar[tuple[str, ...]] = (
+        "id",
+        "event_id",
+        "patron_name",
+        "amount_cents",
+        "method",
+        "note",
+        "logged_at",
+        "logged_by",
+        "status",
+        "void_reason",
+        "voided_at",
+        "voided_by",
+        "notification",
+    )
+
+    id: str
+    trip_id: str
+    patron_name: str
+    amount_cents: int
+    method: PaymentMethod
+    note: str | None
+    logged_at: str
+    logged_by: str | None = None
+    status: PaymentStatus = PaymentStatus.LOGGED
+    void_reason: str | None = None
+    voided_at: str | None = None
+    voided_by: str | None = None
+    notification: Notification | None = None
+
+    # What must match for a replayed payment_id to be the same payment.
+    CONTENT: ClassVar[tuple[str, ...]] = ("patron_name", "amount_cents", "method", "note")
+
+    def __post_init__(self) -> None:
+        self.method = PaymentMethod(self.method)
+        self.status = PaymentStatus(self.status)
+        if self.notification is not None:
+            self.notification = Notification(self.notification)
+
+    @property
+    def void(self) -> bool:
+        return self.status is PaymentStatus.VOID
+
+    def content(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.CONTENT)
+
+
+@dataclass
+class Waiver(Record):
+    """A signed waiver: immutable once stored, but for its email's delivery state."""
+
+    id: str
+    trip_id: str
+    full_name: str
+    email: str
+    phone: str
+    date_of_birth: str
+    emergency_name: str
+    emergency_phone: str
+    minors: list[dict[str, str]]
+    signature: str
+    people_covered: int
+    waiver_version: str
+    waiver_sha256: str
+    signed_at: str
+    agreed: bool = True
+    drawn_signature: bool = False
+    drawn_signature_sha256: str | None = None
+    # The trip as the page showed it when signed (title, starts_at, ends_at, boat).
+    trip: dict[str, Any] = field(default_factory=dict)
+    ip: str | None = None
+    user_agent: str | None = None
+    notification: Notification | None = None
+
+    def __post_init__(self) -> None:
+        if self.notification is not None:
+            self.notification = Notification(self.notification)
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole signed record, for the crew."""
+        out = {name: _plain(value) for name, value in self.attributes().items()}
+        if out["drawn_signature_sha256"] is None:
+            del out["drawn_signature_sha256"]
+        return out
+
+    def receipt_json(self) -> dict[str, Any]:
+        """What the signer's client gets back: enough to confirm, no contact details."""
+        return {
+            "id": self.id,
+            "event_id": self.trip_id,
+            "full_name": self.full_name,
+            "minors": self.minors,
+            "people_covered": self.people_covered,
+            "signed_at": self.signed_at,
+            "waiver_version": self.waiver_version,
+            "waiver_sha256": self.waiver_sha256,
+        }
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A drawn signature, stored apart from its waiver (kept out of detail reads)."""
+
+    waiver_id: str
+    trip_id: str
+    png: bytes
+    sha256: str
+    signed_at: str

@@ -1,0 +1,190 @@
+"""Trips on the water: create, list by date window, detail, edit, cancel.
+
+A trip heads its own item collection (its payments and waivers share its
+partition), so detail is one Query; the date index makes a window one Query
+per UTC year it touches.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from chalicelib import timeutil
+from chalicelib import validation as v
+from chalicelib.db import get_store
+from chalicelib.db.trips import Stale
+from chalicelib.errors import BadInput, Conflict, NotFound
+from chalicelib.records import Trip, TripStatus
+
+EDITABLE_FIELDS = Trip.EDITABLE
+MAX_WINDOW_DAYS = 92
+DEFAULT_WINDOW_DAYS = 7
+MAX_PRICE_CENTS = 100_000_000
+MAX_CAPACITY = 150
+
+
+def _clean(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Validated trip fields from a request body (only those present when partial)."""
+    fields: dict[str, Any] = {}
+
+    def present(name: str) -> bool:
+        return not partial or name in body
+
+    if present("title"):
+        fields["title"] = v.text(body, "title", required=True, max_len=120)
+    for name in ("starts_at", "ends_at"):
+        if present(name):
+            fields[name] = timeutil.parse_datetime(body.get(name), name)
+    if present("boat"):
+        fields["boat"] = v.text(body, "boat", max_len=80)
+    if present("captain"):
+        fields["captain"] = v.text(body, "captain", max_len=80)
+    if present("capacity"):
+        fields["capacity"] = v.integer(
+            body, "capacity", required=True, minimum=1, maximum=MAX_CAPACITY
+        )
+    if present("price_cents"):
+        fields["price_cents"] = v.integer(body, "price_cents", minimum=0, maximum=MAX_PRICE_CENTS)
+    if present("crew"):
+        fields["crew"] = v.name_list(body, "crew") or []
+    if present("notes"):
+        fields["notes"] = v.text(body, "notes", max_len=2000, multiline=True)
+    return fields
+
+
+def _check_times(starts: datetime, ends: datetime) -> None:
+    if ends <= starts:
+        raise BadInput("ends_at must be after starts_at", field="ends_at")
+    if ends - starts > timedelta(days=14):
+        raise BadInput("a trip may last at most 14 days", field="ends_at")
+
+
+def _stored(fields: dict[str, Any]) -> dict[str, Any]:
+    """Times as ISO text with the operator's offset, the way they are stored."""
+    out = dict(fields)
+    for name in ("starts_at", "ends_at"):
+        if isinstance(out.get(name), datetime):
+            out[name] = timeutil.to_local_iso(out[name])
+    return out
+
+
+def new_trip(body: dict[str, Any], *, by: str, trip_id: str | None = None) -> Trip:
+    """A validated, scheduled trip from a request body, not yet stored."""
+    v.reject_unknown(body, EDITABLE_FIELDS)
+    fields = _clean(body, partial=False)
+    _check_times(fields["starts_at"], fields["ends_at"])
+    stamp = timeutil.now_iso()
+    return Trip(
+        id=trip_id or uuid.uuid4().hex,
+        **_stored(fields),
+        status=TripStatus.SCHEDULED,
+        created_at=stamp,
+        created_by=by,
+        updated_at=stamp,
+    )
+
+
+def create_trip(body: dict[str, Any], *, by: str) -> Trip:
+    """Validate and store a new scheduled trip."""
+    trip = new_trip(body, by=by)
+    get_store().trips.add(trip)
+    return trip
+
+
+def load_trip(trip_id: str) -> Trip:
+    """The stored trip, or 404."""
+    v.path_id(trip_id)
+    trip = get_store().trips.get(trip_id)
+    if trip is None:
+        raise NotFound("no such event", field="event_id")
+    return trip
+
+
+def trip_detail(trip_id: str) -> dict[str, Any]:
+    """The trip, its payments and its waivers (oldest first), in one Query."""
+    v.path_id(trip_id)
+    detail = get_store().trips.detail(trip_id)
+    if detail is None:
+        raise NotFound("no such event", field="event_id")
+    payments = sorted(detail.payments, key=lambda p: (timeutil.instant(p.logged_at), p.id))
+    waivers = sorted(detail.waivers, key=lambda w: (timeutil.instant(w.signed_at), w.id))
+    return {
+        "event": detail.trip.to_json(),
+        "payments": [p.to_json() for p in payments],
+        "waivers": [w.to_json() for w in waivers],
+    }
+
+
+def window(from_text: str | None, to_text: str | None) -> tuple[date, date]:
+    """The board's dates: given, or today and the next six days in the operator's zone."""
+    first = timeutil.parse_date(from_text, "from") if from_text else timeutil.today_local()
+    if to_text:
+        last = timeutil.parse_date(to_text, "to")
+    else:
+        last = first + timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+    if last < first:
+        raise BadInput("to must be on or after from", field="to")
+    if (last - first).days + 1 > MAX_WINDOW_DAYS:
+        raise BadInput(f"the window may span at most {MAX_WINDOW_DAYS} days", field="to")
+    return first, last
+
+
+def trips_between(first: date, last: date) -> list[Trip]:
+    """Trips starting on the operator's dates first..last (inclusive), by start time."""
+    return get_store().trips.starting_between(*timeutil.local_window(first, last))
+
+
+def update_trip(trip_id: str, body: dict[str, Any], *, by: str) -> Trip:
+    """Edit fields of a trip; `version` must match the stored one (else 409)."""
+    v.reject_unknown(body, (*EDITABLE_FIELDS, "version"))
+    version = v.integer(body, "version", required=True, minimum=1)
+    changes = _clean({k: val for k, val in body.items() if k != "version"}, partial=True)
+    current = load_trip(trip_id)
+    if current.cancelled:
+        raise Conflict("this trip is cancelled and can no longer be edited", code="cancelled")
+    if current.version != version:
+        raise _stale()
+    starts = changes.get("starts_at") or timeutil.parse_datetime(current.starts_at, "starts_at")
+    ends = changes.get("ends_at") or timeutil.parse_datetime(current.ends_at, "ends_at")
+    _check_times(starts, ends)
+    stored = _stored(changes)
+    stored["updated_at"] = timeutil.now_iso()
+    stored["updated_by"] = by
+    moved = starts if "starts_at" in changes else None
+    return _change(trip_id, stored, expected_version=current.version, starts=moved)
+
+
+def cancel_trip(trip_id: str, *, by: str) -> Trip:
+    """Mark a trip cancelled (its payments and waivers stay); cancelling twice is a no-op."""
+    current = load_trip(trip_id)
+    if current.cancelled:
+        return current
+    changes = {
+        "status": TripStatus.CANCELLED,
+        "updated_at": timeutil.now_iso(),
+        "cancelled_by": by,
+    }
+    return _change(trip_id, changes, expected_version=current.version)
+
+
+def _change(
+    trip_id: str, changes: dict[str, Any], *, expected_version: int, starts: datetime | None = None
+) -> Trip:
+    try:
+        return get_store().trips.change(
+            trip_id, changes, expected_version=expected_version, starts=starts
+        )
+    except Stale:
+        raise _stale() from None
+
+
+def _stale() -> Conflict:
+    return Conflict(
+        "someone else changed this trip: reload it and try again", field="version", code="stale"
+    )
+
+
+def trip_is_over(trip: Trip) -> bool:
+    return datetime.fromisoformat(trip.ends_at) <= timeutil.now().astimezone(UTC)
