@@ -14,6 +14,7 @@ from chalice.app import Request
 
 from chalicelib import auth, aws, config, errors, logs, request_facts, trips
 from chalicelib import validation as v
+from chalicelib.records import Role
 
 # payments, ledger, waiver_pages, waivers and outbox are imported inside the routes
 # that use them: a Lambda cold start then pays only for what its first request needs.
@@ -30,10 +31,10 @@ SERVED_BY = "shipcaptaincrew-app"
 def crew(auth_request: Any) -> AuthResponse:
     """Crew routes need `Authorization: Bearer <token>` from /api/login."""
     try:
-        name = auth.crew_from_token(auth_request.token)
+        holder = auth.crew_from_token(auth_request.token)
     except errors.Unauthorized:
         return AuthResponse(routes=[], principal_id="anonymous")
-    return AuthResponse(routes=["*"], principal_id=name)
+    return AuthResponse(routes=["*"], principal_id=holder.name, context={"role": holder.role})
 
 
 @app.middleware("http")
@@ -82,6 +83,33 @@ def current() -> Request:
     request = app.current_request
     assert request is not None
     return request
+
+
+EVERY_ROLE = (Role.CREW, Role.CAPTAIN, Role.OWNER)
+CAPTAINS = (Role.CAPTAIN, Role.OWNER)
+
+
+def allow(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let only these roles call the route (403 `forbidden` for the others).
+
+    Put it under @app.route and @guarded. The view keeps `allowed_roles` (copied up
+    by functools.wraps), so the role-matrix test can read what each route declares.
+    """
+    allowed = frozenset(roles)
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def check(*args: Any, **kwargs: Any) -> Any:
+            who = request_facts.caller(current().context)
+            if not who.may(allowed):
+                names = " or ".join(sorted(str(r) for r in allowed))
+                raise errors.Forbidden(f"this needs a {names} login", code="forbidden")
+            return view(*args, **kwargs)
+
+        check.allowed_roles = allowed  # type: ignore[attr-defined]
+        return check
+
+    return wrap
 
 
 def body() -> dict[str, Any]:

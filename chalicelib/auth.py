@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from chalicelib import config, throttle, timeutil
 from chalicelib.errors import BadInput, Unauthorized
+from chalicelib.records import Role
 
 LOGIN_SCOPE = "login"
 MAX_FAILED_LOGINS = 5
@@ -45,13 +47,18 @@ def _password_matches(password: str) -> bool:
     return bcrypt.checkpw(raw, config.admin_password_hash())
 
 
-def issue_token(crew_name: str) -> dict:
+def issue_token(crew_name: str, role: Role = Role.OWNER) -> dict:
+    """A signed token for this crew member and role.
+
+    The one shared password logs in as the owner (the break-glass login).
+    """
     import jwt
 
     issued = timeutil.now()
     expires = issued + timedelta(seconds=config.token_ttl_seconds())
     claims = {
         "sub": crew_name,
+        "role": str(role),
         "iss": ISSUER,
         "iat": int(issued.timestamp()),
         "exp": int(expires.timestamp()),
@@ -61,8 +68,14 @@ def issue_token(crew_name: str) -> dict:
     return {"token": token, "expires_at": timeutil.to_local_iso(expires)}
 
 
-def crew_from_token(header_value: str | None) -> str:
-    """The crew name in a valid `Bearer <token>`; raises Unauthorized otherwise."""
+@dataclass(frozen=True)
+class TokenHolder:
+    name: str
+    role: Role
+
+
+def crew_from_token(header_value: str | None) -> TokenHolder:
+    """Who holds a valid `Bearer <token>`; raises Unauthorized otherwise."""
     import jwt
 
     if not header_value or not header_value.startswith("Bearer "):
@@ -83,4 +96,10 @@ def crew_from_token(header_value: str | None) -> str:
         raise Unauthorized(
             "the login token is not valid: log in again", code="token_invalid"
         ) from None
-    return str(claims["sub"])
+    try:
+        role = Role(claims.get("role") or Role.OWNER)
+    except ValueError:
+        raise Unauthorized(
+            "the login token is not valid: log in again", code="token_invalid"
+        ) from None
+    return TokenHolder(name=str(claims["sub"]), role=role)

@@ -3,9 +3,11 @@ request as the patron's pages see it (apart from Chalice's request object)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.records import Role
 
 JSON_TYPE = "application/json"
 
@@ -24,9 +26,35 @@ def source_ip(headers: Mapping[str, str], context: Mapping[str, Any]) -> str:
     return str((context.get("identity") or {}).get("sourceIp") or "unknown")[:64]
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The crew member the authorizer let in: who, and with which role."""
+
+    name: str
+    role: Role
+    account_id: str | None = None
+
+    def may(self, roles: Iterable[Role]) -> bool:
+        return self.role in set(roles)
+
+
+def caller(context: Mapping[str, Any] | None) -> Caller:
+    """The caller the authorizer described (its principal and context)."""
+    found = (context or {}).get("authorizer") or {}
+    try:
+        role = Role(found.get("role") or Role.CREW)
+    except ValueError:
+        role = Role.CREW  # an unknown role gets the least
+    return Caller(
+        name=str(found.get("principalId") or "crew"),
+        role=role,
+        account_id=found.get("account_id") or None,
+    )
+
+
 def crew_name(context: Mapping[str, Any] | None) -> str:
-    """The crew member the authorizer let in (its principal), for `logged_by` and the like."""
-    return ((context or {}).get("authorizer") or {}).get("principalId") or "crew"
+    """The crew member's name, for `logged_by` and the like."""
+    return caller(context).name
 
 
 def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:

@@ -104,9 +104,7 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
     indexes = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes") or []}
     if keys.DATE_INDEX not in indexes:
         spec = schema.definition(name)
-        index = next(
-            i for i in spec["GlobalSecondaryIndexes"] if i["IndexName"] == keys.DATE_INDEX
-        )
+        index = next(i for i in spec["GlobalSecondaryIndexes"] if i["IndexName"] == keys.DATE_INDEX)
         plan.todo(
             f"add index {keys.DATE_INDEX} to {name}",
             lambda: dynamodb.update_table(
