@@ -60,9 +60,6 @@ def secret_string(secret_id: str) -> str:
 def reset() -> None:
     with _lock:
         _clients.clear()
-    from chalicelib import db
-
-    db.reset()
 
 
 # DynamoDB answers these when it is busy; the client retried already (botocore's

@@ -38,25 +38,20 @@ class Store:
         return self.table.name
 
 
-_stores: dict[tuple[int, str], Store] = {}
+_current: Store | None = None
 
 
 def get_store() -> Store:
     """The app's store: this stage's table through the process's DynamoDB client.
 
-    Cached per (client, table name): tests reset the clients inside moto and may
-    switch tables, and each switch gets a store of its own.
+    Made once and kept while the client and the table name stay the same (tests
+    reset the clients inside moto and may switch tables: each gets a new store).
     """
+    global _current
     from chalicelib import aws, config
 
-    client = aws.dynamodb()
-    key = (id(client), config.table_name())
-    found = _stores.get(key)
-    if found is None or found.table.client is not client:
-        found = _stores[key] = Store(client, key[1])
+    client, name = aws.dynamodb(), config.table_name()
+    found = _current
+    if found is None or found.table.client is not client or found.name != name:
+        found = _current = Store(client, name)
     return found
-
-
-def reset() -> None:
-    """Forget the cached stores (with `aws.reset()`)."""
-    _stores.clear()
