@@ -37,7 +37,7 @@ def _seed(endpoint: str, event_id: str) -> None:
     """The table, one trip with 10 payments and 10 waivers, and the signing-key secret."""
     import boto3
 
-    from chalicelib.db import keys, schema
+    from chalicelib.db import schema
 
     settings = {"endpoint_url": endpoint, "region_name": "us-east-1"}
     dynamodb = boto3.client("dynamodb", **settings)
@@ -45,33 +45,9 @@ def _seed(endpoint: str, event_id: str) -> None:
     starts = datetime(2031, 7, 9, 0, 30, tzinfo=UTC)
     records = [common.trip_record(event_id, starts, paid_cents=60000, payment_count=10)]
     for n in range(10):
-        records.append(
-            {
-                "PK": keys.trip_pk(event_id),
-                "SK": f"{keys.PAYMENT_PREFIX}{uuid.uuid4()}",
-                "kind": "payment",
-                "id": str(uuid.uuid4()),
-                "event_id": event_id,
-                "patron_name": f"Patron {n}",
-                "amount_cents": 6000,
-                "method": "cash",
-                "logged_at": (starts - timedelta(hours=n)).isoformat(),
-                "logged_by": "Dana",
-                "status": "logged",
-                "notification": "sent",
-            }
-        )
-        records.append(
-            {
-                "PK": keys.trip_pk(event_id),
-                "SK": f"{keys.WAIVER_PREFIX}{uuid.uuid4()}",
-                "kind": "waiver",
-                "id": str(uuid.uuid4()),
-                "event_id": event_id,
-                "full_name": f"Guest {n}",
-                "signed_at": (starts - timedelta(hours=n)).isoformat(),
-            }
-        )
+        moment = starts - timedelta(hours=n)
+        records.append(common.payment_item(event_id, str(uuid.uuid4()), n, moment))
+        records.append(common.waiver_item(event_id, uuid.uuid4().hex, n, moment))
     common.batch_write(dynamodb, records)
     boto3.client("secretsmanager", **settings).create_secret(
         Name=SECRET_ID, SecretString=common.SIGNING_KEY

@@ -343,6 +343,58 @@ def board_trips(count: int = 50) -> list[dict[str, Any]]:
     return trips
 
 
+def payment_item(event_id: str, payment_id: str, n: int, logged_at: datetime) -> dict[str, Any]:
+    """A stored payment (already emailed), as the app's store lays it out."""
+    from chalicelib.db import keys
+    from chalicelib.records import Kind, Notification, Payment, PaymentMethod
+
+    payment = Payment(
+        id=payment_id,
+        trip_id=event_id,
+        patron_name=f"Patron {n}",
+        amount_cents=6000,
+        method=PaymentMethod.CASH,
+        note=None,
+        logged_at=logged_at.isoformat(),
+        logged_by="Dana",
+        notification=Notification.SENT,
+    )
+    return {
+        **keys.payment_key(event_id, payment_id),
+        "kind": str(Kind.PAYMENT),
+        **payment.attributes(),
+    }
+
+
+def waiver_item(event_id: str, waiver_id: str, n: int, signed_at: datetime) -> dict[str, Any]:
+    """A stored signed waiver (already emailed): the tests' waiver, signed by guest n."""
+    from chalicelib.db import keys
+    from chalicelib.records import Kind, Notification, Waiver
+    from tests.bodies import WAIVER
+
+    person = {k: WAIVER[k] for k in ("phone", "date_of_birth", "emergency_name", "emergency_phone")}
+    waiver = Waiver(
+        id=waiver_id,
+        trip_id=event_id,
+        full_name=f"Guest {n}",
+        email=f"guest{n}@example.com",
+        **person,
+        minors=[],
+        signature=f"Guest {n}",
+        people_covered=1,
+        waiver_version="v1",
+        waiver_sha256="0" * 64,
+        signed_at=signed_at.isoformat(),
+        drawn_signature=True,
+        notification=Notification.SENT,
+    )
+    return {
+        **keys.waiver_key(event_id, waiver_id),
+        "kind": str(Kind.WAIVER),
+        **waiver.attributes(),
+    }
+
+
 def children(event_id: str, payments: int = 10, waivers: int = 10) -> list[dict[str, Any]]:
     """Payments, waivers and drawn signatures stored in a trip's partition."""
     from chalicelib.db import keys
@@ -351,42 +403,13 @@ def children(event_id: str, payments: int = 10, waivers: int = 10) -> list[dict[
     items: list[dict[str, Any]] = []
     for n in range(payments):
         pid = str(uuid.UUID(int=n + 1))
-        items.append(
-            {
-                "PK": keys.trip_pk(event_id),
-                "SK": f"{keys.PAYMENT_PREFIX}{pid}",
-                "kind": "payment",
-                "id": pid,
-                "event_id": event_id,
-                "patron_name": f"Patron {n}",
-                "amount_cents": 6000,
-                "method": "cash",
-                "note": None,
-                "logged_at": (base + timedelta(minutes=n)).isoformat(),
-                "logged_by": "Dana",
-                "status": "logged",
-                "notification": "sent",
-            }
-        )
+        items.append(payment_item(event_id, pid, n, base + timedelta(minutes=n)))
     for n in range(waivers):
         wid = str(uuid.UUID(int=1000 + n))
+        items.append(waiver_item(event_id, wid, n, base + timedelta(minutes=n)))
         items.append(
             {
-                "PK": keys.trip_pk(event_id),
-                "SK": f"{keys.WAIVER_PREFIX}{wid}",
-                "kind": "waiver",
-                "id": wid,
-                "event_id": event_id,
-                "full_name": f"Guest {n}",
-                "email": f"guest{n}@example.com",
-                "signed_at": (base + timedelta(minutes=n)).isoformat(),
-                "notification": "sent",
-            }
-        )
-        items.append(
-            {
-                "PK": keys.trip_pk(event_id),
-                "SK": f"{keys.SIGNATURE_PREFIX}{wid}",
+                **keys.signature_key(event_id, wid),
                 "kind": "waiver_signature",
                 "png": "x" * 4000,
             }

@@ -182,8 +182,8 @@ class Payment(Record):
     patron_name: str
     amount_cents: int
     method: PaymentMethod
-    note: str | None
     logged_at: str
+    note: str | None = None
     logged_by: str | None = None
     status: PaymentStatus = PaymentStatus.LOGGED
     void_reason: str | None = None
