@@ -60,9 +60,22 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+# Dates and times at the ends of Python's calendar, where a day after or a UTC
+# conversion overflows (issue 12: these answered 500 before years were bounded).
+calendar_edges = [
+    "9999-12-31",
+    "0001-01-01",
+    "9999-12-31T23:59:59",
+    "9999-12-31T23:00:00-12:00",
+    "0001-01-01T00:00:00",
+    "0001-01-01T00:00:00+05:00",
+    "2100-12-31T23:30:00-10:00",
+    "1999-12-31T23:59:59Z",
+]
 # Values that sit near what the routes expect: the edges validation must hold.
 edgy_values = st.sampled_from(
     [
+        *calendar_edges,
         "",
         " ",
         "\x00",
@@ -201,6 +214,7 @@ def queries(path: str) -> st.SearchStrategy[str]:
     values = (
         st.dates().map(lambda d: d.isoformat())
         | st.sampled_from(["2031-07-07", "2031-13-01", "", "today", "2031-07-07T00:00"])
+        | st.sampled_from(["9999-12-31", "9999-12-25", "0001-01-01", "2100-12-31", "1999-12-31"])
         | st.text(max_size=20)
     )
     pairs = st.lists(st.tuples(keys, values), max_size=3)
