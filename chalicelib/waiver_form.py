@@ -31,7 +31,9 @@ MAX_BODY_BYTES = 256 * 1024
 # A form with more fields than this is not ours (the waiver form has about 40).
 MAX_FORM_FIELDS = 200
 MAX_SIGNATURE_PNG_BYTES = 100 * 1024
-MAX_PNG_SIDE = 4096
+# A side longer than this is no signature pad (the page draws 600 x 200): refused,
+# so whoever views the record never has a decompression bomb expanded in their browser.
+MAX_PNG_SIDE = 2000
 MAX_MINORS = 12
 NAME_MAX = 120
 EMAIL_MAX = 254
