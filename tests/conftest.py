@@ -133,18 +133,32 @@ class Api:
             f"/api/events/{event_id}/payments/{payment_id}/void", {"reason": reason, **extra}
         )
 
-    def sign(self, event_id: str, body: dict[str, Any] | None = None, **overrides: Any) -> Any:
+    def sign(
+        self,
+        event_id: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> Any:
         """Sign a waiver as a patron's script would (JSON); the raw response."""
         return self.post(
             f"/g/{event_id}/waiver",
             {**(WAIVER if body is None else body), **overrides},
-            headers={"accept": "application/json"},
+            headers={"accept": "application/json", **(headers or {})},
             token=False,
         )
 
-    def signed(self, event_id: str, body: dict[str, Any] | None = None, **overrides: Any) -> dict:
+    def signed(
+        self,
+        event_id: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> dict:
         """Sign a waiver that must be accepted; the signer's receipt."""
-        response = self.sign(event_id, body, **overrides)
+        response = self.sign(event_id, body, headers=headers, **overrides)
         assert response.status_code == 201, response.body
         return response.json_body["waiver"]
 

@@ -465,7 +465,8 @@ def test_drawn_signature_is_stored_apart_from_the_event_detail(crew_api: Api, ev
     assert drawn["png"] == png
     detail = crew_api.get(f"/api/events/{event['id']}").json_body
     assert "iVBOR" not in json.dumps(detail)  # no PNG (base64) rides along
-    assert detail["waivers"][0]["drawn_signature"] is True
+    whole = crew_api.get(f"/api/events/{event['id']}/waivers/{item['id']}").json_body["waiver"]
+    assert whole["drawn_signature"] is True
 
 
 @pytest.mark.parametrize(
