@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import bcrypt
@@ -30,6 +31,21 @@ TEST_SIGNING_KEY = "test-signing-key-that-is-long-enough-for-hs256"
 TABLE_NAME = "shipcaptaincrew-test"
 SENDER = "dispatch@shipcaptaincrew.example"
 CREW = ("crew@shipcaptaincrew.example", "captain@shipcaptaincrew.example")
+
+# What CloudFront adds to every request it sends the API (the local edge does too).
+ORIGIN_VERIFY_SECRET = json.loads(
+    (Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text()
+)["stages"]["test"]["environment_variables"]["ORIGIN_VERIFY_SECRET"]
+
+
+def from_viewer(address: str, port: int = 50123) -> dict[str, str]:
+    """Headers of a request CloudFront relays from a viewer at `address`: its
+    viewer-address header and the origin-verify secret that makes the app trust it."""
+    return {
+        "cloudfront-viewer-address": f"{address}:{port}",
+        "x-origin-verify": ORIGIN_VERIFY_SECRET,
+    }
+
 
 # Every (service, operation) the app's own clients made during this run; the
 # IAM policy test (run last) checks that the prod policy grants each one.

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import timeutil, waiver_text
-from tests.conftest import Api
+from tests.conftest import Api, from_viewer
 from tests.test_waivers_signing import (
     data_url,
     json_signer,
@@ -89,7 +89,7 @@ def test_crew_get_the_whole_record_with_the_drawing_and_the_text_signed(crew_api
         minor_name=["Lía López"],
         minor_dob=[years_ago(8).isoformat()],
     )
-    response = post_form(crew_api, event["id"], fields, **{"x-forwarded-for": "203.0.113.7"})
+    response = post_form(crew_api, event["id"], fields, **from_viewer("203.0.113.7"))
     assert response.status_code == 201
     [listed] = crew_api.get(f"/api/events/{event['id']}").json_body["waivers"]
     reply = crew_api.get(f"/api/events/{event['id']}/waivers/{listed['id']}")
