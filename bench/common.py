@@ -100,6 +100,7 @@ def api_event(
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     principal: str | None = "Dana",
+    source_ip: str = "198.51.100.10",
 ) -> dict[str, Any]:
     """An API Gateway (REST, proxy) event as the route's Lambda function receives it.
 
@@ -108,7 +109,7 @@ def api_event(
     """
     params = params or {}
     path = resource.format(**params)
-    sent = {"content-type": "application/json", "x-forwarded-for": "198.51.100.10"}
+    sent = {"content-type": "application/json", "x-forwarded-for": source_ip}
     sent.update(headers or {})
     raw = body if body is None or isinstance(body, str) else json.dumps(body)
     context: dict[str, Any] = {
@@ -117,7 +118,7 @@ def api_event(
         "path": "/api" + path,
         "stage": "api",
         "requestId": str(uuid.uuid4()),
-        "identity": {"sourceIp": "198.51.100.10", "userAgent": "bench"},
+        "identity": {"sourceIp": source_ip, "userAgent": "bench"},
     }
     if principal:
         context["authorizer"] = {"principalId": principal}
@@ -455,11 +456,8 @@ def request_event(name: str, board_id: str) -> dict[str, Any]:
             "/g/{event_id}/waiver",
             {"event_id": board_id},
             body=waiver_body(),
-            headers={
-                "accept": "application/json",
-                "user-agent": "bench",
-                "x-forwarded-for": address,
-            },
+            headers={"accept": "application/json", "user-agent": "bench"},
             principal=None,
+            source_ip=address,
         )
     raise ValueError(name)

@@ -57,6 +57,22 @@ def secret_string(secret_id: str) -> str:
     return client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
 
 
+def secret_version(secret_id: str, version_stage: str) -> str | None:
+    """A secret's value at a staging label (AWSCURRENT, AWSPREVIOUS), or None if none has it."""
+    from botocore.exceptions import ClientError
+
+    try:
+        found = client("secretsmanager").get_secret_value(
+            SecretId=secret_id, VersionStage=version_stage
+        )
+    except ClientError as error:
+        # A secret never rotated has no AWSPREVIOUS.
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+    return found.get("SecretString")
+
+
 def reset() -> None:
     with _lock:
         _clients.clear()

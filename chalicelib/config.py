@@ -7,13 +7,27 @@ only while a request runs, so nothing here may be cached at import.
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from chalicelib import aws
 
 DEFAULT_TZ = "America/Los_Angeles"
-_secret_cache: dict[str, str] = {}
+# A warm Lambda keeps a secret this long (SECRET_CACHE_SECONDS), so a reset password
+# or a rotated key is used everywhere within minutes, not when instances recycle.
+DEFAULT_SECRET_CACHE_SECONDS = 300
+# After a rotation the edge may send a value newer than the one cached: a mismatch
+# looks again, but no more often than this (a stranger's guesses cost no AWS calls).
+ORIGIN_VERIFY_RECHECK_SECONDS = 10
+CURRENT, PREVIOUS = "AWSCURRENT", "AWSPREVIOUS"
+# (secret id, staging label) -> (when fetched, by _clock; the value, or None)
+_secret_cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+
+
+def _clock() -> float:
+    """Seconds on a monotonic clock (tests move it by patching this)."""
+    return time.monotonic()
 
 
 def stage() -> str:
@@ -63,6 +77,34 @@ def token_signing_key() -> str:
     return _setting_or_secret("TOKEN_SIGNING_KEY")
 
 
+def origin_verify_secrets(*, recheck: bool = False) -> tuple[str, ...]:
+    """The values CloudFront's `X-Origin-Verify` header may carry: none, when unset.
+
+    ORIGIN_VERIFY_SECRET (local and test stages) or the Secrets Manager secret named by
+    ORIGIN_VERIFY_SECRET_ID: its current value and, during a rotation, its previous one.
+    `recheck` fetches them again unless they were fetched in the last few seconds.
+    """
+    value = os.environ.get("ORIGIN_VERIFY_SECRET")
+    if value:
+        return (value,)
+    secret_id = os.environ.get("ORIGIN_VERIFY_SECRET_ID")
+    if not secret_id:
+        return ()
+    max_age = ORIGIN_VERIFY_RECHECK_SECONDS if recheck else None
+    found = (_secret(secret_id, stage, max_age=max_age) for stage in (CURRENT, PREVIOUS))
+    return tuple(v for v in found if v)
+
+
+def secret_cache_seconds() -> float:
+    """How long a warm instance keeps a secret it fetched (SECRET_CACHE_SECONDS, 300)."""
+    try:
+        return max(
+            0.0, float(os.environ.get("SECRET_CACHE_SECONDS") or DEFAULT_SECRET_CACHE_SECONDS)
+        )
+    except ValueError:
+        return DEFAULT_SECRET_CACHE_SECONDS
+
+
 def _setting_or_secret(name: str) -> str:
     value = os.environ.get(name)
     if value:
@@ -70,11 +112,24 @@ def _setting_or_secret(name: str) -> str:
     secret_id = os.environ.get(f"{name}_SECRET_ID")
     if not secret_id:
         raise RuntimeError(f"{name} is not configured (set {name} or {name}_SECRET_ID)")
-    if secret_id not in _secret_cache:
-        _secret_cache[secret_id] = aws.secret_string(secret_id)
-    return _secret_cache[secret_id]
+    found = _secret(secret_id, CURRENT)
+    if found is None:
+        raise RuntimeError(f"{name}: the secret {secret_id} has no current value")
+    return found
+
+
+def _secret(secret_id: str, version_stage: str, *, max_age: float | None = None) -> str | None:
+    """A secret's value at a staging label, fetched again once the cached one is too old."""
+    now = _clock()
+    cached = _secret_cache.get((secret_id, version_stage))
+    limit = secret_cache_seconds() if max_age is None else max_age
+    if cached is not None and now - cached[0] < limit:
+        return cached[1]
+    value = aws.secret_version(secret_id, version_stage)
+    _secret_cache[(secret_id, version_stage)] = (now, value)
+    return value
 
 
 def reset() -> None:
-    """Forget cached secrets (tests, and after a secret rotation)."""
+    """Forget cached secrets (tests, and a local stack pointed at another emulator)."""
     _secret_cache.clear()

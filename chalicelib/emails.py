@@ -55,7 +55,12 @@ def payment_email(payment: Payment) -> Email:
 
 
 def waiver_email(waiver: Waiver) -> Email:
-    """The signer's copy: the full agreement they signed, their details, the time signed.
+    """The signer's copy: the trip, the time signed, the agreement's version, fingerprint
+    and text, and that the crew hold the record.
+
+    Anyone with a trip link can type any name and address, so the copy repeats no
+    personal data but the signer's name: no contact details, dates of birth,
+    emergency contact or children.
 
     Raises (so the outbox retries and then logs an error) rather than send a
     text that is not the one signed.
@@ -71,7 +76,12 @@ def waiver_email(waiver: Waiver) -> Email:
         subject += f", {timeutil.short_day(timeutil.local(starts_at))}"
     context = {
         "subject": subject,
-        "waiver": waiver.to_json(),
+        "waiver": {
+            "id": waiver.id,
+            "full_name": waiver.full_name,
+            "waiver_version": waiver.waiver_version,
+            "waiver_sha256": waiver.waiver_sha256,
+        },
         "trip": trip,
         "when": when,
         "signed": timeutil.human_stamp(waiver.signed_at),

@@ -123,6 +123,10 @@ _ERROR_PAGES = {
     415: ("waiver/error.html", "We couldn't read that form"),
     429: ("waiver/error.html", "Too many tries from your connection"),
 }
+# Failures that share a status with others but need their own page, by code.
+_ERROR_PAGES_BY_CODE = {
+    "trip_full": ("waiver/full.html", "Please see the crew"),
+}
 
 
 def error_answer(error: ApiError, *, as_json: bool, **context: Any) -> Response:
@@ -130,7 +134,7 @@ def error_answer(error: ApiError, *, as_json: bool, **context: Any) -> Response:
     headers = {"Vary": "Accept", **error.headers}
     if as_json:
         return json_answer(error.body(), status=error.status, headers=headers)
-    template, heading = _ERROR_PAGES.get(
+    template, heading = _ERROR_PAGES_BY_CODE.get(error.code) or _ERROR_PAGES.get(
         error.status, ("waiver/error.html", "Something went wrong")
     )
     if error.status >= 500:

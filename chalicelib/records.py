@@ -246,6 +246,20 @@ class Waiver(Record):
             del out["drawn_signature_sha256"]
         return out
 
+    def summary_json(self) -> dict[str, Any]:
+        """Who is covered, for the trip's detail on every crew phone: no contact details,
+        no dates of birth, no address or browser. The whole record is one request away
+        (GET /api/events/{id}/waivers/{wid})."""
+        return {
+            "id": self.id,
+            "full_name": self.full_name,
+            "minor_names": [minor["name"] for minor in self.minors],
+            "people_covered": self.people_covered,
+            "signed_at": self.signed_at,
+            "waiver_version": self.waiver_version,
+            "waiver_sha256": self.waiver_sha256,
+        }
+
     def receipt_json(self) -> dict[str, Any]:
         """What the signer's client gets back: enough to confirm, no contact details."""
         return {

@@ -3,27 +3,74 @@ request as the patron's pages see it (apart from Chalice's request object)."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import config, logs
 from chalicelib.records import Role
 
 JSON_TYPE = "application/json"
+# CloudFront adds both to every request it sends the API: the viewer's address
+# (ip:port) and, as an origin custom header, the origin-verify secret.
+VIEWER_ADDRESS = "cloudfront-viewer-address"
+ORIGIN_VERIFY = "x-origin-verify"
 
 
 def source_ip(headers: Mapping[str, str], context: Mapping[str, Any]) -> str:
-    """The client's address: the edge's X-Forwarded-For entry when set, else the socket's.
+    """The client's address: the viewer's as our edge saw it, else the API's caller.
 
-    The edge (CloudFront, or the local edge) appends the viewer's address to
-    X-Forwarded-For, so the right-most entry is the one a client cannot forge.
+    Behind CloudFront, API Gateway's caller is an AWS edge address shared by
+    everyone using that edge, so CloudFront's viewer-address header is used, but
+    only on a request that carries the origin-verify secret CloudFront adds:
+    without it (someone calling the API's own URL) the header could be anyone's
+    invention, and the caller's own address is used. X-Forwarded-For never
+    decides: every hop appends to it and a client can start it with anything.
     """
-    forwarded = headers.get("x-forwarded-for", "")
-    if forwarded:
-        last = forwarded.split(",")[-1].strip()
-        if last:
-            return last[:64]
+    viewer = _viewer_address(headers)
+    if viewer is not None:
+        return viewer
     return str((context.get("identity") or {}).get("sourceIp") or "unknown")[:64]
+
+
+def _viewer_address(headers: Mapping[str, str]) -> str | None:
+    given, address = headers.get(ORIGIN_VERIFY), headers.get(VIEWER_ADDRESS)
+    if not given or not address or not from_our_edge(given):
+        return None
+    return viewer_ip(address)
+
+
+def from_our_edge(given: str) -> bool:
+    """Whether `given` is the origin-verify secret (current or, mid-rotation, previous)."""
+    if _matches(given, config.origin_verify_secrets()):
+        return True
+    # Rotated since this instance read it? Look again (config limits how often).
+    try:
+        return _matches(given, config.origin_verify_secrets(recheck=True))
+    except Exception as exc:  # what was cached still answers; the caller's address is used
+        logs.exception("origin-verify secret recheck failed", exc)
+        return False
+
+
+def _matches(given: str, accepted: Iterable[str]) -> bool:
+    sent = given.encode("utf-8", "replace")
+    found = False
+    for value in accepted:  # every value compared, in constant time
+        found |= hmac.compare_digest(sent, value.encode("utf-8"))
+    return found
+
+
+def viewer_ip(address: str) -> str | None:
+    """The IP of CloudFront's `ip:port` (IPv6 has colons: the port follows the last)."""
+    host, colon, port = address.strip().rpartition(":")
+    if not colon or not port.isdigit():
+        return None
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from chalicelib import config
 from chalicelib.errors import BadInput
 
+# The years a client may name. Python's dates end at years 1 and 9999, where a day
+# after, a UTC conversion or a window's end overflows (a 500); no charter is outside.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+
 
 def now() -> datetime:
     """The current instant (aware, UTC). Tests move the clock by patching this."""
@@ -49,20 +54,29 @@ def parse_datetime(value: object, field: str) -> datetime:
         ) from None
     if len(text) < 16 or "T" not in text.upper():
         raise BadInput(f"{field} needs a date and a time, not only a date", field=field)
+    _check_year(moment.year, field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=config.operator_tz())
     return moment
 
 
 def parse_date(value: object, field: str) -> date:
+    """A calendar date from a client (YYYY-MM-DD)."""
     if not isinstance(value, str):
         raise BadInput(f"{field} must be a date like 2026-07-04", field=field)
     try:
         if len(value) != 10:
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadInput(f"{field} must be a real date like 2026-07-04", field=field) from None
+    _check_year(day.year, field)
+    return day
+
+
+def _check_year(year: int, field: str) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BadInput(f"{field} must be in the years {FIRST_YEAR} to {LAST_YEAR}", field=field)
 
 
 def local_day_start(day: date) -> datetime:

@@ -103,7 +103,7 @@ def load_trip(trip_id: str) -> Trip:
 
 
 def trip_detail(trip_id: str) -> dict[str, Any]:
-    """The trip, its payments and its waivers (oldest first), in one Query."""
+    """The trip, its payments and who signed waivers (oldest first), in one Query."""
     v.path_id(trip_id)
     detail = get_store().trips.detail(trip_id)
     if detail is None:
@@ -113,7 +113,7 @@ def trip_detail(trip_id: str) -> dict[str, Any]:
     return {
         "event": detail.trip.to_json(),
         "payments": [p.to_json() for p in payments],
-        "waivers": [w.to_json() for w in waivers],
+        "waivers": [w.summary_json() for w in waivers],
     }
 
 

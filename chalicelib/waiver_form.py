@@ -31,7 +31,9 @@ MAX_BODY_BYTES = 256 * 1024
 # A form with more fields than this is not ours (the waiver form has about 40).
 MAX_FORM_FIELDS = 200
 MAX_SIGNATURE_PNG_BYTES = 100 * 1024
-MAX_PNG_SIDE = 4096
+# A side longer than this is no signature pad (the page draws 600 x 200): refused,
+# so whoever views the record never has a decompression bomb expanded in their browser.
+MAX_PNG_SIDE = 2000
 MAX_MINORS = 12
 NAME_MAX = 120
 EMAIL_MAX = 254
@@ -69,6 +71,15 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+)
+# Names never hold a link or an address. Refusing them keeps a trip link from being
+# used to send (through the signer's copy) or show the crew someone's advertising.
+_LINK_OR_ADDRESS = re.compile(
+    r"@|://|\bwww\.|\bxn--"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|io|co|me|ly|gl|to|gg|xyz|top"
+    r"|site|online|link|click|app|dev|page|ru|cn|tk|ml|ga|cf|gq|us|uk|de|fr|eu|ca|au|in"
+    r"|shop|store|live|win|vip|bit|pro|club|icu|cc|tv|ws|su|ai)\b",
+    re.IGNORECASE,
 )
 _PHONE = re.compile(r"(\+?[\d\s().\-/]+?)(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?", re.IGNORECASE)
 _ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -228,6 +239,17 @@ def _text(
     return value
 
 
+def _name(problems: list[Problem], value: str, name: str, anchor: str, *, what: str) -> str | None:
+    """A person's name: one-line text without a web or email address in it."""
+    found = _text(problems, value, name, anchor, what=what, max_len=NAME_MAX)
+    if found is not None and _LINK_OR_ADDRESS.search(unicodedata.normalize("NFKC", found)):
+        problems.append(
+            Problem(name, anchor, f"{_upper_first(what)} can't contain a web or email address")
+        )
+        return None
+    return found
+
+
 def parse_day(value: str) -> date | None:
     """A calendar date typed as 1984-07-31 (what date inputs send) or 7/31/1984."""
     value = value.strip()
@@ -302,13 +324,8 @@ def validate(
     trip_day = max(today, trip_date)
     clean: dict[str, Any] = {}
 
-    clean["full_name"] = _text(
-        problems,
-        values["full_name"],
-        "full_name",
-        "full_name",
-        what="your full name",
-        max_len=NAME_MAX,
+    clean["full_name"] = _name(
+        problems, values["full_name"], "full_name", "full_name", what="your full name"
     )
     email = _text(
         problems, values["email"], "email", "email", what="your email address", max_len=EMAIL_MAX
@@ -338,13 +355,12 @@ def validate(
             )
         )
     clean["date_of_birth"] = born.isoformat() if born else None
-    clean["emergency_name"] = _text(
+    clean["emergency_name"] = _name(
         problems,
         values["emergency_name"],
         "emergency_name",
         "emergency_name",
         what="the name of someone we can call in an emergency",
-        max_len=NAME_MAX,
     )
     clean["emergency_phone"] = _phone(
         problems,
@@ -358,13 +374,12 @@ def validate(
         problems.append(
             Problem("agree", "agree", "Tick the box to agree to the waiver", "required")
         )
-    signature = _text(
+    signature = _name(
         problems,
         values["signature"],
         "signature",
         "signature",
         what="your full name as your signature",
-        max_len=NAME_MAX,
     )
     if signature and clean["full_name"] and not _same_name(signature, clean["full_name"]):
         problems.append(
@@ -397,13 +412,12 @@ def _minors(
         )
         return []
     for i, name_typed, dob_typed in filled:
-        name = _text(
+        name = _name(
             problems,
             name_typed,
             f"minors[{i}].name",
             f"minor_name-{i}",
             what=f"the full name of child {i + 1}",
-            max_len=NAME_MAX,
         )
         born = _day(
             problems,

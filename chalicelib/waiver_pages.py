@@ -44,8 +44,8 @@ def trip_view(trip: Trip) -> dict[str, Any]:
 
 
 def _closed_trip(error: ApiError) -> dict[str, Any]:
-    """A closed trip's page names the trip."""
-    if isinstance(error, waivers.TripClosed):
+    """A closed or full trip's page names the trip."""
+    if isinstance(error, (waivers.TripClosed, waivers.TripFull)):
         return {"trip": trip_view(error.trip)}
     return {}
 

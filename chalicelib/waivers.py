@@ -41,7 +41,35 @@ SIGN_SCOPE = "waiver"
 SIGN_LIMIT = 30
 SIGN_WINDOW_SECONDS = 10 * 60
 USER_AGENT_MAX = 512
+# A trip accepts waivers covering at most this many people per seat: room for
+# no-shows replaced and re-signed forms, not for a stranger inflating "N covered".
+COVERED_PER_SEAT = 2
 _BUSY = "Many people are signing right now: please send the form again"
+
+
+class TripFull(Conflict):
+    """409: the trip's waivers already cover as many people as it accepts."""
+
+    def __init__(self, trip: Trip) -> None:
+        super().__init__(
+            "This trip already has all the waivers it can take, so yours was not stored. "
+            "Please see the crew at the dock: they will sort it out with you.",
+            field="event_id",
+            code="trip_full",
+        )
+        self.trip = trip
+
+
+def most_covered(trip: Trip) -> int | None:
+    """How many people a trip's waivers may cover in all (None: no capacity, no limit)."""
+    return None if trip.capacity is None else COVERED_PER_SEAT * trip.capacity
+
+
+def check_room(trip: Trip, people: int) -> None:
+    """409 when `people` more would take the trip past what it accepts."""
+    most = most_covered(trip)
+    if most is not None and trip.waiver_count + people > most:
+        raise TripFull(trip)
 
 
 class TripClosed(Gone):
@@ -138,18 +166,32 @@ def store_signed(
     drawn = None
     if drawing is not None and digest is not None:
         drawn = Signature(waiver.id, trip.id, drawing, digest, signed_at)
-    try:
-        get_store().waivers.add(waiver, drawn, busy=_BUSY)
-    except TripRefused:
-        open_trip(trip.id)  # cancelled or removed meanwhile: its 404/410
-        raise Conflict(
-            "Your waiver could not be stored; please send it again", code="not_stored"
-        ) from None
-    except Cancelled:
-        raise Conflict(
-            "Your waiver could not be stored; please send it again", code="not_stored"
-        ) from None
-    return waiver
+    # The count is checked in the transaction's condition too, so signings at the
+    # same moment cannot slip past it; a trip whose capacity changed meanwhile is
+    # read again and tried once more.
+    for last_try in (False, True):
+        check_room(trip, waiver.people_covered)
+        try:
+            get_store().waivers.add(
+                waiver,
+                drawn,
+                busy=_BUSY,
+                capacity=trip.capacity,
+                most_covered=most_covered(trip),
+            )
+            return waiver
+        except TripRefused:
+            trip = open_trip(trip.id)  # cancelled or removed meanwhile: its 404/410
+            check_room(trip, waiver.people_covered)
+            if last_try:
+                raise _not_stored() from None
+        except Cancelled:
+            raise _not_stored() from None
+    raise _not_stored()
+
+
+def _not_stored() -> Conflict:
+    return Conflict("Your waiver could not be stored; please send it again", code="not_stored")
 
 
 def get_waiver(trip_id: str, waiver_id: str) -> dict[str, Any]:

@@ -200,12 +200,13 @@ class Edge:
         headers = {
             name: value
             for name, value in request.headers
-            if name.lower() not in NOT_FORWARDED and name.lower() != "x-forwarded-for"
+            if name.lower() not in NOT_FORWARDED | SET_BY_EDGE
         }
-        # CloudFront appends the viewer's address; the app trusts the right-most entry.
+        # CloudFront appends the viewer's address (the app does not trust this header).
         forwarded = request.headers.get("X-Forwarded-For")
         client_ip = request.remote_addr or "127.0.0.1"
         headers["X-Forwarded-For"] = f"{forwarded}, {client_ip}" if forwarded else client_ip
+        headers.update(viewer_headers(request))
         if body or request.method in ("POST", "PUT", "PATCH"):
             headers["Content-Length"] = str(len(body))
         target = request.environ.get("RAW_URI") or request.full_path.rstrip("?")
@@ -276,6 +277,25 @@ def _json_error(status: int, code: str, message: str) -> Response:
     return Response(
         _json({"code": code, "message": message}), status=status, mimetype="application/json"
     )
+
+
+# What CloudFront sets on every request to the API, over any value the client sent.
+SET_BY_EDGE = frozenset({"x-forwarded-for", "cloudfront-viewer-address", "x-origin-verify"})
+
+
+def viewer_headers(request: Request) -> dict[str, str]:
+    """As CloudFront adds them: the viewer's address and port, and the origin-verify secret.
+
+    The app believes the address only with the secret (chalicelib/request_facts.py);
+    locally that is the `local` stage's ORIGIN_VERIFY_SECRET, which `chalice local` reads.
+    """
+    stages = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))["stages"]
+    address = request.remote_addr or "127.0.0.1"
+    port = request.environ.get("REMOTE_PORT") or "0"
+    return {
+        "CloudFront-Viewer-Address": f"{address}:{port}",
+        "X-Origin-Verify": str(stages["local"]["environment_variables"]["ORIGIN_VERIFY_SECRET"]),
+    }
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import bcrypt
@@ -30,6 +31,21 @@ TEST_SIGNING_KEY = "test-signing-key-that-is-long-enough-for-hs256"
 TABLE_NAME = "shipcaptaincrew-test"
 SENDER = "dispatch@shipcaptaincrew.example"
 CREW = ("crew@shipcaptaincrew.example", "captain@shipcaptaincrew.example")
+
+# What CloudFront adds to every request it sends the API (the local edge does too).
+ORIGIN_VERIFY_SECRET = json.loads(
+    (Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text()
+)["stages"]["test"]["environment_variables"]["ORIGIN_VERIFY_SECRET"]
+
+
+def from_viewer(address: str, port: int = 50123) -> dict[str, str]:
+    """Headers of a request CloudFront relays from a viewer at `address`: its
+    viewer-address header and the origin-verify secret that makes the app trust it."""
+    return {
+        "cloudfront-viewer-address": f"{address}:{port}",
+        "x-origin-verify": ORIGIN_VERIFY_SECRET,
+    }
+
 
 # Every (service, operation) the app's own clients made during this run; the
 # IAM policy test (run last) checks that the prod policy grants each one.
@@ -133,18 +149,32 @@ class Api:
             f"/api/events/{event_id}/payments/{payment_id}/void", {"reason": reason, **extra}
         )
 
-    def sign(self, event_id: str, body: dict[str, Any] | None = None, **overrides: Any) -> Any:
+    def sign(
+        self,
+        event_id: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> Any:
         """Sign a waiver as a patron's script would (JSON); the raw response."""
         return self.post(
             f"/g/{event_id}/waiver",
             {**(WAIVER if body is None else body), **overrides},
-            headers={"accept": "application/json"},
+            headers={"accept": "application/json", **(headers or {})},
             token=False,
         )
 
-    def signed(self, event_id: str, body: dict[str, Any] | None = None, **overrides: Any) -> dict:
+    def signed(
+        self,
+        event_id: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> dict:
         """Sign a waiver that must be accepted; the signer's receipt."""
-        response = self.sign(event_id, body, **overrides)
+        response = self.sign(event_id, body, headers=headers, **overrides)
         assert response.status_code == 201, response.body
         return response.json_body["waiver"]
 

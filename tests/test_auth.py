@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import auth, timeutil
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, from_viewer
 
 
 def test_health_answers_without_login(api):
@@ -52,7 +52,7 @@ def test_malformed_login_is_400_naming_the_field(api, raw, field):
 
 
 def test_five_wrong_passwords_from_one_address_are_throttled(api):
-    headers = {"x-forwarded-for": "203.0.113.7"}
+    headers = from_viewer("203.0.113.7")
     for _ in range(5):
         assert (
             api.post("/api/login", {"password": "bad"}, headers=headers, token=False).status_code
@@ -64,14 +64,14 @@ def test_five_wrong_passwords_from_one_address_are_throttled(api):
     other = api.post(
         "/api/login",
         {"password": TEST_PASSWORD},
-        headers={"x-forwarded-for": "198.51.100.2"},
+        headers=from_viewer("198.51.100.2"),
         token=False,
     )
     assert other.status_code == 200
 
 
 def test_throttle_lifts_after_fifteen_minutes(api, monkeypatch):
-    headers = {"x-forwarded-for": "203.0.113.9"}
+    headers = from_viewer("203.0.113.9")
     for _ in range(5):
         api.post("/api/login", {"password": "bad"}, headers=headers, token=False)
     later = timeutil.now() + timedelta(minutes=16)

@@ -28,7 +28,14 @@ from chalicelib import aws as app_aws
 from chalicelib import config, outbox
 from chalicelib.db import keys
 from chalicelib.db import table as db_table
-from tests.conftest import ANA, TEST_PASSWORD, TEST_PASSWORD_HASH, TEST_SIGNING_KEY, stored_payment
+from tests.conftest import (
+    ANA,
+    TEST_PASSWORD,
+    TEST_PASSWORD_HASH,
+    TEST_SIGNING_KEY,
+    from_viewer,
+    stored_payment,
+)
 from tests.test_access import table_snapshot
 
 DDB_ERROR = "com.amazonaws.dynamodb.v20120810#"
@@ -363,7 +370,7 @@ def test_login_is_503_not_500_while_secrets_manager_is_unreachable(api, secrets_
 
 
 def test_outage_does_not_count_as_a_wrong_password(api, secrets_down, backoffs):
-    headers = {"x-forwarded-for": "203.0.113.50"}
+    headers = from_viewer("203.0.113.50")
     for _ in range(6):
         assert (
             api.post(

@@ -35,7 +35,7 @@ from moto.dynamodb.models import dynamodb_backends
 
 from app import app
 from chalicelib import config
-from tests.conftest import TEST_PASSWORD, WAIVER, trip
+from tests.conftest import TEST_PASSWORD, WAIVER, from_viewer, trip
 from tests.test_access import make_world, table_snapshot
 
 CI = bool(os.environ.get("CI"))
@@ -60,9 +60,22 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+# Dates and times at the ends of Python's calendar, where a day after or a UTC
+# conversion overflows (issue 12: these answered 500 before years were bounded).
+calendar_edges = [
+    "9999-12-31",
+    "0001-01-01",
+    "9999-12-31T23:59:59",
+    "9999-12-31T23:00:00-12:00",
+    "0001-01-01T00:00:00",
+    "0001-01-01T00:00:00+05:00",
+    "2100-12-31T23:30:00-10:00",
+    "1999-12-31T23:59:59Z",
+]
 # Values that sit near what the routes expect: the edges validation must hold.
 edgy_values = st.sampled_from(
     [
+        *calendar_edges,
         "",
         " ",
         "\x00",
@@ -189,11 +202,33 @@ def path_values(name: str, world: dict[str, Any]) -> st.SearchStrategy[str]:
 
 
 header_names = st.sampled_from(
-    ["accept", "user-agent", "x-forwarded-for", "origin", "cookie", "content-length", "x-extra"]
+    [
+        "accept",
+        "user-agent",
+        "x-forwarded-for",
+        "cloudfront-viewer-address",
+        "x-origin-verify",
+        "origin",
+        "cookie",
+        "content-length",
+        "x-extra",
+    ]
 )
 header_values = st.text(
     alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60
-) | st.sampled_from(["application/json", "text/html", "203.0.113.9, 10.0.0.1", "", "*/*"])
+) | st.sampled_from(
+    [
+        "application/json",
+        "text/html",
+        "203.0.113.9, 10.0.0.1",
+        "",
+        "*/*",
+        "203.0.113.9:443",
+        "2001:db8::1:443",
+        "[2001:db8::1]:443",
+        "not-an-address:x",
+    ]
+)
 
 
 def queries(path: str) -> st.SearchStrategy[str]:
@@ -201,6 +236,7 @@ def queries(path: str) -> st.SearchStrategy[str]:
     values = (
         st.dates().map(lambda d: d.isoformat())
         | st.sampled_from(["2031-07-07", "2031-13-01", "", "today", "2031-07-07T00:00"])
+        | st.sampled_from(["9999-12-31", "9999-12-25", "0001-01-01", "2100-12-31", "1999-12-31"])
         | st.text(max_size=20)
     )
     pairs = st.lists(st.tuples(keys, values), max_size=3)
@@ -266,10 +302,11 @@ def test_route_never_answers_5xx_and_refusals_write_nothing(crew_api, event, met
             headers["authorization"] = data.draw(header_values, label="authorization")
         elif auth != "none":
             headers["authorization"] = auth
-        # Each case from its own address, so the throttles do not end the fuzzing early
-        # (a drawn x-forwarded-for header still tests the throttles themselves).
+        # Each case from its own viewer, so the throttles do not end the fuzzing early
+        # (drawn viewer-address or origin-verify headers still test the throttles).
         n = state["cases"]
-        headers.setdefault("x-forwarded-for", f"198.51.{n // 250}.{n % 250 + 1}")
+        for name, value in from_viewer(f"198.51.{n // 250}.{n % 250 + 1}").items():
+            headers.setdefault(name, value)
 
         response = crew_api.client.http.request(method, url, headers=headers, body=raw)
         state["cases"] += 1

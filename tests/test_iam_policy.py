@@ -128,7 +128,11 @@ def requests_for(stage: str, service: str, operation: str) -> list[tuple[str, st
                 resources = [table_arn(stage)]
             out += [(action, r, {}) for r in resources]
         elif prefix == "secretsmanager":
-            for name in ("ADMIN_PASS_HASH_SECRET_ID", "TOKEN_SIGNING_KEY_SECRET_ID"):
+            for name in (
+                "ADMIN_PASS_HASH_SECRET_ID",
+                "TOKEN_SIGNING_KEY_SECRET_ID",
+                "ORIGIN_VERIFY_SECRET_ID",
+            ):
                 secret_id = env.get(name) or f"shipcaptaincrew/{stage}/{name.lower()}"
                 arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret_id}-AbCdEf"
                 out.append((action, arn, {}))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import timeutil, waiver_text
-from tests.conftest import Api
+from tests.conftest import Api, from_viewer
 from tests.test_waivers_signing import (
     data_url,
     json_signer,
@@ -37,12 +37,39 @@ def test_event_detail_lists_who_signed_with_their_children_and_when(
     assert [w["id"] for w in detail["waivers"]] == [earlier["id"], later["id"]]
     first = detail["waivers"][0]
     assert first["full_name"] == "Ana María López"
-    assert first["minors"] == [kid]
+    assert first["minor_names"] == ["Lía"]
+    assert first["people_covered"] == 2
     assert first["signed_at"] == earlier["signed_at"]
-    assert first["drawn_signature"] is True
+    assert first["waiver_version"] == "v1"
     assert "signature_png" not in first and "png" not in first
     assert not set(HIDDEN) & set(first)
     assert detail["event"]["waiver_count"] == 3
+
+
+def test_event_detail_carries_no_guest_personal_data_beyond_names(crew_api: Api, event: dict):
+    kid = {"name": "Lía López", "date_of_birth": years_ago(6).isoformat()}
+    signed = crew_api.signed(
+        event["id"], json_signer(minors=[kid]), headers={"user-agent": "Mozilla/5.0 (Pixel)"}
+    )
+    [summary] = crew_api.get(f"/api/events/{event['id']}").json_body["waivers"]
+    assert set(summary) == {
+        "id",
+        "full_name",
+        "minor_names",
+        "people_covered",
+        "signed_at",
+        "waiver_version",
+        "waiver_sha256",
+    }
+    assert summary["id"] == signed["id"]
+    assert summary["minor_names"] == ["Lía López"]
+    # The whole record stays behind its own route.
+    whole = crew_api.get(f"/api/events/{event['id']}/waivers/{signed['id']}").json_body["waiver"]
+    for name in ("email", "phone", "date_of_birth", "emergency_name", "emergency_phone", "ip"):
+        assert whole[name], name
+        assert name not in summary
+    assert whole["minors"] == [kid]
+    assert whole["user_agent"] == "Mozilla/5.0 (Pixel)"
 
 
 def test_board_card_counts_the_people_covered(crew_api: Api, event: dict):
@@ -62,7 +89,7 @@ def test_crew_get_the_whole_record_with_the_drawing_and_the_text_signed(crew_api
         minor_name=["Lía López"],
         minor_dob=[years_ago(8).isoformat()],
     )
-    response = post_form(crew_api, event["id"], fields, **{"x-forwarded-for": "203.0.113.7"})
+    response = post_form(crew_api, event["id"], fields, **from_viewer("203.0.113.7"))
     assert response.status_code == 201
     [listed] = crew_api.get(f"/api/events/{event['id']}").json_body["waivers"]
     reply = crew_api.get(f"/api/events/{event['id']}/waivers/{listed['id']}")

@@ -21,7 +21,7 @@ from chalicelib import aws, config, emails, timeutil, trips, waiver_text, waiver
 from chalicelib.db import codec, get_store, keys
 from chalicelib.db import table as db_table
 from chalicelib.records import Waiver
-from tests.conftest import SENDER, Api, trip
+from tests.conftest import SENDER, Api, from_viewer, trip
 
 FORM = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}
 TEXT_FILE = waiver_text.TEXT_DIR / "v1.txt"
@@ -144,14 +144,14 @@ def input_value(page: str, element_id: str) -> str:
 def test_signed_form_stores_the_exact_text_version_and_who_signed(crew_api: Api, event: dict):
     fields = signer(minor_name=["Lía López", "Tom López", ""])
     fields["minor_dob"] = [years_ago(8).isoformat(), years_ago(12).isoformat(), ""]
-    response = post_form(
-        crew_api, event["id"], fields, **{"x-forwarded-for": "198.51.100.9, 203.0.113.7"}
-    )
+    # As CloudFront relays it: a forged X-Forwarded-For start, the edge's own entry.
+    headers = {**from_viewer("203.0.113.7"), "x-forwarded-for": "198.51.100.9, 130.176.0.1"}
+    response = post_form(crew_api, event["id"], fields, **headers)
     assert response.status_code == 201, response.body
     [item] = waiver_items(event["id"])
     assert item["waiver_version"] == "v1"
     assert item["waiver_sha256"] == hashlib.sha256(TEXT_FILE.read_bytes()).hexdigest()
-    assert item["ip"] == "203.0.113.7"  # the edge's entry, which a client cannot forge
+    assert item["ip"] == "203.0.113.7"  # the viewer, as our edge saw it
     assert item["user_agent"] == "Mozilla/5.0 (iPhone) test"
     assert item["full_name"] == "Ana María López"
     assert item["signature"] == "ana maría  lópez"
@@ -465,7 +465,8 @@ def test_drawn_signature_is_stored_apart_from_the_event_detail(crew_api: Api, ev
     assert drawn["png"] == png
     detail = crew_api.get(f"/api/events/{event['id']}").json_body
     assert "iVBOR" not in json.dumps(detail)  # no PNG (base64) rides along
-    assert detail["waivers"][0]["drawn_signature"] is True
+    whole = crew_api.get(f"/api/events/{event['id']}/waivers/{item['id']}").json_body["waiver"]
+    assert whole["drawn_signature"] is True
 
 
 @pytest.mark.parametrize(
@@ -508,7 +509,7 @@ def test_signing_is_rate_limited_per_address(
     api: Api, event: dict, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(waivers, "SIGN_LIMIT", 3)
-    address = {"x-forwarded-for": "192.0.2.44"}
+    address = from_viewer("192.0.2.44")
     for _ in range(3):
         assert post_form(api, event["id"], signer(), **address).status_code == 201
     refused = post_form(api, event["id"], signer(), **address)
@@ -517,7 +518,7 @@ def test_signing_is_rate_limited_per_address(
     assert "Too many" in page_text(refused.body)
     assert len(waiver_items(event["id"])) == 3
     # Another address is not held up.
-    other = post_form(api, event["id"], signer(), **{"x-forwarded-for": "192.0.2.45"})
+    other = post_form(api, event["id"], signer(), **from_viewer("192.0.2.45"))
     assert other.status_code == 201
 
 
@@ -602,7 +603,7 @@ def test_signer_gets_an_email_copy_of_the_full_text_they_signed(api: Api, event:
     [message] = [m for m in backend.sent_messages if "ana@example.com" in str(m.destinations)]
     assert message.source == SENDER
     assert message.subject.startswith("Your signed waiver: Sunset Cruise")
-    assert "Lía López" in message.body
+    assert "Ana María López" in message.body  # the signer's own name, and no one else's
     for paragraph in waiver_text.current_text().paragraphs:
         assert escaped(paragraph) in message.body
     email = emails.waiver_email(Waiver.from_item(item))

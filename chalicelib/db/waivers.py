@@ -20,10 +20,21 @@ class Waivers:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def add(self, waiver: Waiver, drawing: Signature | None, *, busy: str) -> None:
+    def add(
+        self,
+        waiver: Waiver,
+        drawing: Signature | None,
+        *,
+        busy: str,
+        capacity: int | None = None,
+        most_covered: int | None = None,
+    ) -> None:
         """Store the waiver (never over an existing key), its drawing, and count its people.
 
-        Raises TripRefused when the trip is gone or cancelled.
+        With `most_covered`, the trip's count after this waiver may not exceed it, and
+        the trip's capacity must still be `capacity` (the one the limit was worked
+        out from). Raises TripRefused when the trip is gone, cancelled, has no room
+        left or changed its capacity meanwhile.
         """
         key = keys.waiver_key(waiver.trip_id, waiver.id)
         records = [{**key, "kind": str(Kind.WAIVER), **waiver.attributes(), **enqueue_fields(key)}]
@@ -42,17 +53,29 @@ class Waivers:
         writes = [
             self.table.put_write(record, condition="attribute_not_exists(PK)") for record in records
         ]
+        condition = "attribute_exists(PK) AND #status <> :cancelled"
+        names = {"#status": "status"}
+        values: dict[str, object] = {
+            ":people": waiver.people_covered,
+            ":cancelled": str(TripStatus.CANCELLED),
+        }
+        if most_covered is not None:
+            # No arithmetic in a condition: "count + people <= most" is "count <= room".
+            condition += (
+                " AND #capacity = :capacity"
+                " AND (attribute_not_exists(waiver_count) OR waiver_count <= :room)"
+            )
+            names["#capacity"] = "capacity"  # a reserved word
+            values[":capacity"] = capacity
+            values[":room"] = most_covered - waiver.people_covered
         writes.append(
             self.table.update_write(
                 keys.trip_key(waiver.trip_id),
                 Update(
                     "ADD waiver_count :people",
-                    condition="attribute_exists(PK) AND #status <> :cancelled",
-                    names={"#status": "status"},
-                    values={
-                        ":people": waiver.people_covered,
-                        ":cancelled": str(TripStatus.CANCELLED),
-                    },
+                    condition=condition,
+                    names=names,
+                    values=values,
                 ),
             )
         )
