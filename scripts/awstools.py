@@ -149,12 +149,15 @@ def session(profile: str | None = None, region: str | None = None) -> Any:
 
 def add_aws_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="AWS profile to use (default: the usual boto3 chain)")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    parser.add_argument(
+        "--region", help="AWS region (default: the stage's region in deploy/<stage>.toml)"
+    )
 
 
 def clients(args: argparse.Namespace) -> Callable[[str], Any]:
     """A client factory for the profile and region on the command line."""
-    boto = session(getattr(args, "profile", None), getattr(args, "region", None))
+    region = getattr(args, "region", None) or _settings_region(getattr(args, "stage", None))
+    boto = session(getattr(args, "profile", None), region)
     made: dict[str, Any] = {}
 
     def make(service: str) -> Any:
@@ -164,6 +167,15 @@ def clients(args: argparse.Namespace) -> Callable[[str], Any]:
         return made[service]
 
     return make
+
+
+def _settings_region(stage: str | None) -> str | None:
+    """The region in deploy/<stage>.toml: the operator's choice, over the profile's default."""
+    if not stage:
+        return None
+    from scripts import stage_settings
+
+    return stage_settings.region_for(stage)
 
 
 def error_code(exc: BaseException) -> str:
