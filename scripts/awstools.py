@@ -161,9 +161,11 @@ def clients(args: argparse.Namespace) -> Callable[[str], Any]:
     made: dict[str, Any] = {}
 
     def make(service: str) -> Any:
+        """`service`, or `service@region` for one that must live in a given region."""
         if service not in made:
-            region = CLOUDFRONT_REGION if service == "cloudfront" else None
-            made[service] = boto.client(service, region_name=region)
+            name, _, fixed = service.partition("@")
+            region = fixed or (CLOUDFRONT_REGION if name == "cloudfront" else None)
+            made[service] = boto.client(name, region_name=region)
         return made[service]
 
     return make

@@ -20,6 +20,10 @@ from moto import mock_aws
 
 from chalicelib import table, timeutil
 from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa, verify_deploy
+from tests import test_scripts_support as support
+
+cloudfront_gaps = support.cloudfront_gaps
+workspace = support.workspace
 
 # --- deploy ------------------------------------------------------------------------
 
@@ -39,13 +43,12 @@ def settings_in_us_east_1(
 
 
 @pytest.fixture
-def staged_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def staged_config(workspace: Path) -> Path:
     """config.json with a distribution for staging, as an admin has it after setup."""
     config = awstools.read_config()
     config["stages"]["staging"]["environment_variables"]["DISTRIBUTION_ID"] = "E1STAGING"
-    path = tmp_path / "config.json"
+    path = awstools.CONFIG_PATH
     path.write_text(json.dumps(config))
-    monkeypatch.setattr(awstools, "CONFIG_PATH", path)
     return path
 
 
@@ -169,14 +172,14 @@ def test_preflight_refuses_a_stage_whose_table_and_secrets_are_missing(
 
 
 def test_preflight_passes_once_bootstrap_has_run(
-    staged_config: Path, monkeypatch: pytest.MonkeyPatch
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, cloudfront_gaps: Any
 ) -> None:
     from scripts import bootstrap
 
     args = deploy.build_parser().parse_args(["--stage", "staging"])
     with mock_aws():
         monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-        assert bootstrap.main(["--stage", "staging", "--password-stdin"]) == 0
+        assert bootstrap.main(["--stage", "staging", "--password-stdin", "--yes"]) == 0
         assert deploy.preflight(args) == 0
 
 
