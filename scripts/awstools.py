@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +28,11 @@ SPA_DIR = REPO_ROOT / "spa"
 # The staging copy of the dispatch page lives under this prefix of the site bucket.
 STAGING_PREFIX = "_staging/"
 SLOT_PREFIXES = {"prod": "", "staging": STAGING_PREFIX}
+# What was pushed to staging and whether it passed its checks: sync_spa keeps a record
+# here, outside both slots (the bucket policy keeps the prod distribution off it).
+RELEASES_PREFIX = "_releases/"
+# Files the scripts write themselves: editing them does not make a checkout "dirty".
+GENERATED_PATHS = (".chalice/", "spa/config.js")
 # CloudFront is a global service whose API lives in us-east-1 only.
 CLOUDFRONT_REGION = "us-east-1"
 
@@ -136,6 +142,30 @@ def deployed_rest_api(stage: Stage, deployed_dir: Path | None = None) -> dict[st
 def deployed_api_url(stage: Stage, deployed_dir: Path | None = None) -> str:
     """The REST API URL `chalice deploy` recorded for the stage."""
     return deployed_rest_api(stage, deployed_dir)["rest_api_url"]
+
+
+def local_commit() -> str:
+    """This checkout's commit, with `-dirty` when tracked files differ from it.
+
+    Files the scripts generate (.chalice/, spa/config.js) do not count: deploy rewrites
+    them from deploy/<stage>.toml and what AWS holds.
+    """
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [line[3:] for line in status.splitlines() if line.strip()]
+    dirty = [path for path in changed if not path.startswith(GENERATED_PATHS)]
+    return head + ("-dirty" if dirty else "")
 
 
 # --- boto3 ------------------------------------------------------------------------

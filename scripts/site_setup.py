@@ -38,7 +38,6 @@ HEADERS_POLICY_NAME = "shipcaptaincrew-security-headers"
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 CERTIFICATE_REGION = "us-east-1"
 LOG_DAYS = 90
-RELEASES_PREFIX = "_releases/"
 
 
 def security_headers(name: str = HEADERS_POLICY_NAME) -> dict[str, Any]:
@@ -662,7 +661,10 @@ def stage_statements(settings: stage_settings.Settings, distribution_arn: str) -
             "Effect": "Deny",
             "Principal": reader,
             "Action": "s3:GetObject",
-            "Resource": [f"{bucket}/{awstools.STAGING_PREFIX}*", f"{bucket}/{RELEASES_PREFIX}*"],
+            "Resource": [
+                f"{bucket}/{awstools.STAGING_PREFIX}*",
+                f"{bucket}/{awstools.RELEASES_PREFIX}*",
+            ],
             "Condition": condition,
         },
     ]
