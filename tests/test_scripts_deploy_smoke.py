@@ -23,6 +23,8 @@ from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa, ver
 from tests import test_scripts_support as support
 
 cloudfront_gaps = support.cloudfront_gaps
+REAL_SYNC_MAIN = sync_spa.main
+REAL_MARK_TESTED = deploy.run_mark_tested
 workspace = support.workspace
 
 # --- deploy ------------------------------------------------------------------------
@@ -60,7 +62,9 @@ class Steps:
         self.codes: dict[str, int] = {}
         fakes = {
             (deploy, "preflight"): "preflight",
+            (deploy, "run_settings"): "settings",
             (deploy, "run_chalice_deploy"): "chalice",
+            (deploy, "run_mark_tested"): "tested",
             (deploy, "run_authorizer_mapping"): "gateway",
             (configure_cloudfront, "main"): "cloudfront",
             (sync_spa, "main"): "spa",
@@ -88,11 +92,13 @@ def test_deploy_dry_run_prints_every_step_in_order_and_runs_none(
     out = capsys.readouterr().out
     order = [
         "scripts/bootstrap.py --stage staging",
+        "scripts/stage_settings.py --stage staging",
         "chalice deploy --stage staging",
         "put-gateway-response AUTHORIZER_FAILURE 503",
         "scripts/configure_cloudfront.py --stage staging",
         "scripts/sync_spa.py --stage staging push --slot staging",
         "scripts/smoke.py",
+        "_releases/staging.json",
     ]
     positions = [out.index(text) for text in order]
     assert positions == sorted(positions)
@@ -106,7 +112,16 @@ def test_deploy_runs_each_step_once_in_order(
 
     assert deploy.main(["--stage", "staging"]) == 0
 
-    assert steps.ran == ["preflight", "chalice", "gateway", "cloudfront", "spa", "smoke"]
+    assert steps.ran == [
+        "preflight",
+        "settings",
+        "chalice",
+        "gateway",
+        "cloudfront",
+        "spa",
+        "smoke",
+        "tested",
+    ]
     assert "Deployed" in capsys.readouterr().out
 
 
@@ -118,9 +133,9 @@ def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
 
     assert deploy.main(["--stage", "staging"]) == 1
 
-    assert steps.ran == ["preflight", "chalice", "gateway", "cloudfront"]
+    assert steps.ran == ["preflight", "settings", "chalice", "gateway", "cloudfront"]
     err = capsys.readouterr().err
-    assert "step 4" in err
+    assert "step 5" in err
     assert "Not run: push the dispatch page" in err
 
 
@@ -133,7 +148,7 @@ def test_code_is_not_deployed_when_the_stage_is_not_bootstrapped(
     assert deploy.main(["--stage", "staging"]) == 1
 
     assert steps.ran == ["preflight"]
-    assert "Not run: deploy the code" in capsys.readouterr().err
+    assert "Not run: settings" in capsys.readouterr().err
 
 
 def test_authorizer_failures_answer_503_once_mapped_and_a_second_run_changes_nothing() -> None:
@@ -191,7 +206,7 @@ def test_a_chalice_failure_stops_before_cloudfront(
 
     assert deploy.main(["--stage", "staging"]) == 2
 
-    assert steps.ran == ["preflight", "chalice"]
+    assert steps.ran == ["preflight", "settings", "chalice"]
 
 
 def test_deploying_prod_without_a_terminal_needs_yes(
@@ -206,13 +221,97 @@ def test_deploying_prod_without_a_terminal_needs_yes(
     assert steps.ran == []
 
 
-def test_a_stage_without_cloudfront_smoke_checks_the_api_gateway_url(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_stage_whose_distribution_is_missing_skips_cloudfront_and_smoke_checks_the_api(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert deploy.main(["--stage", "dev", "--dry-run"]) == 0
+    monkeypatch.setattr(
+        awstools, "deployed_api_url", lambda stage, deployed_dir=None: "https://api.example/api/"
+    )
+    args = deploy.build_parser().parse_args(["--stage", "dev"])
+
+    assert deploy.run_cloudfront(args) == 0
+
+    assert "has no distribution: skipped" in capsys.readouterr().out
+    assert deploy.site_url(args, awstools.load_stage("dev")) == ("https://api.example/api/", True)
+
+
+# --- prod gets staging's tested page ---------------------------------------------------
+
+COMMIT = "c0ffee1234567890c0ffee1234567890c0ffee12"
+SITE = "shipcaptaincrew-site"
+
+
+def test_prod_dry_run_promotes_staging_and_never_pushes_the_local_folder(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy.main(["--stage", "prod", "--dry-run"]) == 0
+
     out = capsys.readouterr().out
-    assert "configure_cloudfront" not in out
-    assert "API Gateway URL" in out
+    assert "staging tested this commit" in out
+    assert "sync_spa.py --stage prod promote" in out
+    assert "push --slot prod" not in out
+
+
+@pytest.fixture
+def site_bucket(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setattr(awstools, "local_commit", lambda: COMMIT)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=SITE)
+        yield s3
+
+
+def push_staging(workspace: Path) -> None:
+    assert sync_spa.main(["--stage", "staging", "push", "--slot", "staging", "--yes"]) == 0
+
+
+def test_deploying_prod_refuses_before_any_step_when_staging_is_untested(
+    site_bucket: Any, workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    push_staging(workspace)
+
+    assert deploy.main(["--stage", "prod", "--yes"]) == 2
+
+    err = capsys.readouterr().err
+    assert "never passed its checks" in err
+    assert "Not run: settings" in err
+    assert site_bucket.list_objects_v2(Bucket=SITE, Prefix="index").get("KeyCount") == 0
+
+
+def test_deploying_staging_marks_its_page_tested_only_after_the_smoke_checks_pass(
+    site_bucket: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = Steps(monkeypatch)
+    monkeypatch.setattr(sync_spa, "main", REAL_SYNC_MAIN)
+    monkeypatch.setattr(deploy, "run_mark_tested", REAL_MARK_TESTED)
+    steps.codes["smoke"] = 1
+
+    assert deploy.main(["--stage", "staging"]) == 1
+    assert sync_spa.read_release(site_bucket, SITE)["tested_at"] is None
+
+    steps.codes["smoke"] = 0
+    assert deploy.main(["--stage", "staging"]) == 0
+    release = sync_spa.read_release(site_bucket, SITE)
+    assert release["tested_at"] and release["commit"] == COMMIT
+
+
+def test_deploying_prod_promotes_the_tested_staging_page_byte_for_byte(
+    site_bucket: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    push_staging(workspace)
+    sync_spa.mark_tested(site_bucket, SITE, COMMIT)
+    # The local folder differs from what staging tested: prod must not get it.
+    (workspace / "spa" / "index.html").write_text("<!doctype html><title>untested</title>")
+    steps = Steps(monkeypatch)
+    monkeypatch.setattr(sync_spa, "main", REAL_SYNC_MAIN)
+
+    assert deploy.main(["--stage", "prod", "--yes"]) == 0
+
+    assert "spa" not in steps.ran  # the page step was the real one
+    staged = site_bucket.get_object(Bucket=SITE, Key="_staging/index.html")["Body"].read()
+    live = site_bucket.get_object(Bucket=SITE, Key="index.html")["Body"].read()
+    assert live == staged
+    assert b"untested" not in live
 
 
 # --- smoke --------------------------------------------------------------------------

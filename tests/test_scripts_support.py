@@ -26,8 +26,8 @@ REPO = awstools.REPO_ROOT
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """.chalice/, deploy/ (region us-east-1, like the moto clients) and spa/config.js,
-    copied: the scripts write there, and the checkout stays clean."""
+    """.chalice/, deploy/ (region us-east-1, like the moto clients) and spa/, copied:
+    the scripts write there, and the checkout stays clean."""
     root = tmp_path / "repo"
     (root / ".chalice" / "deployed").mkdir(parents=True)
     for path in (REPO / ".chalice").glob("*.json"):
@@ -36,9 +36,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for path in (REPO / "deploy").glob("*.toml"):
         text = path.read_text().replace('region = "us-west-2"', 'region = "us-east-1"')
         (root / "deploy" / path.name).write_text(text)
-    (root / "spa").mkdir()
-    shutil.copy(REPO / "spa" / "config.js", root / "spa" / "config.js")
+    shutil.copytree(REPO / "spa", root / "spa", ignore=shutil.ignore_patterns(".*"))
     monkeypatch.setattr(awstools, "REPO_ROOT", root)
+    monkeypatch.setattr(awstools, "SPA_DIR", root / "spa")
     monkeypatch.setattr(awstools, "CONFIG_PATH", root / ".chalice" / "config.json")
     monkeypatch.setattr(awstools, "DEPLOYED_DIR", root / ".chalice" / "deployed")
     monkeypatch.setattr(stage_settings, "SETTINGS_DIR", root / "deploy")
