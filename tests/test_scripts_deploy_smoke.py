@@ -1,15 +1,12 @@
-"""scripts/deploy.py (orchestration), scripts/smoke.py (against a tiny local site) and
-scripts/verify_deploy.py (against moto)."""
+"""scripts/deploy.py (orchestration, and prod's promote against moto's S3) and
+scripts/smoke.py (against a tiny local site). verify_deploy: test_scripts_verify_deploy.py."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,8 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import table, timeutil
-from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa, verify_deploy
+from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa
 from tests import test_scripts_support as support
 
 cloudfront_gaps = support.cloudfront_gaps
@@ -441,149 +437,3 @@ def test_smoke_api_only_skips_the_dispatch_page(
 def test_smoke_rejects_a_base_url_without_a_scheme(capsys: pytest.CaptureFixture[str]) -> None:
     assert smoke.main(["--base-url", "example.org"]) == 2
     assert "https://" in capsys.readouterr().err
-
-
-# --- verify_deploy -------------------------------------------------------------------
-
-PROD_TABLE = "shipcaptaincrew-prod"
-LOG_GROUP = "/aws/lambda/shipcaptaincrew-prod"
-
-
-def request_line(method: str, route: str, status: int) -> str:
-    return json.dumps({"level": "info", "method": method, "route": route, "status": status})
-
-
-def put_logs(logs: Any, group: str, messages: list[str]) -> None:
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="2026/11/26/[$LATEST]abc")
-    now_ms = int(time.time() * 1000)
-    logs.put_log_events(
-        logGroupName=group,
-        logStreamName="2026/11/26/[$LATEST]abc",
-        logEvents=[{"timestamp": now_ms + i, "message": m} for i, m in enumerate(messages)],
-    )
-
-
-def put_trip(dynamodb: Any, event_id: str, starts: datetime, payment_logged: str | None) -> None:
-    dynamodb.put_item(
-        TableName=PROD_TABLE,
-        Item=table.to_item(
-            {
-                "PK": table.event_pk(event_id),
-                "SK": table.EVENT_SK,
-                "GSI1PK": table.date_bucket(starts.astimezone(UTC).year),
-                "GSI1SK": f"{timeutil.utc_key(starts)}#{event_id}",
-                "kind": "event",
-                "id": event_id,
-                "title": f"Trip {event_id}",
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=2)).isoformat(),
-                "status": "scheduled",
-                "capacity": 10,
-                "paid_cents": 5000 if payment_logged else 0,
-                "payment_count": 1 if payment_logged else 0,
-                "waiver_count": 0,
-                "payment_logged": payment_logged,
-                "version": 1,
-            }
-        ),
-    )
-
-
-@pytest.fixture
-def prod_aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        made = {s: boto3.client(s, region_name="us-east-1") for s in ("logs", "dynamodb", "ses")}
-        table.create_table(made["dynamodb"], PROD_TABLE)
-        made["ses"].verify_email_identity(EmailAddress="dispatch@shipcaptaincrew.example")
-        yield made
-
-
-def send_one_email(ses: Any) -> None:
-    ses.send_email(
-        Source="dispatch@shipcaptaincrew.example",
-        Destination={"ToAddresses": ["dispatch@shipcaptaincrew.example"]},
-        Message={"Subject": {"Data": "Payment"}, "Body": {"Text": {"Data": "$50 cash"}}},
-    )
-
-
-def test_verify_reports_payment_requests_latest_payment_and_ses_sends(
-    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    route = "/api/events/{event_id}/payments"
-    put_logs(
-        prod_aws["logs"],
-        LOG_GROUP,
-        [
-            request_line("POST", route, 201),
-            request_line("POST", route, 201),
-            request_line("POST", route, 400),
-            request_line("GET", "/api/payments.csv", 200),
-            "START RequestId: 1 Version: $LATEST",
-        ],
-    )
-    # Another app's function whose name merely starts the same way is not ours.
-    put_logs(prod_aws["logs"], LOG_GROUP + "2", [request_line("POST", route, 500)])
-    now = datetime.now(UTC)
-    recent = timeutil.to_local_iso(now - timedelta(minutes=5))
-    older = timeutil.to_local_iso(now - timedelta(days=2))
-    put_trip(prod_aws["dynamodb"], "recent", now - timedelta(hours=1), recent)
-    put_trip(prod_aws["dynamodb"], "older", now - timedelta(days=2), older)
-    put_trip(prod_aws["dynamodb"], "unpaid", now, None)
-    send_one_email(prod_aws["ses"])
-
-    assert verify_deploy.main(["--stage", "prod", "--since", "1h"]) == 0
-
-    out = capsys.readouterr().out
-    assert "payment requests: 3 (2 logged, 1 refused 4xx, 0 failed 5xx)" in out
-    assert out.index(recent) < out.index(older)  # newest first
-    assert "Trip unpaid" not in out
-    assert "trips with a payment logged in the window: 1" in out
-    assert "1 delivery attempts" in out
-    assert f"latest payment logged: {recent}" in out
-    assert "all clear" in out
-
-
-def test_verify_flags_failed_payments_error_lines_and_payments_without_email(
-    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    route = "/api/events/{event_id}/payments"
-    error = {"level": "error", "message": "request failed", "error": "ClientError"}
-    put_logs(
-        prod_aws["logs"],
-        LOG_GROUP,
-        [request_line("POST", route, 503), json.dumps(error)],
-    )
-    put_logs(prod_aws["logs"], LOG_GROUP + "-outbox", ["[ERROR] Task timed out after 3.00 s"])
-    now = datetime.now(UTC)
-    put_trip(prod_aws["dynamodb"], "t1", now, timeutil.to_local_iso(now - timedelta(minutes=1)))
-
-    assert verify_deploy.main(["--stage", "prod", "--since", "30m"]) == 1
-
-    out = capsys.readouterr().out
-    assert "ATTENTION: 1 payment request(s) failed with a 5xx" in out
-    assert "ATTENTION: 2 error line(s) in the logs" in out
-    assert "ATTENTION: payments were logged but SES sent no email in the window" in out
-
-
-def test_verify_with_no_traffic_yet_says_the_function_has_not_run(
-    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert verify_deploy.main(["--stage", "prod"]) == 0
-    assert "has not run" in capsys.readouterr().out
-
-
-def test_verify_rejects_an_unreadable_window(capsys: pytest.CaptureFixture[str]) -> None:
-    assert verify_deploy.main(["--stage", "prod", "--since", "an hour"]) == 2
-    assert "30m, 1h, 2d" in capsys.readouterr().err
-
-
-def test_verify_leaves_the_environment_as_it_found_it(
-    prod_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("OPERATOR_TZ", raising=False)
-    monkeypatch.setenv("TABLE_NAME", "shipcaptaincrew-test")
-    assert verify_deploy.main(["--stage", "prod"]) == 0
-
-    assert os.environ["TABLE_NAME"] == "shipcaptaincrew-test"
-    assert "OPERATOR_TZ" not in os.environ
