@@ -7,11 +7,14 @@ What it does, in order:
 1. reads the distribution's config with its ETag;
 2. makes the API origin point at the stage's API Gateway (domain from
    .chalice/deployed/<stage>.json or --api-url; origin path = the Chalice API stage,
-   because routes are declared with their public paths: /api/..., /g/...);
+   because routes are declared with their public paths: /api/..., /g/...), sending the
+   stage's origin-verify secret as the X-Origin-Verify header (the app trusts
+   CloudFront-Viewer-Address only next to it; the value is never printed);
 3. puts one behaviour per routing-table pattern at the front of the list, so nothing
    else can catch those paths first (the incident: /g/*/waiver fell through to the S3
    dispatch page). API behaviours: HTTPS only, all methods, CachingDisabled,
-   AllViewerExceptHostHeader (API Gateway answers 403 when it gets the viewer's Host);
+   AllViewerExceptHostHeader (API Gateway answers 403 when it gets the viewer's Host),
+   and the default behaviour's response headers policy;
 4. leaves every other origin and behaviour exactly as it was, updates with IfMatch,
    waits for CloudFront to deploy, then invalidates the paths whose routing changed
    (their old, cached answers came from the wrong origin).
