@@ -490,10 +490,19 @@ def _origin_musts(site: Site) -> dict[str, Any]:
     return {k: origin[k] for k in ("Id", "DomainName", "OriginPath", "OriginAccessControlId")}
 
 
+# Settings replaced whole: a merged ViewerCertificate could name an ACM certificate and
+# the default one at once, which CloudFront refuses.
+_REPLACED_WHOLE = ("Aliases", "ViewerCertificate")
+
+
 def _merge(base: dict[str, Any], musts: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in musts.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "Aliases":
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and key not in _REPLACED_WHOLE
+        ):
             out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

@@ -605,3 +605,32 @@ def test_rotating_the_origin_verify_secret_keeps_the_old_value_and_then_moves_cl
         < out.index("send the new value as X-Origin-Verify")
     )
     assert old not in out and new not in out
+
+
+def test_an_issued_certificate_replaces_the_default_one_instead_of_joining_it() -> None:
+    """CloudFront refuses a viewer certificate that names both."""
+    from scripts import site_setup, stage_settings
+
+    settings = stage_settings.load("prod")
+    site = site_setup.Site(settings, awstools.load_stage("prod"), None, "crew.example.org")
+    site.made.update(
+        {
+            "oac": "E1OAC",
+            "headers": "h1",
+            "certificate": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+            "certificate_status": "ISSUED",
+        }
+    )
+    current, _ = site_setup.wanted_distribution(
+        site_setup.Site(settings, site.stage, None, ""), None, None, ""
+    )
+
+    wanted, changes = site_setup.wanted_distribution(site, current, None, "")
+
+    assert wanted["ViewerCertificate"] == {
+        "ACMCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        "SSLSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    assert wanted["Aliases"] == {"Quantity": 1, "Items": ["crew.example.org"]}
+    assert changes
