@@ -10,8 +10,8 @@ The prod page lives at the root of the stage's SPA_BUCKET, the staging page unde
 spa/.sync-state.json (git-ignored); `push` refuses to overwrite a slot that changed
 in S3 since then (the incident: a stale local copy replaced a newer page), naming the
 files, unless --force. `config.js` holds a slot's own settings: push creates it when
-the slot has none and otherwise leaves it alone unless --config; promote never copies
-it. After a change, the changed paths are invalidated on the slot's distribution
+the slot has none and otherwise leaves it alone unless --config; promote copies it only
+to a prod that has none yet. After a change, the changed paths are invalidated on the slot's distribution
 (the DISTRIBUTION_ID of the stage serving that slot, or --distribution-id).
 
 Prod gets the page that was tested in staging, byte for byte. A push to staging records
@@ -489,11 +489,18 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
         f"staging release: commit {release['commit'][:12]}, tested {release['tested_at']}"
     )
     prod = remote_files(s3, ctx.bucket, "prod")
+    # A slot's own settings file is carried over only to a prod that has none yet (the
+    # first promote): without it the page would not start.
     todo = sorted(
-        rel for rel, etag in staging.items() if prod.get(rel) != etag and rel not in SLOT_FILES
+        rel
+        for rel, etag in staging.items()
+        if prod.get(rel) != etag and (rel not in SLOT_FILES or rel not in prod)
     )
     for rel in sorted(SLOT_FILES & set(staging)):
-        awstools.detail(f"{rel} holds each slot's own settings: not promoted")
+        if rel in prod:
+            awstools.detail(f"{rel} holds each slot's own settings: not promoted")
+        else:
+            awstools.detail(f"{rel}: prod has none yet, so staging's starts it")
     if not todo:
         awstools.step("Nothing to promote: prod already matches staging")
         return 0

@@ -340,14 +340,14 @@ def test_promote_copies_staging_to_prod_with_its_headers_and_invalidates_prod(
 
     assert sync(spa, "--distribution-id", distribution, "promote", "--yes") == 0
 
-    # config.js holds each slot's own settings: prod keeps (here: lacks) its own.
-    assert keys(s3, "") - keys(s3, "_staging/") == set(PAGE) - {"config.js"}
+    # The first promote: prod has no config.js of its own yet, so staging's starts it.
+    assert keys(s3, "") - keys(s3, "_staging/") == set(PAGE)
     index = s3.head_object(Bucket=BUCKET, Key="index.html")
     assert index["CacheControl"] == "no-cache"
     assert index["ContentType"].startswith("text/html")
     assert body(s3, "app.js") == PAGE["app.js"]
     assert invalidated(distribution) == [
-        ["/", "/app.js", "/img/icon.svg", "/index.html", "/styles.css"]
+        ["/", "/app.js", "/config.js", "/img/icon.svg", "/index.html", "/styles.css"]
     ]
 
 
@@ -459,3 +459,13 @@ def test_a_new_push_to_staging_needs_testing_again(s3: Any, spa: Path) -> None:
 
     assert sync_spa.read_release(s3, BUCKET)["tested_at"] is None
     assert sync(spa, "promote", "--yes") == 2
+
+
+def test_promote_keeps_the_config_js_prod_already_has(s3: Any, spa: Path) -> None:
+    someone_else_puts(s3, "config.js", 'export const API_BASE = "https://prod.example";\n')
+    tested_in_staging(s3, spa)
+
+    assert sync(spa, "promote", "--yes") == 0
+
+    assert "prod.example" in body(s3, "config.js")
+    assert body(s3, "app.js") == PAGE["app.js"]
