@@ -437,3 +437,30 @@ def test_smoke_api_only_skips_the_dispatch_page(
 def test_smoke_rejects_a_base_url_without_a_scheme(capsys: pytest.CaptureFixture[str]) -> None:
     assert smoke.main(["--base-url", "example.org"]) == 2
     assert "https://" in capsys.readouterr().err
+
+
+def test_the_commit_is_dirty_for_edits_but_not_for_the_files_deploy_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / "spa").mkdir()
+    for rel in (".chalice/config.json", "spa/config.js", "spa/app.js", "app.py"):
+        (tmp_path / rel).write_text("x\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.email=a@b.c", "-c", "user.name=t", "commit", "-qm", "start")
+    monkeypatch.setattr(awstools, "REPO_ROOT", tmp_path)
+    clean = awstools.local_commit()
+    assert len(clean) == 40
+
+    (tmp_path / ".chalice" / "config.json").write_text("derived\n")
+    (tmp_path / "spa" / "config.js").write_text("derived\n")
+    assert awstools.local_commit() == clean
+
+    (tmp_path / "spa" / "app.js").write_text("edited\n")
+    assert awstools.local_commit() == clean + "-dirty"
