@@ -206,6 +206,7 @@ class Ledger:
     trips: list[dict[str, Any]] = field(default_factory=list)  # with a payment in the window
     payments: list[dict[str, Any]] = field(default_factory=list)  # logged in the window
     stale_totals: list[str] = field(default_factory=list)  # trips whose payment_logged lags
+    missing: str = ""  # why the table could not be read
 
 
 def recent_ledger(store: StageTable, since: datetime, days: int, ahead_days: int) -> Ledger:
@@ -366,6 +367,10 @@ def check_writes(logs: LogReport, ledger: Ledger) -> Check:
     logged, stored = logs.payments["logged"], len(ledger.payments)
     numbers = f"logs: {logged} logged; table: {stored} payment(s) on {len(ledger.trips)} trip(s)"
     name = "payments landed in the table with payment_logged"
+    if ledger.missing:
+        return Check(
+            name, FAIL if logged else NO_EVIDENCE, f"logs: {logged} logged; {ledger.missing}"
+        )
     if ledger.stale_totals:
         return Check(
             name, FAIL, f"{numbers}; payment_logged lags on {', '.join(ledger.stale_totals)}"
@@ -482,7 +487,12 @@ def run(args: argparse.Namespace) -> int:
     awstools.step(f"Evidence since {since:%Y-%m-%d %H:%M} UTC ({args.since}) for {stage.name}")
     logs = read_logs(clients("logs"), stage, since)
     awstools.detail(f"function logs: {logs.lines} line(s) from {len(logs.groups)} group(s)")
-    ledger = recent_ledger(open_table(stage, clients), since, args.days, args.ahead_days)
+    try:
+        ledger = recent_ledger(open_table(stage, clients), since, args.days, args.ahead_days)
+    except Exception as exc:
+        if awstools.error_code(exc) != "ResourceNotFoundException":
+            raise
+        ledger = Ledger(missing=f"table {stage.table_name} does not exist (run bootstrap)")
     awstools.detail(f"table {stage.table_name}: {len(ledger.payments)} payment(s) in the window")
     ses = ses_statistics(clients("ses"), since)
 

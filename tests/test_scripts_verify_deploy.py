@@ -407,3 +407,14 @@ def test_the_probe_fails_when_the_waiver_path_is_answered_without_the_apps_heade
 def test_verify_rejects_an_unreadable_window(capsys: pytest.CaptureFixture[str]) -> None:
     assert verify("--since", "an hour") == 2
     assert "30m, 1h, 2d" in capsys.readouterr().err
+
+
+def test_a_stage_never_bootstrapped_is_not_proven_rather_than_an_error(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with mock_aws():
+        assert verify("--no-probe") == verify_deploy.EXIT_NOT_PROVEN
+
+    captured = capsys.readouterr()
+    assert "table shipcaptaincrew-prod does not exist (run bootstrap)" in captured.out
+    assert "AWS refused" not in captured.err
