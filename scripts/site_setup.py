@@ -575,6 +575,13 @@ def _deployed_api(site: Site) -> tuple[str, str] | None:
 def plan_distribution(plan: Any, site: Site) -> None:
     cloudfront = site.client("cloudfront")
     summary = stage_settings.find_distribution(cloudfront, site.settings)
+    if summary is None and site.stage.distribution_id:
+        # One made by hand before bootstrap did this: adopt it (the update sets its comment).
+        try:
+            summary = cloudfront.get_distribution(Id=site.stage.distribution_id)["Distribution"]
+        except Exception as exc:
+            if awstools.error_code(exc) != "NoSuchDistribution":
+                raise
     api = _deployed_api(site)
     secret_id = site.stage.setting("ORIGIN_VERIFY_SECRET_ID")
 

@@ -634,3 +634,40 @@ def test_an_issued_certificate_replaces_the_default_one_instead_of_joining_it() 
     }
     assert wanted["Aliases"] == {"Quantity": 1, "Items": ["crew.example.org"]}
     assert changes
+
+
+def test_a_distribution_made_by_hand_is_adopted_not_duplicated(
+    aws_mock: dict[str, Any], monkeypatch: pytest.MonkeyPatch, scratch: Path
+) -> None:
+    made = aws_mock["cloudfront"].create_distribution(
+        DistributionConfig={
+            "CallerReference": "console",
+            "Comment": "made in the console",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "S3-site",
+                        "DomainName": f"{SITE_BUCKET}.s3.us-east-1.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "S3-site",
+                "ViewerProtocolPolicy": "allow-all",
+            },
+        }
+    )["Distribution"]
+    config = awstools.read_config()
+    config["stages"]["prod"]["environment_variables"]["DISTRIBUTION_ID"] = made["Id"]
+    awstools.CONFIG_PATH.write_text(json.dumps(config))
+
+    assert run(monkeypatch, "--stage", "prod", "--password-stdin", stdin=PASSWORD + "\n") == 0
+
+    items = aws_mock["cloudfront"].list_distributions()["DistributionList"]["Items"]
+    assert [d["Id"] for d in items] == [made["Id"]]
+    adopted = distribution_config(aws_mock)
+    assert adopted["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert adopted["Logging"]["Enabled"] is True
