@@ -16,7 +16,10 @@ Each check reads evidence and answers PASS, FAIL or NO EVIDENCE, with the number
 5. waiver requests reached the app, not S3: CloudFront's access logs (in the stage's log
    bucket) against the app's own log lines for /g/{id}/waiver;
 6. a probe: GET /g/<random trip>/waiver through the distribution must come back with
-   the `X-Served-By: shipcaptaincrew-app` header, which the app sets and S3 never does.
+   the `X-Served-By: shipcaptaincrew-app` header, which the app sets and S3 never does;
+7. the dispatch page answers with the site's security headers (HSTS, X-Frame-Options,
+   nosniff, Referrer-Policy: the distribution's headers policy);
+8. prod only: /_staging/index.html answers 403 (prod never serves the staging page).
 
 Exit code: 0 only when every check PASSes; 1 when any FAILs; 3 when nothing failed but
 something could not be proven (NO EVIDENCE): never "all clear" without evidence.
@@ -317,17 +320,51 @@ def read_edge_logs(cloudfront: Any, s3: Any, distribution_id: str, since: dateti
 # --- the probe ------------------------------------------------------------------------------
 
 
-def probe_waiver(base_url: str, timeout: float) -> tuple[str, str]:
-    """(result, numbers) for GET /g/<random>/waiver: the app marks its answers."""
-    url = f"{base_url.rstrip('/')}/g/{uuid.uuid4().hex}/waiver"
+SECURITY_HEADERS = (
+    "Strict-Transport-Security",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+)
+
+
+def _get(url: str, timeout: float) -> tuple[int, Any, str]:
+    """(status, headers, error) of one GET; an error status is an answer too."""
     request = urllib.request.Request(url, headers={"User-Agent": "shipcaptaincrew-verify/1"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, headers = response.status, response.headers
+            return response.status, response.headers, ""
     except urllib.error.HTTPError as exc:
-        status, headers = exc.code, exc.headers
+        return exc.code, exc.headers, ""
     except (urllib.error.URLError, OSError) as exc:
-        return FAIL, f"{url}: no answer ({getattr(exc, 'reason', exc)})"
+        return 0, {}, f"{url}: no answer ({getattr(exc, 'reason', exc)})"
+
+
+def probe_security_headers(base_url: str, timeout: float) -> tuple[str, str]:
+    status, headers, error = _get(base_url.rstrip("/") + "/", timeout)
+    if error:
+        return FAIL, error
+    missing = [name for name in SECURITY_HEADERS if not headers.get(name)]
+    if missing:
+        return FAIL, f"{status}, missing {', '.join(missing)} (is the headers policy attached?)"
+    return PASS, f"{status} with {', '.join(SECURITY_HEADERS)}"
+
+
+def probe_staging_slot_refused(base_url: str, timeout: float) -> tuple[str, str]:
+    status, _, error = _get(base_url.rstrip("/") + "/_staging/index.html", timeout)
+    if error:
+        return FAIL, error
+    if status == 403:
+        return PASS, "403: the prod site does not serve the staging page"
+    return FAIL, f"{status}: the prod site serves /_staging/ (the bucket policy must deny it)"
+
+
+def probe_waiver(base_url: str, timeout: float) -> tuple[str, str]:
+    """(result, numbers) for GET /g/<random>/waiver: the app marks its answers."""
+    url = f"{base_url.rstrip('/')}/g/{uuid.uuid4().hex}/waiver"
+    status, headers, error = _get(url, timeout)
+    if error:
+        return FAIL, error
     served_by = headers.get(SERVED_BY_HEADER, "")
     if served_by == SERVED_BY:
         return PASS, f"{status} with {SERVED_BY_HEADER}: {SERVED_BY} (the app answered)"
@@ -509,14 +546,20 @@ def run(args: argparse.Namespace) -> int:
         check_emails(logs, ledger, ses),
         check_waivers_reach_app(logs, edge_logs),
     ]
-    probe = "probe: /g/<trip>/waiver answered by the app"
-    if args.no_probe:
-        checks.append(Check(probe, NO_EVIDENCE, "skipped (--no-probe)"))
-    elif args.base_url or distribution_id:
-        base = args.base_url or site_base_url(cloudfront, distribution_id)
-        checks.append(Check(probe, *probe_waiver(base, args.timeout)))
-    else:
-        checks.append(Check(probe, NO_EVIDENCE, "no distribution and no --base-url to probe"))
+    probes = [
+        ("probe: /g/<trip>/waiver answered by the app", probe_waiver),
+        ("probe: the site's security headers", probe_security_headers),
+    ]
+    if stage.name == "prod":
+        probes.append(("probe: prod refuses /_staging/", probe_staging_slot_refused))
+    base = args.base_url or (site_base_url(cloudfront, distribution_id) if distribution_id else "")
+    for name, probe in probes:
+        if args.no_probe:
+            checks.append(Check(name, NO_EVIDENCE, "skipped (--no-probe)"))
+        elif not base:
+            checks.append(Check(name, NO_EVIDENCE, "no distribution and no --base-url to probe"))
+        else:
+            checks.append(Check(name, *probe(base, args.timeout)))
 
     awstools.say(
         awstools.table(

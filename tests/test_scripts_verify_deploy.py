@@ -205,25 +205,46 @@ def prod(workspace: Path) -> Iterator[dict[str, Any]]:
         yield made
 
 
+SECURITY = {
+    "Strict-Transport-Security": "max-age=63072000",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
 class Site(BaseHTTPRequestHandler):
-    """The site behind the distribution, for the probe: the app, or S3 when `s3` is set."""
+    """The prod site behind its distribution, for the probes. `s3`: CloudFront sends the
+    waiver path to the bucket; `bare`: no headers policy; `staging_open`: the bucket
+    policy lets prod read the staging slot."""
 
     s3 = False
+    bare = False
+    staging_open = False
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
-        self.send_response(404)
-        if not type(self).s3:
-            self.send_header("X-Served-By", "shipcaptaincrew-app")
+        site = type(self)
+        if self.path.startswith("/_staging/"):
+            self.send_response(200 if site.staging_open else 403)
+        elif self.path.startswith("/g/"):
+            self.send_response(404)
+            if not site.s3:
+                self.send_header("X-Served-By", "shipcaptaincrew-app")
+        else:
+            self.send_response(200)
+        if not site.bare:
+            for name, value in SECURITY.items():
+                self.send_header(name, value)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
 
 @pytest.fixture
 def site() -> Iterator[tuple[type[Site], str]]:
-    handler = type("Handler", (Site,), {"s3": False})
+    handler = type("Handler", (Site,), {})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -284,9 +305,9 @@ def test_an_empty_stage_is_not_proven_and_never_all_clear(
     assert verify("--no-probe") == verify_deploy.EXIT_NOT_PROVEN
 
     captured = capsys.readouterr()
-    assert captured.out.count("NO EVIDENCE") >= 7  # six lines and the summary
+    assert captured.out.count("NO EVIDENCE") >= 9  # eight lines and the summary
     assert "PASS  " not in captured.out and "FAIL  " not in captured.out
-    assert "0 PASS, 0 FAIL, 6 NO EVIDENCE" in captured.out
+    assert "0 PASS, 0 FAIL, 8 NO EVIDENCE" in captured.out
     assert "NOT PROVEN" in captured.err
     assert "all clear" not in captured.out.lower() + captured.err.lower()
 
@@ -299,7 +320,7 @@ def test_matching_logs_items_sends_and_edge_logs_pass_and_the_probe_finds_the_ap
     assert verify("--base-url", site[1]) == 0
 
     out = capsys.readouterr().out
-    assert "6 PASS, 0 FAIL, 0 NO EVIDENCE" in out
+    assert "8 PASS, 0 FAIL, 0 NO EVIDENCE" in out
     assert "3 payment request(s): 2 logged, 0 replayed, 1 refused 4xx, 0 failed 5xx" in out
     assert "logs: 2 logged; table: 2 payment(s) on 2 trip(s)" in out
     assert "outbox: 2 sent, 0 pending, 0 failed" in out
@@ -418,3 +439,25 @@ def test_a_stage_never_bootstrapped_is_not_proven_rather_than_an_error(
     captured = capsys.readouterr()
     assert "table shipcaptaincrew-prod does not exist (run bootstrap)" in captured.out
     assert "AWS refused" not in captured.err
+
+
+def test_a_site_without_its_headers_policy_fails(
+    prod: dict[str, Any], site: tuple[type[Site], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy_evidence(prod)
+    site[0].bare = True
+
+    assert verify("--base-url", site[1]) == 1
+
+    assert "missing Strict-Transport-Security, X-Frame-Options" in capsys.readouterr().out
+
+
+def test_a_prod_site_that_serves_the_staging_slot_fails(
+    prod: dict[str, Any], site: tuple[type[Site], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy_evidence(prod)
+    site[0].staging_open = True
+
+    assert verify("--base-url", site[1]) == 1
+
+    assert "the prod site serves /_staging/" in capsys.readouterr().out
