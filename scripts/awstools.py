@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +28,11 @@ SPA_DIR = REPO_ROOT / "spa"
 # The staging copy of the dispatch page lives under this prefix of the site bucket.
 STAGING_PREFIX = "_staging/"
 SLOT_PREFIXES = {"prod": "", "staging": STAGING_PREFIX}
+# What was pushed to staging and whether it passed its checks: sync_spa keeps a record
+# here, outside both slots (the bucket policy keeps the prod distribution off it).
+RELEASES_PREFIX = "_releases/"
+# Files the scripts write themselves: editing them does not make a checkout "dirty".
+GENERATED_PATHS = (".chalice/", "spa/config.js")
 # CloudFront is a global service whose API lives in us-east-1 only.
 CLOUDFRONT_REGION = "us-east-1"
 
@@ -138,6 +144,30 @@ def deployed_api_url(stage: Stage, deployed_dir: Path | None = None) -> str:
     return deployed_rest_api(stage, deployed_dir)["rest_api_url"]
 
 
+def local_commit() -> str:
+    """This checkout's commit, with `-dirty` when tracked files differ from it.
+
+    Files the scripts generate (.chalice/, spa/config.js) do not count: deploy rewrites
+    them from deploy/<stage>.toml and what AWS holds.
+    """
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [line[3:] for line in status.splitlines() if line.strip()]
+    dirty = [path for path in changed if not path.startswith(GENERATED_PATHS)]
+    return head + ("-dirty" if dirty else "")
+
+
 # --- boto3 ------------------------------------------------------------------------
 
 
@@ -149,21 +179,35 @@ def session(profile: str | None = None, region: str | None = None) -> Any:
 
 def add_aws_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="AWS profile to use (default: the usual boto3 chain)")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    parser.add_argument(
+        "--region", help="AWS region (default: the stage's region in deploy/<stage>.toml)"
+    )
 
 
 def clients(args: argparse.Namespace) -> Callable[[str], Any]:
     """A client factory for the profile and region on the command line."""
-    boto = session(getattr(args, "profile", None), getattr(args, "region", None))
+    region = getattr(args, "region", None) or _settings_region(getattr(args, "stage", None))
+    boto = session(getattr(args, "profile", None), region)
     made: dict[str, Any] = {}
 
     def make(service: str) -> Any:
+        """`service`, or `service@region` for one that must live in a given region."""
         if service not in made:
-            region = CLOUDFRONT_REGION if service == "cloudfront" else None
-            made[service] = boto.client(service, region_name=region)
+            name, _, fixed = service.partition("@")
+            region = fixed or (CLOUDFRONT_REGION if name == "cloudfront" else None)
+            made[service] = boto.client(name, region_name=region)
         return made[service]
 
     return make
+
+
+def _settings_region(stage: str | None) -> str | None:
+    """The region in deploy/<stage>.toml: the operator's choice, over the profile's default."""
+    if not stage:
+        return None
+    from scripts import stage_settings
+
+    return stage_settings.region_for(stage)
 
 
 def error_code(exc: BaseException) -> str:

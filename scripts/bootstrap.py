@@ -1,20 +1,30 @@
-"""Create (or bring up to date) what a stage needs on AWS before its code is deployed.
+"""Create (or bring up to date) everything a stage needs on AWS, from an empty account.
 
-    python scripts/bootstrap.py --stage prod [--dry-run] [--password-stdin]
-                                [--reset-password] [--[no-]deletion-protection]
+    python scripts/bootstrap.py --stage prod [--dry-run] [--yes] [--password-stdin]
+                                [--domain NAME] [--reset-password]
+                                [--rotate-origin-verify] [--[no-]deletion-protection]
 
-- the DynamoDB table from chalicelib.table.definition, with its date index and stream,
+It reads deploy/<stage>.toml, inspects the account, prints the plan, asks (--yes for
+automation), applies it and prints what it made:
+
+- the DynamoDB table from chalicelib.db.schema.definition, with its date index and stream,
   point-in-time recovery, TTL on `expires_at_epoch`, and deletion protection (on for
   staging and prod; off for dev, whose table is disposable: override with the flags);
-- the Secrets Manager secrets the stage's code reads: the token-signing key (random)
-  and the crew password's bcrypt hash (asked for twice without echo, or one line on
-  stdin with --password-stdin);
-- a check that SES may send as the stage's SENDER_EMAIL, with what to do if not.
+- the Secrets Manager secrets the stage's code reads: the token-signing key and the
+  origin-verify value (random), and the crew password's bcrypt hash (asked for twice
+  without echo, or one line on stdin with --password-stdin);
+- a check that SES may send as the stage's sender and has production access;
+- the site (scripts/site_setup.py): buckets, origin access control, security headers
+  policy, the stage's CloudFront distribution with access logs, the bucket policy, and
+  with a domain its certificate (us-east-1) and DNS records;
+- then .chalice/config.json, the stage's policy and spa/config.js from the settings
+  and what it found (scripts/stage_settings.py).
 
-It only creates what is missing and switches on what is off: it never replaces the
-table or a secret, so a second run changes nothing. (A new password needs
---reset-password.) scripts/deploy.py runs the same inspection read-only first, so
-code is never deployed before the settings it needs.
+It only creates what is missing and switches on what is off: a second run changes
+nothing. --reset-password stores a new password hash AND a new token-signing key (every
+crew login ends). --rotate-origin-verify puts a new origin-verify value in the secret,
+waits for the app's secret cache to turn over, then sends the new value from CloudFront.
+scripts/deploy.py runs the same table-and-secrets inspection read-only first.
 """
 
 from __future__ import annotations
@@ -32,10 +42,13 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.db import keys, schema
-from scripts import awstools
+from scripts import awstools, configure_cloudfront, site_setup, stage_settings
 from scripts.awstools import UserError
 
 PROTECTED_STAGES = {"staging", "prod"}
+# How long the app may keep a secret value cached; a rotation waits this long between
+# putting the new value in Secrets Manager and sending it from CloudFront.
+ORIGIN_VERIFY_GRACE_SECONDS = 300
 MIN_PASSWORD_CHARS = 10
 # bcrypt reads at most 72 bytes, and bcrypt 5 refuses longer input outright.
 MAX_PASSWORD_BYTES = 72
@@ -57,11 +70,9 @@ class Plan:
     fine: list[str] = field(default_factory=list)
     attention: list[str] = field(default_factory=list)
     needs_password: bool = False
-    # What to put in config.json so the outbox's stream handler is deployed, if anything.
-    stream_note: str | None = None
 
     def notes(self) -> list[str]:
-        return self.attention + ([self.stream_note] if self.stream_note else [])
+        return list(self.attention)
 
     def ok(self, message: str) -> None:
         self.fine.append(message)
@@ -166,30 +177,6 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
         plan.todo(f"turn on point-in-time recovery for {name}", lambda: _pitr(dynamodb, name))
 
 
-def stream_setting_note(dynamodb: Any, stage: awstools.Stage) -> str | None:
-    """What to do when the stage's TABLE_STREAM_ARN is not the table's stream.
-
-    app.py registers the outbox's stream handler only when TABLE_STREAM_ARN is set
-    (Chalice needs the ARN at deploy time); without it crew emails still go out, but
-    only on the once-a-minute schedule.
-    """
-    try:
-        described = dynamodb.describe_table(TableName=stage.table_name)["Table"]
-    except dynamodb.exceptions.ResourceNotFoundException:
-        return (
-            f"once the table exists, put its stream ARN in .chalice/config.json as "
-            f"stages.{stage.name}.environment_variables.TABLE_STREAM_ARN (run bootstrap again to see it)"
-        )
-    arn = described.get("LatestStreamArn", "")
-    if arn and stage.setting("TABLE_STREAM_ARN") == arn:
-        return None
-    return (
-        f'set "TABLE_STREAM_ARN": "{arn}" in .chalice/config.json under '
-        f"stages.{stage.name}.environment_variables, then deploy: without it the outbox "
-        "emails wait for the once-a-minute schedule"
-    )
-
-
 def _ttl(dynamodb: Any, name: str) -> None:
     dynamodb.update_time_to_live(
         TableName=name,
@@ -217,23 +204,56 @@ def _secret_exists(secretsmanager: Any, secret_id: str) -> bool:
     return True
 
 
+def _random_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
 def plan_secrets(
-    plan: Plan, secretsmanager: Any, stage: awstools.Stage, reset_password: bool, password: Any
+    plan: Plan,
+    secretsmanager: Any,
+    stage: awstools.Stage,
+    reset_password: bool,
+    password: Any,
 ) -> None:
-    """The two secrets: created when missing, never replaced (except a password reset)."""
+    """The stage's secrets: created when missing, never replaced (except a reset)."""
     key_id = stage.setting("TOKEN_SIGNING_KEY_SECRET_ID")
     if _secret_exists(secretsmanager, key_id):
-        plan.ok(f"secret {key_id} exists (left as it is)")
+        if reset_password:
+            plan.todo(
+                f"store a new token-signing key in {key_id}: EVERY CREW LOGIN ENDS "
+                "(everyone logs in again with the new password)",
+                lambda: secretsmanager.put_secret_value(
+                    SecretId=key_id, SecretString=_random_secret()
+                ),
+            )
+        else:
+            plan.ok(f"secret {key_id} exists (left as it is)")
     else:
         plan.todo(
             f"create secret {key_id} (a random token-signing key)",
             lambda: secretsmanager.create_secret(
                 Name=key_id,
                 Description=f"Ship Captain Crew ({stage.name}): signs crew login tokens",
-                SecretString=secrets.token_urlsafe(48),
+                SecretString=_random_secret(),
             ),
             essential=True,
         )
+
+    verify_id = stage.setting("ORIGIN_VERIFY_SECRET_ID")
+    if verify_id:
+        if _secret_exists(secretsmanager, verify_id):
+            plan.ok(f"secret {verify_id} exists (--rotate-origin-verify to change it)")
+        else:
+            plan.todo(
+                f"create secret {verify_id} (CloudFront's proof to the API, random)",
+                lambda: secretsmanager.create_secret(
+                    Name=verify_id,
+                    Description=f"Ship Captain Crew ({stage.name}): the X-Origin-Verify "
+                    "value CloudFront sends the API",
+                    SecretString=_random_secret(),
+                ),
+                essential=True,
+            )
 
     hash_id = stage.setting("ADMIN_PASS_HASH_SECRET_ID")
     if _secret_exists(secretsmanager, hash_id):
@@ -256,6 +276,76 @@ def plan_secrets(
             ),
             essential=True,
         )
+
+
+def plan_origin_verify_rotation(
+    plan: Plan, clients: Callable[[str], Any], stage: awstools.Stage, grace_seconds: float
+) -> None:
+    """A new origin-verify value, in the order that refuses no request.
+
+    1. the new value goes into the secret (AWSCURRENT); the old one becomes AWSPREVIOUS,
+       and the app accepts both, so CloudFront's old header still passes;
+    2. wait for the app's cached secret values to expire, so every warm function knows
+       the new value before it arrives;
+    3. CloudFront sends the new value (the distribution deploys it edge by edge over a
+       few minutes: both values are in flight meanwhile, and both pass).
+    The previous value stays accepted until the next rotation.
+    """
+    secretsmanager = clients("secretsmanager")
+    verify_id = stage.setting("ORIGIN_VERIFY_SECRET_ID")
+    if not verify_id or not _secret_exists(secretsmanager, verify_id):
+        raise UserError(f"stage {stage.name} has no origin-verify secret yet: run bootstrap first")
+    settings = stage_settings.load(stage.name)
+    cloudfront = clients("cloudfront")
+    summary = stage_settings.find_distribution(cloudfront, settings)
+    if summary is not None and summary.get("Status") != "Deployed":
+        raise UserError(
+            f"distribution {summary['Id']} is still deploying the last change: rotate once "
+            "it shows Deployed, or the value before last could still be in flight"
+        )
+    value: list[str] = []
+
+    def put() -> None:
+        value.append(_random_secret())
+        secretsmanager.put_secret_value(SecretId=verify_id, SecretString=value[0])
+
+    plan.todo(f"put a new value in {verify_id} (the old one stays accepted as AWSPREVIOUS)", put)
+    plan.todo(
+        f"wait {grace_seconds:g} s so every warm function has re-read {verify_id}",
+        lambda: _sleep(grace_seconds),
+    )
+    if summary is None:
+        plan.attention.append("no distribution yet: the new value reaches it when it is made")
+        return
+
+    def send() -> None:
+        answer = cloudfront.get_distribution_config(Id=summary["Id"])
+        config = answer["DistributionConfig"]
+        if configure_cloudfront.origin_verify_of(config) is None:
+            awstools.detail("the distribution has no API origin yet: deploy adds it")
+            return
+        cloudfront.update_distribution(
+            Id=summary["Id"],
+            IfMatch=answer["ETag"],
+            DistributionConfig=configure_cloudfront.set_origin_verify(config, value[0]),
+        )
+
+    plan.todo(
+        f"send the new value as {configure_cloudfront.ORIGIN_VERIFY_HEADER} from distribution "
+        f"{summary['Id']} (deploys in 5-15 minutes; both values pass meanwhile)",
+        send,
+    )
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    remaining = seconds
+    while remaining > 0:
+        awstools.detail(f"{remaining:.0f} s to go")
+        step = min(30.0, remaining)
+        time.sleep(step)
+        remaining -= step
 
 
 def check_ses(plan: Plan, sesv2: Any, stage: awstools.Stage) -> None:
@@ -289,9 +379,11 @@ def check_ses(plan: Plan, sesv2: Any, stage: awstools.Stage) -> None:
         return
     if not account.get("ProductionAccessEnabled", True):
         plan.attention.append(
-            "SES is in the sandbox: it only delivers to verified addresses, so verify each "
-            "of CREW_NOTIFY_EMAILS too, or request production access (SES console > "
-            "Account dashboard)"
+            "SES is in the sandbox: it delivers only to verified addresses, and patrons' "
+            "waiver copies go to addresses nobody can verify. Production access is REQUIRED "
+            "before patrons use the site: request it now (SES console > Account dashboard > "
+            "Request production access; AWS reviews it, usually within a day). Meanwhile "
+            "verify each crew address to test with."
         )
 
 
@@ -302,8 +394,10 @@ def inspect(
     protect: bool | None,
     reset_password: bool = False,
     password: Callable[[], str] | None = None,
+    site: site_setup.Site | None = None,
 ) -> Plan:
-    """Read what exists and plan what to change. Read-only: deploy's preflight uses it."""
+    """Read what exists and plan what to change. Read-only: deploy's preflight uses it
+    without a `site` (the table and secrets are what the code needs)."""
     if not stage.setting("ADMIN_PASS_HASH_SECRET_ID") or not stage.setting(
         "TOKEN_SIGNING_KEY_SECRET_ID"
     ):
@@ -315,9 +409,8 @@ def inspect(
     plan_table(plan, clients("dynamodb"), stage.table_name, protect)
     plan_secrets(plan, clients("secretsmanager"), stage, reset_password, password or _no_password)
     check_ses(plan, clients("sesv2"), stage)
-    plan.stream_note = stream_setting_note(clients("dynamodb"), stage)
-    if plan.stream_note is None:
-        plan.ok("TABLE_STREAM_ARN in .chalice/config.json is the table's stream")
+    if site is not None:
+        site_setup.plan_site(plan, site)
     return plan
 
 
@@ -363,7 +456,8 @@ def bcrypt_hash(password: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Create or update the stage's table, secrets and SES check (idempotent)."
+        description="Create or update everything the stage needs on AWS: table, secrets, "
+        "SES check, bucket, CloudFront distribution, certificate and DNS (idempotent)."
     )
     parser.add_argument("--stage", required=True, help="stage in .chalice/config.json")
     parser.add_argument("--dry-run", action="store_true", help="say what would change only")
@@ -373,8 +467,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the crew password from the first line of stdin (automation)",
     )
     parser.add_argument(
-        "--reset-password", action="store_true", help="store a new crew password hash"
+        "--reset-password",
+        action="store_true",
+        help="store a new crew password hash and a new token-signing key (every login ends)",
     )
+    parser.add_argument(
+        "--rotate-origin-verify",
+        action="store_true",
+        help="new origin-verify secret: into Secrets Manager, wait, then into CloudFront",
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=ORIGIN_VERIFY_GRACE_SECONDS,
+        help="rotation: how long to wait for warm functions to re-read the secret",
+    )
+    parser.add_argument("--domain", help="the site's name (default: domain in deploy/<stage>.toml)")
+    parser.add_argument("--yes", action="store_true", help="do not ask before changing AWS")
     parser.add_argument(
         "--deletion-protection",
         action=argparse.BooleanOptionalAction,
@@ -397,35 +506,77 @@ def run(args: argparse.Namespace) -> int:
         return hashed[0]
 
     clients = awstools.clients(args)
-    awstools.step(f"Inspecting stage {stage.name}")
+    settings = stage_settings.load(stage.name) if stage_settings.has_settings(stage.name) else None
+    site = None
+    if settings is not None:
+        domain = (args.domain or settings.domain).lower().rstrip(".")
+        site = site_setup.Site(settings, stage, clients, domain)
+        awstools.step(
+            f"Inspecting stage {stage.name} in {settings.region} ({stage_settings.settings_path(stage.name).name})"
+        )
+    else:
+        awstools.step(f"Inspecting stage {stage.name}")
     plan = inspect(
         stage,
         clients,
         protect=protect,
         reset_password=args.reset_password,
         password=password,
+        site=site,
     )
+    if args.rotate_origin_verify:
+        plan_origin_verify_rotation(plan, clients, stage, args.grace_seconds)
     for line in plan.fine:
         awstools.detail(f"ok: {line}")
 
     if not plan.actions:
         awstools.step("Nothing to change: everything is in place")
-    elif args.dry_run:
-        awstools.step(f"Dry run: would make {len(plan.actions)} change(s):")
-        for action in plan.actions:
-            awstools.detail(action.what)
     else:
-        # Ask before changing anything, so a typo leaves no half-made stage behind.
-        if plan.needs_password:
-            hashed.append(bcrypt_hash(read_password(args.password_stdin)))
-        awstools.step(f"Making {len(plan.actions)} change(s)")
-        for action in plan.actions:
-            awstools.detail(action.what)
-            action.apply()
-        awstools.step("Done")
-        # A table made just now has a stream ARN to report.
-        plan.stream_note = stream_setting_note(clients("dynamodb"), stage)
+        awstools.step(f"Plan: {len(plan.actions)} change(s):")
+        for number, action in enumerate(plan.actions, start=1):
+            awstools.detail(f"{number}. {action.what}")
+        if args.dry_run:
+            awstools.step("Dry run: nothing changed")
+        else:
+            # The password first, then the question: a typo leaves no half-made stage.
+            if plan.needs_password:
+                hashed.append(bcrypt_hash(read_password(args.password_stdin)))
+            if not awstools.confirm(
+                f"Make these {len(plan.actions)} change(s) to {stage.name}?", args.yes
+            ):
+                awstools.say("Nothing changed.")
+                return 1
+            awstools.step(f"Making {len(plan.actions)} change(s)")
+            for action in plan.actions:
+                awstools.detail(action.what)
+                action.apply()
+            if site is not None and site.report:
+                awstools.step("Made:")
+                for line in site.report:
+                    awstools.detail(line)
+            if args.reset_password:
+                awstools.say(
+                    "NOTE: the token-signing key is new: every crew login has ended; crew log "
+                    "in again with the new password (warm functions pick it up within minutes; "
+                    "deploy to make it immediate)"
+                )
+            awstools.step("Done")
 
+    if settings is not None:
+        awstools.step("Settings derived from the stage (scripts/stage_settings.py)")
+        stage_settings.sync(stage.name, clients, check=False, dry_run=args.dry_run)
+        if args.domain and args.domain.lower().rstrip(".") != settings.domain:
+            plan.attention.append(
+                f'put domain = "{site.domain}" in {stage_settings.settings_path(stage.name)} '
+                "so the next run and deploy use it too"
+            )
+        plan.attention += site.notes + site_setup.dns_notes(site)
+        if site.made.get("certificate_status") == "PENDING_VALIDATION":
+            plan.attention.append(
+                f"the certificate for {site.domain} waits for its DNS record; once ACM shows "
+                "it Issued (5-30 minutes after the record is visible), run bootstrap again to "
+                "put the domain on the distribution"
+            )
     for line in plan.notes():
         awstools.say(f"ACTION NEEDED: {line}")
     return 0

@@ -7,11 +7,14 @@ What it does, in order:
 1. reads the distribution's config with its ETag;
 2. makes the API origin point at the stage's API Gateway (domain from
    .chalice/deployed/<stage>.json or --api-url; origin path = the Chalice API stage,
-   because routes are declared with their public paths: /api/..., /g/...);
+   because routes are declared with their public paths: /api/..., /g/...), sending the
+   stage's origin-verify secret as the X-Origin-Verify header (the app trusts
+   CloudFront-Viewer-Address only next to it; the value is never printed);
 3. puts one behaviour per routing-table pattern at the front of the list, so nothing
    else can catch those paths first (the incident: /g/*/waiver fell through to the S3
    dispatch page). API behaviours: HTTPS only, all methods, CachingDisabled,
-   AllViewerExceptHostHeader (API Gateway answers 403 when it gets the viewer's Host);
+   AllViewerExceptHostHeader (API Gateway answers 403 when it gets the viewer's Host),
+   and the default behaviour's response headers policy;
 4. leaves every other origin and behaviour exactly as it was, updates with IfMatch,
    waits for CloudFront to deploy, then invalidates the paths whose routing changed
    (their old, cached answers came from the wrong origin).
@@ -41,7 +44,13 @@ from scripts.awstools import UserError
 API_ORIGIN_ID = "shipcaptaincrew-api"
 # AWS managed policies (the same ids in every account).
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+# Forwards every viewer header except Host (API Gateway answers 403 to the viewer's
+# Host) and CloudFront's own headers, CloudFront-Viewer-Address among them: the app reads
+# the viewer's address from it, trusting it only next to the origin-verify header.
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# CloudFront adds this header, with the stage's origin-verify secret as its value, to
+# every request it sends the API: it proves a request came through the distribution.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 # A behaviour with a cache policy may not also carry the legacy cache settings.
 LEGACY_CACHE_KEYS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
@@ -59,12 +68,18 @@ def api_origin_target(api_url: str, api_gateway_stage: str) -> tuple[str, str]:
     return parsed.hostname, path
 
 
-def api_origin(domain: str, origin_path: str) -> dict[str, Any]:
+def custom_headers(verify: str) -> dict[str, Any]:
+    if not verify:
+        return {"Quantity": 0}
+    return {"Quantity": 1, "Items": [{"HeaderName": ORIGIN_VERIFY_HEADER, "HeaderValue": verify}]}
+
+
+def api_origin(domain: str, origin_path: str, verify: str = "") -> dict[str, Any]:
     return {
         "Id": API_ORIGIN_ID,
         "DomainName": domain,
         "OriginPath": origin_path,
-        "CustomHeaders": {"Quantity": 0},
+        "CustomHeaders": custom_headers(verify),
         "CustomOriginConfig": {
             "HTTPPort": 80,
             "HTTPSPort": 443,
@@ -79,14 +94,43 @@ def api_origin(domain: str, origin_path: str) -> dict[str, Any]:
     }
 
 
-def _origin_must(domain: str, origin_path: str) -> dict[str, Any]:
+def _origin_must(domain: str, origin_path: str, verify: str = "") -> dict[str, Any]:
     """The parts of the API origin this script insists on (others may differ)."""
-    return {
+    must = {
         "Id": API_ORIGIN_ID,
         "DomainName": domain,
         "OriginPath": origin_path,
         "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"},
     }
+    if verify:
+        must["CustomHeaders"] = custom_headers(verify)
+    return must
+
+
+def origin_verify_of(config: dict[str, Any]) -> str | None:
+    """The X-Origin-Verify value the API origin sends (None: no API origin yet)."""
+    for origin in (config.get("Origins") or {}).get("Items") or []:
+        if origin["Id"] == API_ORIGIN_ID:
+            for header in (origin.get("CustomHeaders") or {}).get("Items") or []:
+                if header["HeaderName"].lower() == ORIGIN_VERIFY_HEADER.lower():
+                    return header["HeaderValue"]
+            return ""
+    return None
+
+
+def set_origin_verify(config: dict[str, Any], verify: str) -> dict[str, Any]:
+    """A copy of the config whose API origin sends `verify` (the other headers stay)."""
+    config = copy.deepcopy(config)
+    for origin in config["Origins"]["Items"]:
+        if origin["Id"] == API_ORIGIN_ID:
+            others = [
+                h
+                for h in (origin.get("CustomHeaders") or {}).get("Items") or []
+                if h["HeaderName"].lower() != ORIGIN_VERIFY_HEADER.lower()
+            ]
+            items = [*others, {"HeaderName": ORIGIN_VERIFY_HEADER, "HeaderValue": verify}]
+            origin["CustomHeaders"] = {"Quantity": len(items), "Items": items}
+    return config
 
 
 def api_behaviour_defaults(pattern: str) -> dict[str, Any]:
@@ -103,8 +147,8 @@ def api_behaviour_defaults(pattern: str) -> dict[str, Any]:
     }
 
 
-def api_behaviour_must(pattern: str) -> dict[str, Any]:
-    return {
+def api_behaviour_must(pattern: str, headers_policy: str | None = None) -> dict[str, Any]:
+    must = {
         "PathPattern": pattern,
         "TargetOriginId": API_ORIGIN_ID,
         # Patrons follow https links; a redirect keeps a typed http:// address working.
@@ -117,6 +161,10 @@ def api_behaviour_must(pattern: str) -> dict[str, Any]:
         "CachePolicyId": CACHING_DISABLED,
         "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST_HEADER,
     }
+    if headers_policy:
+        # The waiver page is HTML: it needs the site's frame-ancestors and HSTS too.
+        must["ResponseHeadersPolicyId"] = headers_policy
+    return must
 
 
 def _spa_behaviour(pattern: str, default: dict[str, Any]) -> tuple[dict, dict]:
@@ -146,7 +194,7 @@ def _overlay(base: dict[str, Any], must: dict[str, Any]) -> dict[str, Any]:
 
 
 def wanted_config(
-    current: dict[str, Any], domain: str, origin_path: str
+    current: dict[str, Any], domain: str, origin_path: str, verify: str = ""
 ) -> tuple[dict[str, Any], list[str], set[str]]:
     """The distribution config with the routing table applied.
 
@@ -163,25 +211,30 @@ def wanted_config(
     items = origins.get("Items") or []
     found = next((o for o in items if o["Id"] == API_ORIGIN_ID), None)
     if found is None:
-        items.append(api_origin(domain, origin_path))
+        items.append(api_origin(domain, origin_path, verify))
         changes.append(f"+ origin {API_ORIGIN_ID}: https://{domain}{origin_path}")
         rerouted.update(api_patterns)
-    elif not covers(found, _origin_must(domain, origin_path)):
+    elif not covers(found, _origin_must(domain, origin_path, verify)):
         was = f"https://{found.get('DomainName')}{found.get('OriginPath', '')}"
-        updated = _overlay(found, _origin_must(domain, origin_path))
+        updated = _overlay(found, _origin_must(domain, origin_path, verify))
         updated["CustomOriginConfig"] = {
             **api_origin(domain, origin_path)["CustomOriginConfig"],
             **(found.get("CustomOriginConfig") or {}),
             "OriginProtocolPolicy": "https-only",
         }
         items[items.index(found)] = updated
-        changes.append(f"~ origin {API_ORIGIN_ID}: {was} -> https://{domain}{origin_path}")
-        rerouted.update(api_patterns)
+        now = f"https://{domain}{origin_path}"
+        if was == now:
+            changes.append(f"~ origin {API_ORIGIN_ID}: its {ORIGIN_VERIFY_HEADER} header")
+        else:
+            changes.append(f"~ origin {API_ORIGIN_ID}: {was} -> {now}")
+            rerouted.update(api_patterns)
     origins["Items"] = items
     origins["Quantity"] = len(items)
 
     # 2. Behaviours: the routing table first, in its order, then everything else.
     default = config["DefaultCacheBehavior"]
+    headers_policy = default.get("ResponseHeadersPolicyId") or None
     behaviours = config.setdefault("CacheBehaviors", {"Quantity": 0})
     existing = list(behaviours.get("Items") or [])
     table_patterns = [pattern for pattern, _ in edge.ROUTES]
@@ -196,7 +249,8 @@ def wanted_config(
     ours: list[dict[str, Any]] = []
     for pattern, origin in edge.ROUTES:
         if origin == edge.API:
-            base, must = api_behaviour_defaults(pattern), api_behaviour_must(pattern)
+            base = api_behaviour_defaults(pattern)
+            must = api_behaviour_must(pattern, headers_policy)
         else:
             base, must = _spa_behaviour(pattern, default)
         have = by_pattern.get(pattern)
@@ -257,9 +311,15 @@ def invalidation_paths(patterns: set[str]) -> list[str]:
     return sorted(paths)
 
 
-def config_diff(before: dict[str, Any], after: dict[str, Any]) -> str:
+def config_diff(before: dict[str, Any], after: dict[str, Any], hide: tuple[str, ...] = ()) -> str:
+    """A unified diff of two configs; the values in `hide` (secrets) are never printed."""
+
     def lines(config: dict[str, Any]) -> list[str]:
-        return json.dumps(config, indent=2, sort_keys=True, default=str).splitlines()
+        text = json.dumps(config, indent=2, sort_keys=True, default=str)
+        for value in hide:
+            if value:
+                text = text.replace(value, "<secret>")
+        return text.splitlines()
 
     return "\n".join(
         difflib.unified_diff(lines(before), lines(after), "current", "wanted", lineterm="")
@@ -284,6 +344,19 @@ def wait_deployed(
             return False
         awstools.detail(f"CloudFront status {status} ({elapsed // 60}:{elapsed % 60:02d} elapsed)")
         time.sleep(poll_seconds)
+
+
+def origin_verify_secret(secretsmanager: Any, stage: awstools.Stage) -> str:
+    """The current origin-verify value of the stage ("" for a stage without one)."""
+    secret_id = stage.setting("ORIGIN_VERIFY_SECRET_ID")
+    if not secret_id:
+        return ""
+    try:
+        return secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
+    except secretsmanager.exceptions.ResourceNotFoundException:
+        raise UserError(
+            f"secret {secret_id} does not exist: run `scripts/bootstrap.py --stage {stage.name}`"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,7 +391,9 @@ def run(args: argparse.Namespace) -> int:
         )
     api_url = args.api_url or awstools.deployed_api_url(stage)
     domain, origin_path = api_origin_target(api_url, stage.api_gateway_stage)
-    cloudfront = awstools.clients(args)("cloudfront")
+    clients = awstools.clients(args)
+    cloudfront = clients("cloudfront")
+    verify = origin_verify_secret(clients("secretsmanager"), stage)
 
     awstools.step(f"Reading distribution {distribution_id}")
     try:
@@ -330,7 +405,7 @@ def run(args: argparse.Namespace) -> int:
     current, etag = answer["DistributionConfig"], answer["ETag"]
     awstools.detail(f"API origin: https://{domain}{origin_path}")
 
-    wanted, changes, rerouted = wanted_config(current, domain, origin_path)
+    wanted, changes, rerouted = wanted_config(current, domain, origin_path, verify)
     for note in shadowed(wanted):
         awstools.detail(f"warning: {note}")
     if not changes:
@@ -342,8 +417,10 @@ def run(args: argparse.Namespace) -> int:
         awstools.detail(change)
     paths = invalidation_paths(rerouted)
     if args.dry_run:
-        awstools.say(config_diff(current, wanted))
-        awstools.step(f"Dry run: nothing changed (would then invalidate {', '.join(paths)})")
+        awstools.say(config_diff(current, wanted, hide=(verify,)))
+        awstools.step(
+            f"Dry run: nothing changed (would then invalidate {', '.join(paths) or 'nothing'})"
+        )
         return 0
 
     awstools.step("Updating the distribution (IfMatch the ETag just read)")
@@ -365,6 +442,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
 
+    if not paths:
+        awstools.step("Done (no path changed origin: nothing to invalidate)")
+        return 0
     # Answers for these paths may be cached from the origin that used to serve them.
     awstools.step(f"Invalidating {', '.join(paths)}")
     invalidation = awstools.invalidate(cloudfront, distribution_id, paths)

@@ -3,17 +3,21 @@
     python scripts/deploy.py --stage staging [--yes] [--dry-run] [--base-url URL]
 
 1. preflight: the stage's table and secrets exist (bootstrap's inspection, read-only),
-   so code never goes out before the settings it needs;
-2. `chalice deploy --stage S`: code, environment and IAM policy arrive together;
+   so code never goes out before the settings it needs; for prod also that staging
+   holds a tested page from this very commit (prod never gets an untested page);
+2. settings: .chalice/config.json, the stage's policy and spa/config.js from
+   deploy/<stage>.toml and what AWS holds (scripts/stage_settings.py), so a stale or
+   rolled-back config cannot ship without its stream ARN or distribution id;
+3. `chalice deploy --stage S`: code, environment and IAM policy arrive together;
    then API Gateway answers an authorizer that could not run (Secrets Manager
    unreachable) with 503 and Retry-After instead of its default 500;
-3. scripts/configure_cloudfront.py: the edge routing table on the stage's distribution;
-4. scripts/sync_spa.py push to the stage's slot (it refuses if S3 changed since your
-   last pull), which invalidates the paths it changed;
-5. scripts/smoke.py against the site (the distribution's address, or --base-url).
-
-Steps 3-5 need the stage's DISTRIBUTION_ID and SPA_BUCKET; without them they are
-skipped and the smoke check runs against the API Gateway URL alone.
+4. scripts/configure_cloudfront.py: the edge routing table and the origin-verify
+   header on the stage's distribution;
+5. the page: staging (and dev) get the local spa/ (sync_spa push, which refuses if S3
+   changed since your last pull); prod gets staging's tested page, byte for byte
+   (sync_spa promote), never the local folder. Both invalidate what changed;
+6. scripts/smoke.py against the site (the distribution's address, or --base-url);
+7. staging only: the pushed page is marked tested, so prod may have it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts import awstools, bootstrap, configure_cloudfront, smoke, sync_spa
+from scripts import awstools, bootstrap, configure_cloudfront, smoke, stage_settings, sync_spa
 from scripts.awstools import UserError
 
 
@@ -102,8 +106,14 @@ def run_authorizer_mapping(args: argparse.Namespace) -> int:
 
 
 def preflight(args: argparse.Namespace) -> int:
-    """Refuse to ship code whose table or secrets do not exist yet."""
+    """Refuse to ship code whose table or secrets do not exist yet, or an untested prod."""
     stage = awstools.load_stage(args.stage)
+    if stage.name == "prod" and stage.spa_bucket:
+        s3 = awstools.clients(args)("s3")
+        release = sync_spa.check_promotable(s3, stage.spa_bucket, awstools.local_commit())
+        awstools.detail(
+            f"ok: staging holds commit {release['commit'][:12]}, tested {release['tested_at']}"
+        )
     plan = bootstrap.inspect(stage, awstools.clients(args), protect=None)
     for line in plan.fine:
         awstools.detail(f"ok: {line}")
@@ -135,15 +145,62 @@ def site_url(args: argparse.Namespace, stage: awstools.Stage) -> tuple[str, bool
     return awstools.deployed_api_url(stage), True
 
 
+def run_settings(args: argparse.Namespace) -> int:
+    stage = awstools.load_stage(args.stage)
+    if not stage_settings.has_settings(stage.name):
+        awstools.detail(f"no {stage_settings.settings_path(stage.name)}: config.json used as it is")
+        return 0
+    return stage_settings.sync(stage.name, awstools.clients(args), check=False)
+
+
+def _aws_flags(args: argparse.Namespace) -> list[str]:
+    flags = [f"--profile={args.profile}"] if args.profile else []
+    return flags + ([f"--region={args.region}"] if args.region else [])
+
+
+def run_cloudfront(args: argparse.Namespace) -> int:
+    # Read the stage now: the settings step may just have found its distribution.
+    stage = awstools.load_stage(args.stage)
+    if not stage.distribution_id:
+        awstools.detail(f"stage {stage.name} has no distribution: skipped (run bootstrap)")
+        return 0
+    return configure_cloudfront.main(["--stage", stage.name, *_aws_flags(args)])
+
+
+def run_page(args: argparse.Namespace) -> int:
+    stage = awstools.load_stage(args.stage)
+    if not stage.spa_bucket:
+        awstools.detail(f"stage {stage.name} has no SPA_BUCKET: page skipped")
+        return 0
+    common = [*_aws_flags(args), "--stage", stage.name]
+    if stage.name == "prod":
+        return sync_spa.main([*common, "promote", "--yes"])
+    return sync_spa.main([*common, "push", "--slot", stage.spa_slot, "--yes"])
+
+
+def run_mark_tested(args: argparse.Namespace) -> int:
+    stage = awstools.load_stage(args.stage)
+    s3 = awstools.clients(args)("s3")
+    sync_spa.mark_tested(s3, stage.spa_bucket, awstools.local_commit())
+    return 0
+
+
 def plan_steps(args: argparse.Namespace) -> list[Step]:
     stage = awstools.load_stage(args.stage)
-    aws = [f"--profile={args.profile}"] if args.profile else []
-    aws += [f"--region={args.region}"] if args.region else []
+    aws = " ".join(_aws_flags(args))
+    checks = "table and secrets exist"
+    if stage.name == "prod":
+        checks += "; staging tested this commit"
     steps = [
         Step(
-            "preflight: table and secrets exist",
+            f"preflight: {checks}",
             f"scripts/bootstrap.py --stage {stage.name} --dry-run (read-only)",
             lambda: preflight(args),
+        ),
+        Step(
+            "settings: config, policy and page settings from the stage's settings file",
+            f"scripts/stage_settings.py --stage {stage.name}",
+            lambda: run_settings(args),
         ),
         Step(
             "deploy the code",
@@ -155,38 +212,43 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
             "apigateway put-gateway-response AUTHORIZER_FAILURE 503",
             lambda: run_authorizer_mapping(args),
         ),
+        Step(
+            "apply the edge routing table to CloudFront",
+            f"scripts/configure_cloudfront.py --stage {stage.name} {aws}".rstrip(),
+            lambda: run_cloudfront(args),
+        ),
     ]
-    if stage.distribution_id:
-        cf_args = ["--stage", stage.name, *aws]
+    if stage.name == "prod":
         steps.append(
             Step(
-                "apply the edge routing table to CloudFront",
-                "scripts/configure_cloudfront.py " + " ".join(cf_args),
-                lambda: configure_cloudfront.main(cf_args),
+                "put staging's tested page live (promote) and invalidate",
+                f"scripts/sync_spa.py --stage prod promote --yes {aws}".rstrip(),
+                lambda: run_page(args),
             )
         )
     else:
-        awstools.detail(f"stage {stage.name} has no DISTRIBUTION_ID: CloudFront step skipped")
-    if stage.spa_bucket and stage.distribution_id:
-        spa_args = [*aws, "--stage", stage.name, "push", "--slot", stage.spa_slot, "--yes"]
         steps.append(
             Step(
                 f"push the dispatch page to the {stage.spa_slot} slot and invalidate",
-                "scripts/sync_spa.py " + " ".join(spa_args),
-                lambda: sync_spa.main(spa_args),
+                f"scripts/sync_spa.py --stage {stage.name} push --slot {stage.spa_slot} --yes",
+                lambda: run_page(args),
             )
         )
-    else:
-        awstools.detail(f"stage {stage.name} has no SPA_BUCKET/DISTRIBUTION_ID: page push skipped")
 
     def run_smoke() -> int:
-        url, api_only = site_url(args, stage)
+        url, api_only = site_url(args, awstools.load_stage(args.stage))
         return smoke.main(["--base-url", url, *(["--api-only"] if api_only else [])])
 
-    target = args.base_url or (
-        "the distribution's address" if stage.distribution_id else "the API Gateway URL"
-    )
+    target = args.base_url or "the distribution's address (the API Gateway URL without one)"
     steps.append(Step("smoke checks", f"scripts/smoke.py --base-url <{target}>", run_smoke))
+    if stage.spa_slot == "staging":
+        steps.append(
+            Step(
+                "mark the staging page tested (prod may now have it)",
+                f"{sync_spa.RELEASE_KEY} in the site bucket",
+                lambda: run_mark_tested(args),
+            )
+        )
     return steps
 
 

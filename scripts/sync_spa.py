@@ -10,9 +10,15 @@ The prod page lives at the root of the stage's SPA_BUCKET, the staging page unde
 spa/.sync-state.json (git-ignored); `push` refuses to overwrite a slot that changed
 in S3 since then (the incident: a stale local copy replaced a newer page), naming the
 files, unless --force. `config.js` holds a slot's own settings: push creates it when
-the slot has none and otherwise leaves it alone unless --config; promote never copies
-it. After a change, the changed paths are invalidated on the slot's distribution
+the slot has none and otherwise leaves it alone unless --config; promote copies it only
+to a prod that has none yet. After a change, the changed paths are invalidated on the slot's distribution
 (the DISTRIBUTION_ID of the stage serving that slot, or --distribution-id).
+
+Prod gets the page that was tested in staging, byte for byte. A push to staging records
+the release (this checkout's commit and the slot's ETags) in `_releases/staging.json`;
+deploy.py marks it tested once staging's smoke checks pass; `promote` refuses a staging
+page that was never tested, changed since, or comes from another commit than this
+checkout. `push --slot prod` is for emergencies only (it asks, and says so).
 """
 
 from __future__ import annotations
@@ -85,11 +91,15 @@ def remote_files(s3: Any, bucket: str, slot: str) -> dict[str, str]:
             for obj in page.get("Contents", []):
                 key = obj["Key"]
                 rel = key[len(prefix) :]
-                # The prod slot is the bucket root: the staging slot is not part of it.
+                # The prod slot is the bucket root: the staging slot and the release
+                # record are not part of it.
                 if (
                     not rel
                     or key.endswith("/")
-                    or (slot == "prod" and key.startswith(awstools.STAGING_PREFIX))
+                    or (
+                        slot == "prod"
+                        and key.startswith((awstools.STAGING_PREFIX, awstools.RELEASES_PREFIX))
+                    )
                 ):
                     continue
                 found[rel] = obj["ETag"].strip('"')
@@ -202,6 +212,93 @@ def invalidate_slot(ctx: Context, slot: str, keys: list[str]) -> None:
     awstools.step(f"Invalidating {', '.join(paths)} on {distribution_id}")
     invalidation = awstools.invalidate(cloudfront, distribution_id, paths)
     awstools.detail(f"invalidation {invalidation} started")
+
+
+# --- the staging release record ------------------------------------------------------
+
+RELEASE_KEY = awstools.RELEASES_PREFIX + "staging.json"
+
+
+def read_release(s3: Any, bucket: str) -> dict[str, Any] | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=RELEASE_KEY)["Body"].read()
+    except Exception as exc:
+        if awstools.error_code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise
+    return json.loads(body)
+
+
+def _write_release(s3: Any, bucket: str, release: dict[str, Any]) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=RELEASE_KEY,
+        Body=json.dumps(release, indent=2, sort_keys=True).encode(),
+        ContentType="application/json",
+        CacheControl="no-store",
+    )
+
+
+def record_release(s3: Any, bucket: str, commit: str) -> dict[str, Any]:
+    """What staging holds now, from which commit; untested until deploy's checks pass."""
+    files = remote_files(s3, bucket, "staging")
+    release = read_release(s3, bucket)
+    if release and release.get("commit") == commit and release.get("files") == files:
+        return release  # the same page from the same commit keeps its test result
+    release = {
+        "commit": commit,
+        "files": files,
+        "pushed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tested_at": None,
+    }
+    _write_release(s3, bucket, release)
+    awstools.detail(f"recorded the staging release: commit {commit[:12]}, untested")
+    return release
+
+
+def mark_tested(s3: Any, bucket: str, commit: str) -> dict[str, Any]:
+    """Staging passed its checks: the page it holds may now be promoted."""
+    release = read_release(s3, bucket)
+    files = remote_files(s3, bucket, "staging")
+    if release is None or release.get("commit") != commit or release.get("files") != files:
+        raise UserError("staging changed while it was being checked: deploy staging again")
+    release["tested_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _write_release(s3, bucket, release)
+    awstools.detail(f"staging release {commit[:12]} marked tested")
+    return release
+
+
+def check_promotable(s3: Any, bucket: str, commit: str) -> dict[str, Any]:
+    """The staging release, if prod may have it; else a UserError saying why not."""
+    release = read_release(s3, bucket)
+    again = "run `scripts/deploy.py --stage staging` from this checkout first"
+    if release is None:
+        raise UserError(f"staging has no recorded release: {again}")
+    if commit.endswith("-dirty") or str(release.get("commit", "")).endswith("-dirty"):
+        raise UserError(
+            "prod gets only committed, tested pages: commit your changes, then deploy "
+            "staging from that commit"
+        )
+    if release.get("commit") != commit:
+        raise UserError(
+            f"staging holds commit {str(release.get('commit'))[:12]}, this checkout is at "
+            f"{commit[:12]}: prod gets only what staging tested; {again}"
+        )
+    if not release.get("tested_at"):
+        raise UserError(
+            f"the staging page pushed at {release.get('pushed_at')} never passed its checks: {again}"
+        )
+    moved = remote_changes(
+        remote_files(s3, bucket, "staging"),
+        {rel: {"etag": etag} for rel, etag in release["files"].items()},
+    )
+    if moved:
+        raise UserError(
+            "staging changed since it was tested ("
+            + ", ".join(f"{rel} {how}" for rel, how in moved)
+            + f"): {again}"
+        )
+    return release
 
 
 # --- commands --------------------------------------------------------------------------
@@ -334,6 +431,8 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
         awstools.step(f"Nothing to push: {ctx.url(slot)} already matches {ctx.spa_dir.name}/")
         if not args.dry_run:
             _record_synced(ctx, slot, remote, local)
+            if slot == "staging":
+                record_release(s3, ctx.bucket, awstools.local_commit())
         return 0
     for rel in todo:
         awstools.detail(
@@ -342,6 +441,11 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
     if args.dry_run:
         awstools.step(f"Dry run: would upload {len(todo)} file(s) to {ctx.url(slot)}")
         return 0
+    if slot == "prod" and ctx.stage.name != "dev":
+        awstools.say(
+            "warning: prod normally gets staging's tested page with `promote`; pushing this "
+            "folder straight to prod skips staging (an emergency path)"
+        )
     if slot == "prod" and not awstools.confirm(
         f"Upload {len(todo)} file(s) to the PROD dispatch page ({ctx.url(slot)})?", args.yes
     ):
@@ -358,6 +462,8 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
         )
         awstools.detail(f"uploaded {rel}")
     _record_synced(ctx, slot, remote_files(s3, ctx.bucket, slot), local)
+    if slot == "staging":
+        record_release(s3, ctx.bucket, awstools.local_commit())
     invalidate_slot(ctx, slot, [prefix + rel for rel in todo])
     awstools.step("Done")
     return 0
@@ -378,12 +484,23 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     staging = remote_files(s3, ctx.bucket, "staging")
     if "index.html" not in staging:
         raise UserError(f"{ctx.url('staging')} has no index.html: push to staging first")
+    release = check_promotable(s3, ctx.bucket, awstools.local_commit())
+    awstools.detail(
+        f"staging release: commit {release['commit'][:12]}, tested {release['tested_at']}"
+    )
     prod = remote_files(s3, ctx.bucket, "prod")
+    # A slot's own settings file is carried over only to a prod that has none yet (the
+    # first promote): without it the page would not start.
     todo = sorted(
-        rel for rel, etag in staging.items() if prod.get(rel) != etag and rel not in SLOT_FILES
+        rel
+        for rel, etag in staging.items()
+        if prod.get(rel) != etag and (rel not in SLOT_FILES or rel not in prod)
     )
     for rel in sorted(SLOT_FILES & set(staging)):
-        awstools.detail(f"{rel} holds each slot's own settings: not promoted")
+        if rel in prod:
+            awstools.detail(f"{rel} holds each slot's own settings: not promoted")
+        else:
+            awstools.detail(f"{rel}: prod has none yet, so staging's starts it")
     if not todo:
         awstools.step("Nothing to promote: prod already matches staging")
         return 0

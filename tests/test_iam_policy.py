@@ -32,6 +32,8 @@ CHALICE_DIR = ROOT / ".chalice"
 AWS_STAGES = ("dev", "staging", "prod")
 POLICY_STAGES = ("local", *AWS_STAGES)
 REGION, ACCOUNT = "us-west-2", "123456789012"
+# The key of the one item the code deletes: a throttle counter (chalicelib/throttle.py).
+THROTTLE_KEY = "THROTTLE#login#203.0.113.9"
 
 # What chalicelib calls at run time (service, operation).
 EXPECTED_APP_OPERATIONS = {
@@ -44,7 +46,7 @@ EXPECTED_APP_OPERATIONS = {
     ("secretsmanager", "GetSecretValue"),
     ("sesv2", "SendEmail"),
 }
-# Made through chalicelib's clients but never by a request. chalicelib/table.py's
+# Made through chalicelib's clients but never by a request. chalicelib/db/schema.py's
 # create_table (used by fixtures and the local stack) makes the first three; the
 # suite's own inspection and fault set-up make the rest. The recorder cannot tell
 # who called, so test_not_app_operations_never_appear_in_chalicelib proves that
@@ -62,13 +64,20 @@ TEST_SIDE_OPERATIONS = {
     ("sesv2", "CreateEmailIdentity"),
 }
 NOT_APP_OPERATIONS = SETUP_OPERATIONS | TEST_SIDE_OPERATIONS
-SETUP_MODULES = {"table.py"}
+SETUP_MODULES = {"db/schema.py"}
 # Actions AWS only authorizes on Resource "*".
 RESOURCE_STAR_ONLY = {"dynamodb:ListStreams"}
 IAM_PREFIX = {"sesv2": "ses", "dynamodbstreams": "dynamodb"}
 SCANNED_SERVICES = ("dynamodb", "sesv2", "ses", "secretsmanager")
 # Method names that are also AWS operation names but belong to other libraries.
 NOT_AWS_CALLS = {"get_template"}  # Jinja2's Environment.get_template
+
+
+SECRET_NAMES = {
+    "ADMIN_PASS_HASH_SECRET_ID": "admin-pass-hash",
+    "TOKEN_SIGNING_KEY_SECRET_ID": "token-signing-key",
+    "ORIGIN_VERIFY_SECRET_ID": "origin-verify",
+}
 
 
 def policy(stage: str) -> dict[str, Any]:
@@ -84,7 +93,8 @@ def stage_env(stage: str) -> dict[str, str]:
 
 
 def chalicelib_sources() -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted((ROOT / "chalicelib").glob("*.py"))}
+    lib = ROOT / "chalicelib"
+    return {str(p.relative_to(lib)): p.read_text() for p in sorted(lib.rglob("*.py"))}
 
 
 # --- mapping calls to IAM actions and resources ------------------------------------------
@@ -126,14 +136,12 @@ def requests_for(stage: str, service: str, operation: str) -> list[tuple[str, st
                 resources = [table_arn(stage), f"{table_arn(stage)}/index/GSI1"]
             else:
                 resources = [table_arn(stage)]
-            out += [(action, r, {}) for r in resources]
+            # IAM sees the partition key of the item a single-item call touches.
+            context = {"dynamodb:LeadingKeys": THROTTLE_KEY} if operation == "DeleteItem" else {}
+            out += [(action, r, context) for r in resources]
         elif prefix == "secretsmanager":
-            for name in (
-                "ADMIN_PASS_HASH_SECRET_ID",
-                "TOKEN_SIGNING_KEY_SECRET_ID",
-                "ORIGIN_VERIFY_SECRET_ID",
-            ):
-                secret_id = env.get(name) or f"shipcaptaincrew/{stage}/{name.lower()}"
+            for name, short in SECRET_NAMES.items():
+                secret_id = env.get(name) or f"shipcaptaincrew/{stage}/{short}"
                 arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret_id}-AbCdEf"
                 out.append((action, arn, {}))
         elif prefix == "ses":
@@ -156,17 +164,30 @@ def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool
     for operator, tests in condition.items():
         for key, wanted in tests.items():
             have = context.get(key)
-            if have is None:
-                return False
-            if operator == "StringEquals":
-                ok = have in _listed(wanted)
-            elif operator == "StringLike":
-                ok = any(fnmatch.fnmatchcase(have, w) for w in _listed(wanted))
-            else:
-                raise AssertionError(f"the evaluator does not know {operator}: extend it")
-            if not ok:
+            if operator == "Null":
+                # "false" means the key must be present.
+                if (have is None) != (str(wanted).lower() == "true"):
+                    return False
+                continue
+            if operator.startswith("ForAllValues:"):
+                # Every value in the request must match; an absent key passes (IAM's rule,
+                # which is why the policies pair it with a Null check).
+                inner = operator.split(":", 1)[1]
+                values = [] if have is None else _listed(have)
+                if not all(_matches(inner, v, wanted) for v in values):
+                    return False
+                continue
+            if have is None or not _matches(operator, have, wanted):
                 return False
     return True
+
+
+def _matches(operator: str, have: str, wanted: str | list[str]) -> bool:
+    if operator == "StringEquals":
+        return have in _listed(wanted)
+    if operator == "StringLike":
+        return any(fnmatch.fnmatchcase(have, w) for w in _listed(wanted))
+    raise AssertionError(f"the evaluator does not know {operator}: extend it")
 
 
 def allows(doc: dict[str, Any], action: str, resource: str, context: dict | None = None) -> bool:
@@ -314,3 +335,61 @@ def test_config_turns_autogen_off_and_points_each_stage_at_its_policy() -> None:
     assert config["autogen_policy"] is False
     for stage in POLICY_STAGES:
         assert config["stages"][stage]["iam_policy_file"] == f"policy-{stage}.json"
+
+
+@pytest.mark.parametrize("stage", POLICY_STAGES)
+def test_items_can_be_deleted_only_when_they_are_throttle_counters(stage: str) -> None:
+    """Payments and waivers are append-only: the role itself cannot delete them."""
+    doc = policy(stage)
+    arn = table_arn(stage)
+    assert allows(doc, "dynamodb:DeleteItem", arn, {"dynamodb:LeadingKeys": THROTTLE_KEY})
+    for key in ("EVENT#4f1c2a", "EVENT#4f1c2a#THROTTLE#x", "throttle#login#x"):
+        assert not allows(doc, "dynamodb:DeleteItem", arn, {"dynamodb:LeadingKeys": key}), key
+    assert not allows(doc, "dynamodb:DeleteItem", arn, {})
+    assert not allows(doc, "dynamodb:BatchWriteItem", arn, {"dynamodb:LeadingKeys": THROTTLE_KEY})
+
+
+def test_chalicelib_deletes_only_throttle_counters() -> None:
+    """If another module starts deleting, the policy's THROTTLE# condition must change."""
+    sources = chalicelib_sources()
+    deleting = {name for name, source in sources.items() if ".delete_item(" in source}
+    # The store's one DeleteItem, used by the counters alone.
+    assert deleting <= {"db/table.py"}
+    callers = {name for name, source in sources.items() if ".table.delete(" in source}
+    assert callers <= {"db/counters.py"}
+    assert any('f"THROTTLE#' in source for source in sources.values())
+
+
+@pytest.mark.parametrize("stage", POLICY_STAGES)
+def test_the_origin_verify_secret_is_readable_by_its_stage_only(stage: str) -> None:
+    doc = policy(stage)
+    mine = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:shipcaptaincrew/{stage}/origin-verify-AbCdEf"
+    assert allows(doc, "secretsmanager:GetSecretValue", mine)
+    # A secret merely starting with the name is another secret.
+    longer = mine.replace("origin-verify-", "origin-verify-old-")
+    assert not allows(doc, "secretsmanager:GetSecretValue", longer)
+
+
+@pytest.mark.parametrize("stage", POLICY_STAGES)
+def test_each_policy_file_is_the_one_generated_from_the_stage_settings(stage: str) -> None:
+    """Hand edits drift (the sender in the policy, once): the file is generated."""
+    from scripts import stage_settings
+
+    wanted = stage_settings.stage_policy(stage, stage_env(stage)["SENDER_EMAIL"])
+    assert policy(stage) == wanted
+
+
+@pytest.mark.parametrize("stage", AWS_STAGES)
+def test_aws_stages_use_a_regional_api_and_name_their_origin_verify_secret(stage: str) -> None:
+    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    assert config["stages"][stage]["api_gateway_endpoint_type"] == "REGIONAL"
+    env = stage_env(stage)
+    assert env["ORIGIN_VERIFY_SECRET_ID"] == f"shipcaptaincrew/{stage}/origin-verify"
+    assert "ORIGIN_VERIFY_SECRET" not in env
+
+
+@pytest.mark.parametrize("stage", ("local", "test"))
+def test_local_stages_carry_the_origin_verify_value_itself(stage: str) -> None:
+    env = stage_env(stage)
+    assert env["ORIGIN_VERIFY_SECRET"]
+    assert "ORIGIN_VERIFY_SECRET_ID" not in env

@@ -28,6 +28,20 @@ S3_DOMAIN = "shipcaptaincrew-site.s3.us-west-2.amazonaws.com"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 
+@pytest.fixture(autouse=True)
+def settings_in_us_east_1(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stages' settings files, in the region the moto clients here use."""
+    from scripts import stage_settings
+
+    folder = tmp_path_factory.mktemp("deploy")
+    for path in stage_settings.SETTINGS_DIR.glob("*.toml"):
+        text = path.read_text().replace('region = "us-west-2"', 'region = "us-east-1"')
+        (folder / path.name).write_text(text)
+    monkeypatch.setattr(stage_settings, "SETTINGS_DIR", folder)
+
+
 def behaviour(pattern: str, origin: str, **extra: Any) -> dict[str, Any]:
     return {
         "PathPattern": pattern,
@@ -102,9 +116,16 @@ class Recorder:
         return [name for name, _ in self.calls]
 
 
+ORIGIN_VERIFY = "origin-verify-value-from-secrets-manager"
+
+
 @pytest.fixture
 def cloudfront() -> Iterator[Any]:
     with mock_aws():
+        # bootstrap made the stage's origin-verify secret
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="shipcaptaincrew/prod/origin-verify", SecretString=ORIGIN_VERIFY
+        )
         yield boto3.client("cloudfront", region_name="us-east-1")
 
 
@@ -394,3 +415,49 @@ def test_invalidation_paths_end_at_the_first_wildcard() -> None:
         "/exact.html",
         "/g/*",
     ]
+
+
+def test_the_api_origin_sends_the_origin_verify_secret_and_a_dry_run_never_prints_it(
+    cloudfront: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = make_distribution(cloudfront)
+
+    assert configure(dist, "--api-url", API_URL, "--dry-run") == 0
+    assert ORIGIN_VERIFY not in capsys.readouterr().out
+
+    assert configure(dist, "--api-url", API_URL) == 0
+    origins = {o["Id"]: o for o in current(cloudfront, dist)["Origins"]["Items"]}
+    assert origins[cc.API_ORIGIN_ID]["CustomHeaders"]["Items"] == [
+        {"HeaderName": "X-Origin-Verify", "HeaderValue": ORIGIN_VERIFY}
+    ]
+    assert ORIGIN_VERIFY not in capsys.readouterr().out
+
+
+def test_a_rotated_secret_reaches_the_origin_header_and_nothing_is_rerouted(
+    cloudfront: Any, recorder: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = make_distribution(cloudfront)
+    assert configure(dist, "--api-url", API_URL) == 0
+    boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+        SecretId="shipcaptaincrew/prod/origin-verify", SecretString="the next value"
+    )
+    recorder.calls.clear()
+
+    assert configure(dist, "--api-url", API_URL) == 0
+
+    assert cc.origin_verify_of(current(cloudfront, dist)) == "the next value"
+    assert "X-Origin-Verify header" in capsys.readouterr().out
+    assert "CreateInvalidation" not in recorder.ops()
+
+
+def test_api_behaviours_carry_the_sites_security_headers_policy(cloudfront: Any) -> None:
+    config = site_config()
+    config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = (
+        "5cc3b908-e619-4b99-88e5-2cf7f45965bd"
+    )
+    dist = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+
+    assert configure(dist, "--api-url", API_URL) == 0
+
+    for item in behaviours(current(cloudfront, dist)):
+        assert item["ResponseHeadersPolicyId"] == "5cc3b908-e619-4b99-88e5-2cf7f45965bd"

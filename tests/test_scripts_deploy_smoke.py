@@ -1,15 +1,12 @@
-"""scripts/deploy.py (orchestration), scripts/smoke.py (against a tiny local site) and
-scripts/verify_deploy.py (against moto)."""
+"""scripts/deploy.py (orchestration, and prod's promote against moto's S3) and
+scripts/smoke.py (against a tiny local site). verify_deploy: test_scripts_verify_deploy.py."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,21 +15,38 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import timeutil
-from chalicelib.db import codec, keys, schema
-from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa, verify_deploy
+from scripts import awstools, configure_cloudfront, deploy, smoke, sync_spa
+from tests import test_scripts_support as support
+
+cloudfront_gaps = support.cloudfront_gaps
+REAL_SYNC_MAIN = sync_spa.main
+REAL_MARK_TESTED = deploy.run_mark_tested
+workspace = support.workspace
 
 # --- deploy ------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def settings_in_us_east_1(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stages' settings files, in the region the moto clients here use."""
+    from scripts import stage_settings
+
+    folder = tmp_path_factory.mktemp("deploy")
+    for path in stage_settings.SETTINGS_DIR.glob("*.toml"):
+        text = path.read_text().replace('region = "us-west-2"', 'region = "us-east-1"')
+        (folder / path.name).write_text(text)
+    monkeypatch.setattr(stage_settings, "SETTINGS_DIR", folder)
+
+
 @pytest.fixture
-def staged_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def staged_config(workspace: Path) -> Path:
     """config.json with a distribution for staging, as an admin has it after setup."""
     config = awstools.read_config()
     config["stages"]["staging"]["environment_variables"]["DISTRIBUTION_ID"] = "E1STAGING"
-    path = tmp_path / "config.json"
+    path = awstools.CONFIG_PATH
     path.write_text(json.dumps(config))
-    monkeypatch.setattr(awstools, "CONFIG_PATH", path)
     return path
 
 
@@ -44,7 +58,9 @@ class Steps:
         self.codes: dict[str, int] = {}
         fakes = {
             (deploy, "preflight"): "preflight",
+            (deploy, "run_settings"): "settings",
             (deploy, "run_chalice_deploy"): "chalice",
+            (deploy, "run_mark_tested"): "tested",
             (deploy, "run_authorizer_mapping"): "gateway",
             (configure_cloudfront, "main"): "cloudfront",
             (sync_spa, "main"): "spa",
@@ -72,11 +88,13 @@ def test_deploy_dry_run_prints_every_step_in_order_and_runs_none(
     out = capsys.readouterr().out
     order = [
         "scripts/bootstrap.py --stage staging",
+        "scripts/stage_settings.py --stage staging",
         "chalice deploy --stage staging",
         "put-gateway-response AUTHORIZER_FAILURE 503",
         "scripts/configure_cloudfront.py --stage staging",
         "scripts/sync_spa.py --stage staging push --slot staging",
         "scripts/smoke.py",
+        "_releases/staging.json",
     ]
     positions = [out.index(text) for text in order]
     assert positions == sorted(positions)
@@ -90,7 +108,16 @@ def test_deploy_runs_each_step_once_in_order(
 
     assert deploy.main(["--stage", "staging"]) == 0
 
-    assert steps.ran == ["preflight", "chalice", "gateway", "cloudfront", "spa", "smoke"]
+    assert steps.ran == [
+        "preflight",
+        "settings",
+        "chalice",
+        "gateway",
+        "cloudfront",
+        "spa",
+        "smoke",
+        "tested",
+    ]
     assert "Deployed" in capsys.readouterr().out
 
 
@@ -102,9 +129,9 @@ def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
 
     assert deploy.main(["--stage", "staging"]) == 1
 
-    assert steps.ran == ["preflight", "chalice", "gateway", "cloudfront"]
+    assert steps.ran == ["preflight", "settings", "chalice", "gateway", "cloudfront"]
     err = capsys.readouterr().err
-    assert "step 4" in err
+    assert "step 5" in err
     assert "Not run: push the dispatch page" in err
 
 
@@ -117,7 +144,7 @@ def test_code_is_not_deployed_when_the_stage_is_not_bootstrapped(
     assert deploy.main(["--stage", "staging"]) == 1
 
     assert steps.ran == ["preflight"]
-    assert "Not run: deploy the code" in capsys.readouterr().err
+    assert "Not run: settings" in capsys.readouterr().err
 
 
 def test_authorizer_failures_answer_503_once_mapped_and_a_second_run_changes_nothing() -> None:
@@ -156,14 +183,14 @@ def test_preflight_refuses_a_stage_whose_table_and_secrets_are_missing(
 
 
 def test_preflight_passes_once_bootstrap_has_run(
-    staged_config: Path, monkeypatch: pytest.MonkeyPatch
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, cloudfront_gaps: Any
 ) -> None:
     from scripts import bootstrap
 
     args = deploy.build_parser().parse_args(["--stage", "staging"])
     with mock_aws():
         monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-        assert bootstrap.main(["--stage", "staging", "--password-stdin"]) == 0
+        assert bootstrap.main(["--stage", "staging", "--password-stdin", "--yes"]) == 0
         assert deploy.preflight(args) == 0
 
 
@@ -175,7 +202,7 @@ def test_a_chalice_failure_stops_before_cloudfront(
 
     assert deploy.main(["--stage", "staging"]) == 2
 
-    assert steps.ran == ["preflight", "chalice"]
+    assert steps.ran == ["preflight", "settings", "chalice"]
 
 
 def test_deploying_prod_without_a_terminal_needs_yes(
@@ -190,13 +217,97 @@ def test_deploying_prod_without_a_terminal_needs_yes(
     assert steps.ran == []
 
 
-def test_a_stage_without_cloudfront_smoke_checks_the_api_gateway_url(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_stage_whose_distribution_is_missing_skips_cloudfront_and_smoke_checks_the_api(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert deploy.main(["--stage", "dev", "--dry-run"]) == 0
+    monkeypatch.setattr(
+        awstools, "deployed_api_url", lambda stage, deployed_dir=None: "https://api.example/api/"
+    )
+    args = deploy.build_parser().parse_args(["--stage", "dev"])
+
+    assert deploy.run_cloudfront(args) == 0
+
+    assert "has no distribution: skipped" in capsys.readouterr().out
+    assert deploy.site_url(args, awstools.load_stage("dev")) == ("https://api.example/api/", True)
+
+
+# --- prod gets staging's tested page ---------------------------------------------------
+
+COMMIT = "c0ffee1234567890c0ffee1234567890c0ffee12"
+SITE = "shipcaptaincrew-site"
+
+
+def test_prod_dry_run_promotes_staging_and_never_pushes_the_local_folder(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy.main(["--stage", "prod", "--dry-run"]) == 0
+
     out = capsys.readouterr().out
-    assert "configure_cloudfront" not in out
-    assert "API Gateway URL" in out
+    assert "staging tested this commit" in out
+    assert "sync_spa.py --stage prod promote" in out
+    assert "push --slot prod" not in out
+
+
+@pytest.fixture
+def site_bucket(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setattr(awstools, "local_commit", lambda: COMMIT)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=SITE)
+        yield s3
+
+
+def push_staging(workspace: Path) -> None:
+    assert sync_spa.main(["--stage", "staging", "push", "--slot", "staging", "--yes"]) == 0
+
+
+def test_deploying_prod_refuses_before_any_step_when_staging_is_untested(
+    site_bucket: Any, workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    push_staging(workspace)
+
+    assert deploy.main(["--stage", "prod", "--yes"]) == 2
+
+    err = capsys.readouterr().err
+    assert "never passed its checks" in err
+    assert "Not run: settings" in err
+    assert site_bucket.list_objects_v2(Bucket=SITE, Prefix="index").get("KeyCount") == 0
+
+
+def test_deploying_staging_marks_its_page_tested_only_after_the_smoke_checks_pass(
+    site_bucket: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = Steps(monkeypatch)
+    monkeypatch.setattr(sync_spa, "main", REAL_SYNC_MAIN)
+    monkeypatch.setattr(deploy, "run_mark_tested", REAL_MARK_TESTED)
+    steps.codes["smoke"] = 1
+
+    assert deploy.main(["--stage", "staging"]) == 1
+    assert sync_spa.read_release(site_bucket, SITE)["tested_at"] is None
+
+    steps.codes["smoke"] = 0
+    assert deploy.main(["--stage", "staging"]) == 0
+    release = sync_spa.read_release(site_bucket, SITE)
+    assert release["tested_at"] and release["commit"] == COMMIT
+
+
+def test_deploying_prod_promotes_the_tested_staging_page_byte_for_byte(
+    site_bucket: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    push_staging(workspace)
+    sync_spa.mark_tested(site_bucket, SITE, COMMIT)
+    # The local folder differs from what staging tested: prod must not get it.
+    (workspace / "spa" / "index.html").write_text("<!doctype html><title>untested</title>")
+    steps = Steps(monkeypatch)
+    monkeypatch.setattr(sync_spa, "main", REAL_SYNC_MAIN)
+
+    assert deploy.main(["--stage", "prod", "--yes"]) == 0
+
+    assert "spa" not in steps.ran  # the page step was the real one
+    staged = site_bucket.get_object(Bucket=SITE, Key="_staging/index.html")["Body"].read()
+    live = site_bucket.get_object(Bucket=SITE, Key="index.html")["Body"].read()
+    assert live == staged
+    assert b"untested" not in live
 
 
 # --- smoke --------------------------------------------------------------------------
@@ -328,147 +439,28 @@ def test_smoke_rejects_a_base_url_without_a_scheme(capsys: pytest.CaptureFixture
     assert "https://" in capsys.readouterr().err
 
 
-# --- verify_deploy -------------------------------------------------------------------
-
-PROD_TABLE = "shipcaptaincrew-prod"
-LOG_GROUP = "/aws/lambda/shipcaptaincrew-prod"
-
-
-def request_line(method: str, route: str, status: int) -> str:
-    return json.dumps({"level": "info", "method": method, "route": route, "status": status})
-
-
-def put_logs(logs: Any, group: str, messages: list[str]) -> None:
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="2026/11/26/[$LATEST]abc")
-    now_ms = int(time.time() * 1000)
-    logs.put_log_events(
-        logGroupName=group,
-        logStreamName="2026/11/26/[$LATEST]abc",
-        logEvents=[{"timestamp": now_ms + i, "message": m} for i, m in enumerate(messages)],
-    )
-
-
-def put_trip(dynamodb: Any, event_id: str, starts: datetime, payment_logged: str | None) -> None:
-    dynamodb.put_item(
-        TableName=PROD_TABLE,
-        Item=codec.to_item(
-            {
-                "PK": keys.trip_pk(event_id),
-                "SK": keys.TRIP_SK,
-                "GSI1PK": keys.date_bucket(starts.astimezone(UTC).year),
-                "GSI1SK": f"{timeutil.utc_key(starts)}#{event_id}",
-                "kind": "event",
-                "id": event_id,
-                "title": f"Trip {event_id}",
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=2)).isoformat(),
-                "status": "scheduled",
-                "capacity": 10,
-                "paid_cents": 5000 if payment_logged else 0,
-                "payment_count": 1 if payment_logged else 0,
-                "waiver_count": 0,
-                "payment_logged": payment_logged,
-                "version": 1,
-            }
-        ),
-    )
-
-
-@pytest.fixture
-def prod_aws() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        made = {s: boto3.client(s, region_name="us-east-1") for s in ("logs", "dynamodb", "ses")}
-        schema.create_table(made["dynamodb"], PROD_TABLE)
-        made["ses"].verify_email_identity(EmailAddress="dispatch@shipcaptaincrew.example")
-        yield made
-
-
-def send_one_email(ses: Any) -> None:
-    ses.send_email(
-        Source="dispatch@shipcaptaincrew.example",
-        Destination={"ToAddresses": ["dispatch@shipcaptaincrew.example"]},
-        Message={"Subject": {"Data": "Payment"}, "Body": {"Text": {"Data": "$50 cash"}}},
-    )
-
-
-def test_verify_reports_payment_requests_latest_payment_and_ses_sends(
-    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+def test_the_commit_is_dirty_for_edits_but_not_for_the_files_deploy_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    route = "/api/events/{event_id}/payments"
-    put_logs(
-        prod_aws["logs"],
-        LOG_GROUP,
-        [
-            request_line("POST", route, 201),
-            request_line("POST", route, 201),
-            request_line("POST", route, 400),
-            request_line("GET", "/api/payments.csv", 200),
-            "START RequestId: 1 Version: $LATEST",
-        ],
-    )
-    # Another app's function whose name merely starts the same way is not ours.
-    put_logs(prod_aws["logs"], LOG_GROUP + "2", [request_line("POST", route, 500)])
-    now = datetime.now(UTC)
-    recent = timeutil.to_local_iso(now - timedelta(minutes=5))
-    older = timeutil.to_local_iso(now - timedelta(days=2))
-    put_trip(prod_aws["dynamodb"], "recent", now - timedelta(hours=1), recent)
-    put_trip(prod_aws["dynamodb"], "older", now - timedelta(days=2), older)
-    put_trip(prod_aws["dynamodb"], "unpaid", now, None)
-    send_one_email(prod_aws["ses"])
+    import subprocess
 
-    assert verify_deploy.main(["--stage", "prod", "--since", "1h"]) == 0
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
 
-    out = capsys.readouterr().out
-    assert "payment requests: 3 (2 logged, 1 refused 4xx, 0 failed 5xx)" in out
-    assert out.index(recent) < out.index(older)  # newest first
-    assert "Trip unpaid" not in out
-    assert "trips with a payment logged in the window: 1" in out
-    assert "1 delivery attempts" in out
-    assert f"latest payment logged: {recent}" in out
-    assert "all clear" in out
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / "spa").mkdir()
+    for rel in (".chalice/config.json", "spa/config.js", "spa/app.js", "app.py"):
+        (tmp_path / rel).write_text("x\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.email=a@b.c", "-c", "user.name=t", "commit", "-qm", "start")
+    monkeypatch.setattr(awstools, "REPO_ROOT", tmp_path)
+    clean = awstools.local_commit()
+    assert len(clean) == 40
 
+    (tmp_path / ".chalice" / "config.json").write_text("derived\n")
+    (tmp_path / "spa" / "config.js").write_text("derived\n")
+    assert awstools.local_commit() == clean
 
-def test_verify_flags_failed_payments_error_lines_and_payments_without_email(
-    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    route = "/api/events/{event_id}/payments"
-    error = {"level": "error", "message": "request failed", "error": "ClientError"}
-    put_logs(
-        prod_aws["logs"],
-        LOG_GROUP,
-        [request_line("POST", route, 503), json.dumps(error)],
-    )
-    put_logs(prod_aws["logs"], LOG_GROUP + "-outbox", ["[ERROR] Task timed out after 3.00 s"])
-    now = datetime.now(UTC)
-    put_trip(prod_aws["dynamodb"], "t1", now, timeutil.to_local_iso(now - timedelta(minutes=1)))
-
-    assert verify_deploy.main(["--stage", "prod", "--since", "30m"]) == 1
-
-    out = capsys.readouterr().out
-    assert "ATTENTION: 1 payment request(s) failed with a 5xx" in out
-    assert "ATTENTION: 2 error line(s) in the logs" in out
-    assert "ATTENTION: payments were logged but SES sent no email in the window" in out
-
-
-def test_verify_with_no_traffic_yet_says_the_function_has_not_run(
-    prod_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert verify_deploy.main(["--stage", "prod"]) == 0
-    assert "has not run" in capsys.readouterr().out
-
-
-def test_verify_rejects_an_unreadable_window(capsys: pytest.CaptureFixture[str]) -> None:
-    assert verify_deploy.main(["--stage", "prod", "--since", "an hour"]) == 2
-    assert "30m, 1h, 2d" in capsys.readouterr().err
-
-
-def test_verify_leaves_the_environment_as_it_found_it(
-    prod_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("OPERATOR_TZ", raising=False)
-    monkeypatch.setenv("TABLE_NAME", "shipcaptaincrew-test")
-    assert verify_deploy.main(["--stage", "prod"]) == 0
-
-    assert os.environ["TABLE_NAME"] == "shipcaptaincrew-test"
-    assert "OPERATOR_TZ" not in os.environ
+    (tmp_path / "spa" / "app.js").write_text("edited\n")
+    assert awstools.local_commit() == clean + "-dirty"

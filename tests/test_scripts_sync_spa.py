@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts import sync_spa
+from scripts import awstools, sync_spa
 
 BUCKET = "shipcaptaincrew-site"
 PAGE = {
@@ -22,6 +22,20 @@ PAGE = {
     "config.js": 'export const API_BASE = "";\n',
     "img/icon.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
 }
+
+
+@pytest.fixture(autouse=True)
+def settings_in_us_east_1(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stages' settings files, in the region the moto clients here use."""
+    from scripts import stage_settings
+
+    folder = tmp_path_factory.mktemp("deploy")
+    for path in stage_settings.SETTINGS_DIR.glob("*.toml"):
+        text = path.read_text().replace('region = "us-west-2"', 'region = "us-east-1"')
+        (folder / path.name).write_text(text)
+    monkeypatch.setattr(stage_settings, "SETTINGS_DIR", folder)
 
 
 class Terminal(io.StringIO):
@@ -54,8 +68,25 @@ def sync(spa: Path, *args: str) -> int:
 
 
 def keys(s3: Any, prefix: str = "") -> set[str]:
+    """The page's objects (the staging release record is bookkeeping, not page)."""
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
-    return {o["Key"] for o in listed}
+    return {o["Key"] for o in listed if not o["Key"].startswith("_releases/")}
+
+
+COMMIT = "c0ffee1234567890c0ffee1234567890c0ffee12"
+
+
+@pytest.fixture(autouse=True)
+def this_checkout(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The commit this checkout is at (a clean tree)."""
+    monkeypatch.setattr(awstools, "local_commit", lambda: COMMIT)
+    return COMMIT
+
+
+def tested_in_staging(s3: Any, spa: Path) -> None:
+    """What deploy.py --stage staging does: push, check, then mark the release tested."""
+    assert sync(spa, "push", "--slot", "staging") == 0
+    sync_spa.mark_tested(s3, BUCKET, COMMIT)
 
 
 def body(s3: Any, key: str) -> str:
@@ -305,23 +336,23 @@ def test_promote_copies_staging_to_prod_with_its_headers_and_invalidates_prod(
     s3: Any, spa: Path
 ) -> None:
     distribution = make_distribution()
-    assert sync(spa, "push", "--slot", "staging") == 0
+    tested_in_staging(s3, spa)
 
     assert sync(spa, "--distribution-id", distribution, "promote", "--yes") == 0
 
-    # config.js holds each slot's own settings: prod keeps (here: lacks) its own.
-    assert keys(s3, "") - keys(s3, "_staging/") == set(PAGE) - {"config.js"}
+    # The first promote: prod has no config.js of its own yet, so staging's starts it.
+    assert keys(s3, "") - keys(s3, "_staging/") == set(PAGE)
     index = s3.head_object(Bucket=BUCKET, Key="index.html")
     assert index["CacheControl"] == "no-cache"
     assert index["ContentType"].startswith("text/html")
     assert body(s3, "app.js") == PAGE["app.js"]
     assert invalidated(distribution) == [
-        ["/", "/app.js", "/img/icon.svg", "/index.html", "/styles.css"]
+        ["/", "/app.js", "/config.js", "/img/icon.svg", "/index.html", "/styles.css"]
     ]
 
 
 def test_promote_dry_run_copies_nothing(s3: Any, spa: Path) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    tested_in_staging(s3, spa)
     assert sync(spa, "promote", "--dry-run") == 0
     assert keys(s3) == keys(s3, "_staging/")
 
@@ -356,3 +387,85 @@ def test_a_missing_bucket_is_a_clear_error(spa: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert f"bucket {BUCKET} does not exist" in err
     assert "Traceback" not in err
+
+
+# --- prod gets only what staging tested ----------------------------------------------------
+
+
+def test_promote_copies_the_tested_staging_page_byte_for_byte(s3: Any, spa: Path) -> None:
+    tested_in_staging(s3, spa)
+
+    assert sync(spa, "promote", "--yes") == 0
+
+    for rel in set(PAGE) - {"config.js"}:
+        staged = s3.get_object(Bucket=BUCKET, Key=f"_staging/{rel}")
+        live = s3.get_object(Bucket=BUCKET, Key=rel)
+        assert live["Body"].read() == staged["Body"].read()
+        assert live["ETag"] == staged["ETag"]
+
+
+def test_promote_refuses_a_staging_page_that_never_passed_its_checks(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sync(spa, "push", "--slot", "staging") == 0
+
+    assert sync(spa, "promote", "--yes") == 2
+
+    assert "never passed its checks" in capsys.readouterr().err
+    assert keys(s3) == keys(s3, "_staging/")
+
+
+def test_promote_refuses_when_staging_changed_after_it_was_tested(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tested_in_staging(s3, spa)
+    someone_else_puts(s3, "_staging/app.js", "export const version = 2;\n")
+
+    assert sync(spa, "promote", "--yes") == 2
+
+    err = capsys.readouterr().err
+    assert "staging changed since it was tested" in err and "app.js" in err
+    assert keys(s3) == keys(s3, "_staging/")
+
+
+def test_promote_refuses_when_staging_is_behind_this_checkout(
+    s3: Any, spa: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tested_in_staging(s3, spa)
+    monkeypatch.setattr(awstools, "local_commit", lambda: "beef" * 10)
+
+    assert sync(spa, "promote", "--yes") == 2
+
+    err = capsys.readouterr().err
+    assert "staging holds commit c0ffee123456, this checkout is at beefbeefbeef" in err
+
+
+def test_promote_refuses_uncommitted_changes(
+    s3: Any, spa: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tested_in_staging(s3, spa)
+    monkeypatch.setattr(awstools, "local_commit", lambda: COMMIT + "-dirty")
+
+    assert sync(spa, "promote", "--yes") == 2
+
+    assert "commit your changes" in capsys.readouterr().err
+
+
+def test_a_new_push_to_staging_needs_testing_again(s3: Any, spa: Path) -> None:
+    tested_in_staging(s3, spa)
+    (spa / "app.js").write_text("export const version = 3;\n")
+
+    assert sync(spa, "push", "--slot", "staging") == 0
+
+    assert sync_spa.read_release(s3, BUCKET)["tested_at"] is None
+    assert sync(spa, "promote", "--yes") == 2
+
+
+def test_promote_keeps_the_config_js_prod_already_has(s3: Any, spa: Path) -> None:
+    someone_else_puts(s3, "config.js", 'export const API_BASE = "https://prod.example";\n')
+    tested_in_staging(s3, spa)
+
+    assert sync(spa, "promote", "--yes") == 0
+
+    assert "prod.example" in body(s3, "config.js")
+    assert body(s3, "app.js") == PAGE["app.js"]

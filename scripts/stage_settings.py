@@ -1,0 +1,473 @@
+"""One settings file per stage (deploy/<stage>.toml), and everything derived from it.
+
+    python scripts/stage_settings.py --stage prod [--check] [--offline] [--dry-run]
+
+The operator decides a handful of things per stage and writes them once, in
+deploy/<stage>.toml (committed; never a secret): region, domain, sender, crew and shore
+emails, the operator's time zone, the site bucket. What bootstrap made is read back from
+AWS each time (the table's stream ARN, the stage's distribution id), so nothing has to
+be copied by hand and a `git checkout` of an older config cannot drop it.
+
+From those two sources this writes:
+- the stage's block of .chalice/config.json (its environment variables, its REGIONAL
+  API endpoint) and the global OPERATOR_TZ;
+- .chalice/policy-<stage>.json, the stage's least-privilege IAM policy (the sender's
+  address appears in it, so it is generated, not hand-edited);
+- the OPERATOR_TZ line of spa/config.js.
+
+`--check` writes nothing and exits 1 listing every difference (deploy.py runs it).
+`--offline` skips AWS and keeps the discovered values config.json already holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts import awstools
+from scripts.awstools import UserError
+
+SETTINGS_DIR = awstools.REPO_ROOT / "deploy"
+SPA_CONFIG = awstools.SPA_DIR / "config.js"
+AWS_STAGES = ("dev", "staging", "prod")
+# The secrets each AWS stage's code reads (Secrets Manager names under the stage).
+SECRETS = {
+    "ADMIN_PASS_HASH_SECRET_ID": "admin-pass-hash",
+    "TOKEN_SIGNING_KEY_SECRET_ID": "token-signing-key",
+    "ORIGIN_VERIFY_SECRET_ID": "origin-verify",
+}
+# Where CloudFront's standard logs go inside the log bucket; verify_deploy reads them.
+CLOUDFRONT_LOG_PREFIX = "cloudfront/{stage}/"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the operator decided for one stage (deploy/<stage>.toml)."""
+
+    stage: str
+    region: str
+    sender: str
+    crew_emails: tuple[str, ...]
+    operator_tz: str
+    site_bucket: str
+    spa_slot: str = "prod"
+    domain: str = ""
+    shore_emails: tuple[str, ...] = ()
+    app_name: str = "shipcaptaincrew"
+
+    def secret_id(self, variable: str) -> str:
+        return f"{self.app_name}/{self.stage}/{SECRETS[variable]}"
+
+    @property
+    def table_name(self) -> str:
+        return f"{self.app_name}-{self.stage}"
+
+    @property
+    def log_bucket(self) -> str:
+        return f"{self.site_bucket}-logs"
+
+    @property
+    def log_prefix(self) -> str:
+        return CLOUDFRONT_LOG_PREFIX.format(stage=self.stage)
+
+
+@dataclass
+class Discovered:
+    """What bootstrap made, read back from AWS (or kept from config.json offline)."""
+
+    stream_arn: str = ""
+    distribution_id: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def settings_path(stage: str) -> Path:
+    return SETTINGS_DIR / f"{stage}.toml"
+
+
+def has_settings(stage: str) -> bool:
+    return settings_path(stage).is_file()
+
+
+def load(stage: str) -> Settings:
+    """The stage's settings file, checked field by field."""
+    path = settings_path(stage)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(
+            f"{path} is missing: copy deploy/prod.toml to it and edit it for {stage}"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path} is not valid TOML: {exc}") from None
+    known = {
+        "region",
+        "domain",
+        "sender",
+        "crew_emails",
+        "shore_emails",
+        "operator_tz",
+        "site_bucket",
+        "spa_slot",
+    }
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise UserError(
+            f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )
+    for name in ("region", "sender", "crew_emails", "operator_tz", "site_bucket"):
+        if not raw.get(name):
+            raise UserError(f"{path}: {name} is required")
+    crew = tuple(raw["crew_emails"])
+    shore = tuple(raw.get("shore_emails") or ())
+    for address in (raw["sender"], *crew, *shore):
+        if not isinstance(address, str) or not _EMAIL.match(address):
+            raise UserError(f"{path}: {address!r} is not an email address")
+    domain = str(raw.get("domain") or "").strip().lower().rstrip(".")
+    if domain and not _DOMAIN.match(domain):
+        raise UserError(f"{path}: domain {domain!r} is not a host name like crew.example.org")
+    slot = raw.get("spa_slot", "prod")
+    if slot not in awstools.SLOT_PREFIXES:
+        raise UserError(f"{path}: spa_slot must be one of {', '.join(awstools.SLOT_PREFIXES)}")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(raw["operator_tz"])
+    except Exception:
+        raise UserError(f"{path}: operator_tz {raw['operator_tz']!r} is not a time zone") from None
+    return Settings(
+        stage=stage,
+        region=raw["region"],
+        sender=raw["sender"],
+        crew_emails=crew,
+        operator_tz=raw["operator_tz"],
+        site_bucket=raw["site_bucket"],
+        spa_slot=slot,
+        domain=domain,
+        shore_emails=shore,
+    )
+
+
+def region_for(stage: str) -> str | None:
+    """The stage's region from its settings file, when it has one."""
+    return load(stage).region if has_settings(stage) else None
+
+
+# --- what is derived ---------------------------------------------------------------
+
+
+def environment(settings: Settings, discovered: Discovered) -> dict[str, str]:
+    """The stage's environment_variables in .chalice/config.json."""
+    env = {
+        "STAGE": settings.stage,
+        "TABLE_NAME": settings.table_name,
+        "SENDER_EMAIL": settings.sender,
+        "CREW_NOTIFY_EMAILS": ",".join(settings.crew_emails),
+        "SHORE_NOTIFY_EMAILS": ",".join(settings.shore_emails),
+        "SITE_DOMAIN": settings.domain,
+        **{name: settings.secret_id(name) for name in SECRETS},
+        "SPA_BUCKET": settings.site_bucket,
+        "DISTRIBUTION_ID": discovered.distribution_id,
+        "TABLE_STREAM_ARN": discovered.stream_arn,
+    }
+    env["SPA_SLOT"] = settings.spa_slot
+    return env
+
+
+def stage_policy(stage: str, sender: str, app_name: str = "shipcaptaincrew") -> dict[str, Any]:
+    """The IAM policy of a stage's functions: exactly the calls the code makes.
+
+    DeleteItem is granted only on throttle counters (keys starting THROTTLE#), the one
+    place the code deletes: payments and waivers are append-only.
+    """
+    table = f"arn:aws:dynamodb:*:*:table/{app_name}-{stage}"
+    secret = f"arn:aws:secretsmanager:*:*:secret:{app_name}/{stage}"
+    group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{app_name}-{stage}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TableReadWrite",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:Query",
+                    "dynamodb:UpdateItem",
+                ],
+                "Resource": [table, f"{table}/index/*"],
+            },
+            {
+                "Sid": "ThrottleCountersDelete",
+                "Effect": "Allow",
+                "Action": "dynamodb:DeleteItem",
+                "Resource": table,
+                "Condition": {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["THROTTLE#*"]},
+                    "Null": {"dynamodb:LeadingKeys": "false"},
+                },
+            },
+            {
+                "Sid": "OutboxStreamRead",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                ],
+                "Resource": f"{table}/stream/*",
+            },
+            {
+                "Sid": "OutboxStreamList",
+                "Effect": "Allow",
+                "Action": "dynamodb:ListStreams",
+                "Resource": "*",
+            },
+            {
+                "Sid": "StageSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                # Secrets Manager appends six random characters to every secret's ARN.
+                "Resource": [f"{secret}/{name}-??????" for name in sorted(SECRETS.values())],
+            },
+            {
+                "Sid": "CrewEmail",
+                "Effect": "Allow",
+                "Action": "ses:SendEmail",
+                "Resource": "arn:aws:ses:*:*:identity/*",
+                "Condition": {"StringEquals": {"ses:FromAddress": sender}},
+            },
+            {
+                "Sid": "FunctionLogGroups",
+                "Effect": "Allow",
+                "Action": "logs:CreateLogGroup",
+                "Resource": [group, f"{group}-*"],
+            },
+            {
+                "Sid": "FunctionLogStreams",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"{group}:log-stream:*", f"{group}-*:log-stream:*"],
+            },
+        ],
+    }
+
+
+def policy_text(policy: dict[str, Any]) -> str:
+    return json.dumps(policy, indent=2) + "\n"
+
+
+def config_text(config: dict[str, Any]) -> str:
+    return json.dumps(config, indent=2) + "\n"
+
+
+def spa_config_text(current: str, operator_tz: str) -> str:
+    """spa/config.js with its OPERATOR_TZ set; the rest of the file is left as it is."""
+    line = re.compile(r'(export const OPERATOR_TZ\s*=\s*)"[^"]*"')
+    if not line.search(current):
+        raise UserError(f'{SPA_CONFIG} has no `export const OPERATOR_TZ = "..."` line')
+    return line.sub(lambda m: f'{m.group(1)}"{operator_tz}"', current, count=1)
+
+
+def all_settings(config: dict[str, Any]) -> list[Settings]:
+    return [load(name) for name in awstools.stage_names(config) if has_settings(name)]
+
+
+def shared_zone(settings: list[Settings], config: dict[str, Any]) -> str:
+    """The one operator time zone every stage and the dispatch page share."""
+    zones = {s.operator_tz for s in settings}
+    if len(zones) > 1:
+        raise UserError(
+            "the stages disagree on operator_tz ("
+            + ", ".join(f"{s.stage}: {s.operator_tz}" for s in settings)
+            + "): the dispatch page has one zone, so they must agree"
+        )
+    return zones.pop() if zones else config.get("environment_variables", {}).get("OPERATOR_TZ", "")
+
+
+@dataclass
+class Rendered:
+    files: dict[Path, str]
+
+
+def render(stage: str, discovered: Discovered, config: dict[str, Any] | None = None) -> Rendered:
+    """The files as they should be for `stage` (and the settings every stage shares)."""
+    config = json.loads(json.dumps(config or awstools.read_config()))
+    settings = load(stage)
+    if stage not in config.get("stages", {}):
+        raise UserError(f"stage {stage} is not in .chalice/config.json")
+    zone = shared_zone(all_settings(config), config)
+    config.setdefault("environment_variables", {})["OPERATOR_TZ"] = zone
+    block = config["stages"][stage]
+    extra = {
+        k: v
+        for k, v in block.items()
+        if k
+        not in (
+            "api_gateway_stage",
+            "api_gateway_endpoint_type",
+            "iam_policy_file",
+            "environment_variables",
+        )
+    }
+    config["stages"][stage] = {
+        "api_gateway_stage": block.get("api_gateway_stage", "api"),
+        # CloudFront is the edge: an EDGE endpoint would put a second CloudFront in front.
+        "api_gateway_endpoint_type": "REGIONAL",
+        "iam_policy_file": f"policy-{stage}.json",
+        **extra,
+        "environment_variables": environment(settings, discovered),
+    }
+    policy = stage_policy(stage, settings.sender, config.get("app_name", "shipcaptaincrew"))
+    spa_now = SPA_CONFIG.read_text() if SPA_CONFIG.exists() else ""
+    return Rendered(
+        {
+            awstools.CONFIG_PATH: config_text(config),
+            awstools.CONFIG_PATH.parent / f"policy-{stage}.json": policy_text(policy),
+            SPA_CONFIG: spa_config_text(spa_now, zone),
+        }
+    )
+
+
+def differences(rendered: Rendered) -> dict[Path, str]:
+    """{file: unified diff} for each file that is not as rendered."""
+    out = {}
+    for path, wanted in rendered.files.items():
+        have = path.read_text() if path.exists() else ""
+        if have != wanted:
+            diff = difflib.unified_diff(
+                have.splitlines(), wanted.splitlines(), str(path), "wanted", lineterm=""
+            )
+            out[path] = "\n".join(diff)
+    return out
+
+
+def write(rendered: Rendered) -> list[Path]:
+    written = []
+    for path, text in rendered.files.items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            written.append(path)
+    return written
+
+
+# --- reading back what bootstrap made ------------------------------------------------
+
+
+def distribution_comment(settings: Settings) -> str:
+    """How bootstrap marks the stage's distribution (list_distributions finds it by this)."""
+    return f"{settings.app_name}-{settings.stage}"
+
+
+def find_distribution(cloudfront: Any, settings: Settings) -> dict[str, Any] | None:
+    """The stage's distribution summary, found by its comment; None when there is none."""
+    wanted = distribution_comment(settings)
+    for page in cloudfront.get_paginator("list_distributions").paginate():
+        for item in (page.get("DistributionList") or {}).get("Items") or []:
+            if item.get("Comment") == wanted:
+                return item
+    return None
+
+
+def discover(settings: Settings, clients: Any) -> Discovered:
+    """The stream ARN and distribution id as they are in AWS now."""
+    found = Discovered()
+    dynamodb = clients("dynamodb")
+    try:
+        described = dynamodb.describe_table(TableName=settings.table_name)["Table"]
+        found.stream_arn = described.get("LatestStreamArn", "")
+    except dynamodb.exceptions.ResourceNotFoundException:
+        found.notes.append(f"table {settings.table_name} does not exist yet: run bootstrap")
+    distribution = find_distribution(clients("cloudfront"), settings)
+    if distribution:
+        found.distribution_id = distribution["Id"]
+    else:
+        found.notes.append(f"no distribution for {settings.stage} yet: run bootstrap")
+    return found
+
+
+def kept(stage: str, config: dict[str, Any]) -> Discovered:
+    """Offline: the discovered values config.json already holds."""
+    env = config["stages"].get(stage, {}).get("environment_variables", {})
+    return Discovered(env.get("TABLE_STREAM_ARN", ""), env.get("DISTRIBUTION_ID", ""))
+
+
+def sync(stage: str, clients: Any | None, *, check: bool, dry_run: bool = False) -> int:
+    """Render, then check or write. Returns 0 when the files agree (or were written)."""
+    config = awstools.read_config()
+    settings = load(stage)
+    discovered = discover(settings, clients) if clients else kept(stage, config)
+    for note in discovered.notes:
+        awstools.detail(f"note: {note}")
+    rendered = render(stage, discovered, config)
+    diffs = differences(rendered)
+    if not diffs:
+        awstools.detail(f"{stage}: config.json, policy-{stage}.json and spa/config.js agree")
+        return 0
+    for path, diff in diffs.items():
+        awstools.detail(f"{_shown(path)} differs from {settings_path(stage).name}")
+        awstools.say(diff)
+    if check:
+        awstools.say(
+            f"error: the files above do not agree with {settings_path(stage)}: run "
+            f"`scripts/stage_settings.py --stage {stage}` and commit",
+            sys.stderr,
+        )
+        return 1
+    if dry_run:
+        awstools.step("Dry run: nothing written")
+        return 0
+    for path in write(rendered):
+        awstools.detail(f"wrote {_shown(path)}")
+    return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(awstools.REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Write .chalice/config.json, the stage's IAM policy and spa/config.js "
+        "from deploy/<stage>.toml and what bootstrap made (or --check that they agree)."
+    )
+    parser.add_argument("--stage", required=True, help=f"one of {', '.join(AWS_STAGES)}")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 on a difference"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the differences only")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not ask AWS; keep the stream ARN and distribution id config.json holds",
+    )
+    awstools.add_aws_args(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    awstools.step(f"Settings of {args.stage} from {settings_path(args.stage)}")
+    clients = None if args.offline else awstools.clients(args)
+    return sync(args.stage, clients, check=args.check, dry_run=args.dry_run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return awstools.run_script(build_parser, run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
