@@ -178,14 +178,22 @@ class Table:
     # --- Transactions ------------------------------------------------------------
 
     def put_write(
-        self, item: Item, *, condition: str, keep_nulls: bool = False, old: bool = False
+        self,
+        item: Item,
+        *,
+        condition: str,
+        keep_nulls: bool = False,
+        old: bool = False,
+        values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """One Put of a transaction."""
+        """One Put of a transaction (`values`: the condition's placeholders, plain)."""
         put: dict[str, Any] = {
             "TableName": self.name,
             "Item": to_item(item, keep_nulls=keep_nulls),
             "ConditionExpression": condition,
         }
+        if values:
+            put["ExpressionAttributeValues"] = {k: to_value(v) for k, v in values.items()}
         if old:
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": put}
@@ -198,6 +206,10 @@ class Table:
         if old:
             update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Update": update}
+
+    def delete_write(self, key: dict[str, str]) -> dict[str, Any]:
+        """One unconditional Delete of a transaction (nothing there is fine)."""
+        return {"Delete": {"TableName": self.name, "Key": to_item(key)}}
 
     def transact(self, writes: Sequence[dict[str, Any]], *, busy: str, tries: int = TRIES) -> None:
         """Write all of `writes` or none, retrying contention up to `tries` times in all.
