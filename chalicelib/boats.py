@@ -69,9 +69,7 @@ def add_boat(body: dict[str, Any], *, by: str) -> Boat:
     fields = _clean(body, partial=False)
     check_six_pack(fields["passenger_limit"], fields["inspected"])
     stamp = timeutil.now_iso()
-    boat = Boat(
-        id=uuid.uuid4().hex, **fields, created_at=stamp, created_by=by, updated_at=stamp
-    )
+    boat = Boat(id=uuid.uuid4().hex, **fields, created_at=stamp, created_by=by, updated_at=stamp)
     get_store().boats.add(boat)
     return boat
 

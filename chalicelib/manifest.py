@@ -68,7 +68,10 @@ def passengers(voyage: Voyage) -> list[Passenger]:
     """One passenger per person a signed waiver covers, in signing order."""
     marks = {(b.waiver_id, b.person): b for b in voyage.boardings}
     people: list[Passenger] = []
-    waivers = sorted(voyage.waivers, key=lambda w: (timeutil.instant(w.signed_at), w.id))
+    # Signing order; within a second by name, so the list does not shuffle between reads.
+    waivers = sorted(
+        voyage.waivers, key=lambda w: (timeutil.instant(w.signed_at), w.full_name, w.id)
+    )
     for waiver in waivers:
         names = [waiver.full_name, *(str(m.get("name", "")) for m in waiver.minors)]
         for person, name in enumerate(names):
@@ -113,9 +116,7 @@ def _answer(voyage: Voyage, boat: Boat | None, who: Caller) -> dict[str, Any]:
             "departed_by": departure.departed_by,
             "headcount": departure.headcount,
             "limit": departure.limit,
-            "notification": None
-            if departure.notification is None
-            else str(departure.notification),
+            "notification": None if departure.notification is None else str(departure.notification),
         },
     }
 

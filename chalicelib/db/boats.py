@@ -30,7 +30,9 @@ class Boats:
         )
         return sorted((Boat.from_item(i) for i in items), key=lambda b: (b.name.lower(), b.id))
 
-    def change(self, boat_id: str, changes: dict[str, Any], *, expected_version: int) -> Boat | None:
+    def change(
+        self, boat_id: str, changes: dict[str, Any], *, expected_version: int
+    ) -> Boat | None:
         """Set (None: remove) fields and bump the version if it is still the one read.
 
         None when the boat is gone or someone else changed it first.

@@ -198,7 +198,9 @@ class Dock:
         Raises Refused when it has not left, is back already, or its overdue
         flag changed since it was read.
         """
-        flag = "attribute_exists(overdue_at)" if overdue_sent else "attribute_not_exists(overdue_at)"
+        flag = (
+            "attribute_exists(overdue_at)" if overdue_sent else "attribute_not_exists(overdue_at)"
+        )
         writes = [
             self.table.update_write(
                 keys.trip_key(trip_id),
