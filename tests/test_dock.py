@@ -4,6 +4,7 @@ manifest ashore, the return and the overdue watch."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -408,6 +409,17 @@ def test_waiver_qr_code_is_an_svg_of_the_link(crew_api, event):
     assert response.headers["Content-Type"] == "image/svg+xml"
     svg = response.body.decode()
     assert svg.startswith("<svg") and "<path" in svg and "<script" not in svg
+    # The same modules segno draws for the trip's waiver link on that site.
+    import io
+
+    import segno
+
+    expected = io.BytesIO()
+    segno.make(f"https://dock.example.com/g/{event['id']}/waiver", error="m").save(
+        expected, kind="svg", scale=8, border=4, xmldecl=False, dark="#000", light="#fff"
+    )
+    drawn = re.search(r' d="([^"]+)"', svg).group(1)
+    assert drawn == re.search(r' d="([^"]+)"', expected.getvalue().decode()).group(1)
     assert crew_api.get(url, token=False).status_code == 401
 
 
