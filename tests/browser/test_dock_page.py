@@ -217,3 +217,36 @@ def test_the_printed_manifest_is_one_page_for_forty_people(crew_page: Page, api:
     pages = re.findall(rb"/Type\s*/Page[^s]", pdf)
     assert len(pages) == 1, f"the manifest takes {len(pages)} pages, not one"
     crew_page.emulate_media(media="screen")
+
+
+def test_a_trip_on_a_boat_of_the_fleet_is_held_to_its_limit(crew_page: Page, api: Api):
+    from datetime import timedelta
+
+    from tests.browser.conftest import operator_today, show_board
+
+    boat = api.ok(
+        "POST",
+        "/api/boats",
+        {"name": f"Skiff {uuid.uuid4().hex[:6]}", "passenger_limit": 6, "inspected": False},
+    )["boat"]
+    day = operator_today() + timedelta(days=DOCK_DAYS)
+    title = f"Six-pack {uuid.uuid4().hex[:6]}"
+    show_board(crew_page)
+    crew_page.get_by_role("link", name="New trip").click()
+    form = crew_page.locator("#trip-form")
+    expect(crew_page.locator(f"#fleet-boats option[value='{boat['name']}']")).to_have_count(1)
+    form.get_by_label("Title").fill(title)
+    form.get_by_label("Date").fill(day.isoformat())
+    form.get_by_label("Starts").fill("09:30")
+    form.get_by_label("Ends").fill("12:00")
+    form.get_by_label("Boat").fill(boat["name"])
+    form.get_by_label("Capacity").fill("8")
+    crew_page.get_by_role("button", name="Save trip").click()
+    expect(form.locator(".error")).to_contain_text("limit of 6 passengers")
+    expect(form.get_by_label("Capacity")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Capacity").fill("6")
+    crew_page.get_by_role("button", name="Save trip").click()
+    expect(crew_page.locator("#detail-title")).to_have_text(title)
+    events = api.ok("GET", f"/api/events?from={day}&to={day}")["events"]
+    (made,) = [e for e in events if e["title"] == title]
+    assert made["boat_id"] == boat["id"] and made["boat_limit"] == 6
