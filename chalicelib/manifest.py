@@ -28,7 +28,7 @@ from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.dock import Refused, Voyage
 from chalicelib.errors import BadInput, Conflict, NotFound
-from chalicelib.records import Boarding, Boat, Departure, Passenger, Trip
+from chalicelib.records import Boarding, Boat, Departure, Notification, Passenger, Role, Trip
 from chalicelib.request_facts import Caller
 
 # A trip without a boat of the fleet and without a capacity: the most the app books.
@@ -40,8 +40,6 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]{1,190}(:[0-9]{1,5})?")
 
 def sees_contacts(who: Caller) -> bool:
     """Emergency contacts are for the captain and the owner, not every deckhand."""
-    from chalicelib.records import Role
-
     return who.role in (Role.CAPTAIN, Role.OWNER)
 
 
@@ -230,10 +228,8 @@ def depart(trip_id: str, who: Caller) -> dict[str, Any]:
         headcount=len(aboard),
         limit=limit,
         manifest=_snapshot(trip, boat, aboard, departed_at, who),
+        notification=Notification.PENDING,
     )
-    from chalicelib.records import Notification
-
-    departure.notification = Notification.PENDING
     try:
         get_store().dock.depart(departure, overdue_after=trip.overdue_after(), busy=_BUSY)
     except Refused as refused:
