@@ -250,3 +250,33 @@ def test_a_trip_on_a_boat_of_the_fleet_is_held_to_its_limit(crew_page: Page, api
     events = api.ok("GET", f"/api/events?from={day}&to={day}")["events"]
     (made,) = [e for e in events if e["title"] == title]
     assert made["boat_id"] == boat["id"] and made["boat_limit"] == 6
+
+
+def test_an_overdue_trip_is_red_on_the_board_and_the_shore_is_told(crew_page: Page, api: Api):
+    # A trip that ended two hours ago, departed and never returned: overdue now.
+    trip = api.create_trip(-DOCK_DAYS, title=f"Lost at sea {uuid.uuid4().hex[:6]}")
+    api.ok("POST", f"/api/events/{trip['id']}/depart", {})
+    crew_page.goto(f"/#/week/{trip['starts_at'][:10]}")
+    card = crew_page.locator(
+        "article.card", has=crew_page.get_by_role("link", name=trip["title"], exact=True)
+    )
+    expect(card.locator(".when .badge")).to_have_text("Overdue")
+    expect(card).to_have_class(re.compile(r"\boverdue\b"))
+    assert card.evaluate("el => getComputedStyle(el).borderTopColor") == "rgb(165, 0, 0)"
+    assert card.locator(".badge").evaluate("el => getComputedStyle(el).color") == "rgb(165, 0, 0)"
+
+    # The stack's scheduled round flags it and the shore contacts get one email.
+    deadline = time.monotonic() + 20
+    alarms: list[dict[str, Any]] = []
+    while not alarms and time.monotonic() < deadline:
+        emails = api.ok("GET", "/_dev/outbox.json")["emails"]
+        alarms = [
+            m
+            for m in emails
+            if m["subject"].startswith("OVERDUE") and trip["title"] in m["subject"]
+        ]
+        time.sleep(0.5)
+    assert len(alarms) == 1, "no overdue email in /_dev/outbox"
+    api.ok("POST", f"/api/events/{trip['id']}/return", {})
+    crew_page.reload()
+    expect(card.locator(".when .badge")).to_have_text("Returned")
