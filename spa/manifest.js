@@ -31,9 +31,13 @@ const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 export async function showDock(into, ev) {
   useStyles("dock.css");
   root = into;
-  state = null;
-  confirming = false;
-  root.replaceChildren(h("h2", {}, "Passengers"), h("p", { class: "empty" }, "Loading passengers…"));
+  if (state?.trip?.id === ev.id) {
+    render(); // the trip redrawn (a payment, a void): keep the list while it reloads
+  } else {
+    state = null;
+    confirming = false;
+    root.replaceChildren(h("h2", {}, "Passengers"), h("p", { class: "empty" }, "Loading passengers…"));
+  }
   try {
     const data = await apiFetch(path(ev.id, "/manifest"));
     if (root !== into || !into.isConnected) return;
