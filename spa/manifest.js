@@ -110,7 +110,8 @@ function render() {
   const open = t.status !== "cancelled";
   const people = state.passengers;
   const missing = unsigned();
-  root.replaceChildren(
+  // replaceChildren would print a null as "null": leave out what is not shown.
+  root.replaceChildren(...[
     h("h2", {}, `Passengers (${people.length} signed)`),
     countsLine(),
     missing > 0 && !t.departed_at && h("p", { class: "warn" }, `${plural(missing, "booked place has", "booked places have")} no waiver yet.`),
@@ -127,7 +128,7 @@ function render() {
       h("button", { type: "button", id: "dock-qr", onclick: () => import("./qr.js").then((m) => m.showQr(t)) }, "QR code for patrons"),
       h("button", { type: "button", id: "dock-share", onclick: () => import("./qr.js").then((m) => m.shareLink(t, $("#dock-share-fallback"))) }, "Share waiver link")),
     h("div", { id: "dock-share-fallback" }),
-  );
+  ].filter(Boolean));
 }
 
 async function post(tail, body) {
