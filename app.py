@@ -12,7 +12,7 @@ from typing import Any
 from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib import auth, aws, config, errors, logs, request_facts, trips
+from chalicelib import auth, aws, boats, config, errors, logs, request_facts, trips
 from chalicelib import validation as v
 from chalicelib.records import Role
 
@@ -253,6 +253,84 @@ def waiver_record(event_id: str, waiver_id: str) -> dict:
     return {"waiver": waivers.get_waiver(event_id, waiver_id)}
 
 
+# --- At the dock: boats, who is aboard, departure and return ---------------------------
+def caller() -> request_facts.Caller:
+    return request_facts.caller(current().context)
+
+
+@app.route("/api/boats", methods=["GET"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def list_boats() -> dict:
+    return {"boats": [boat.to_json() for boat in boats.list_boats()]}
+
+
+@app.route("/api/boats", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def add_boat() -> Response:
+    boat = boats.add_boat(body(), by=crew_name())
+    return Response(body={"boat": boat.to_json()}, status_code=201)
+
+
+@app.route("/api/boats/{boat_id}", methods=["PATCH"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def update_boat(boat_id: str) -> dict:
+    return {"boat": boats.update_boat(boat_id, body(), by=crew_name()).to_json()}
+
+
+@app.route("/api/events/{event_id}/manifest", methods=["GET"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def trip_manifest(event_id: str) -> dict:
+    from chalicelib import manifest
+
+    return manifest.manifest(event_id, caller())
+
+
+@app.route("/api/events/{event_id}/boarding", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def mark_boarding(event_id: str) -> dict:
+    from chalicelib import manifest
+
+    return manifest.set_boarding(event_id, body(), caller())
+
+
+@app.route("/api/events/{event_id}/depart", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def depart_trip(event_id: str) -> dict:
+    from chalicelib import manifest
+
+    return manifest.depart(event_id, caller())
+
+
+# Any crew member may record the return: whoever ties up ends the overdue watch.
+@app.route("/api/events/{event_id}/return", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def return_trip(event_id: str) -> dict:
+    from chalicelib import manifest
+
+    return manifest.return_trip(event_id, caller())
+
+
+@app.route("/api/events/{event_id}/waiver-qr.svg", methods=["GET"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def waiver_qr(event_id: str) -> Response:
+    from chalicelib import manifest
+
+    svg = manifest.waiver_qr_svg(event_id, query("origin"))
+    return Response(
+        body=svg,
+        status_code=200,
+        headers={"Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=300"},
+    )
+
+
 # --- Email outbox -----------------------------------------------------------------
 # Crew emails leave after the response (chalicelib/outbox.py). On AWS the table's
 # stream delivers each new one within seconds and a schedule retries failures.
@@ -279,7 +357,9 @@ if TABLE_STREAM_ARN:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def drain_email_outbox(event: Any) -> dict:
-    """Every minute: send what is due (new ones the stream missed, failures to retry)."""
-    from chalicelib import outbox
+    """Every minute: flag trips overdue (their emails join the outbox), then send what
+    is due (new ones the stream missed, failures to retry)."""
+    from chalicelib import manifest, outbox
 
-    return {"sent": outbox.drain_outbox(limit=25)}
+    overdue = manifest.flag_overdue_trips(limit=25)
+    return {"overdue": overdue, "sent": outbox.drain_outbox(limit=25)}

@@ -64,6 +64,17 @@ def crew_notify_emails() -> list[str]:
     return [addr.strip() for addr in raw.split(",") if addr.strip()]
 
 
+def shore_contact_emails() -> list[str]:
+    """Who ashore gets the departure manifest and the overdue and all-back emails.
+
+    SHORE_CONTACT_EMAILS (comma separated); without it the crew's addresses, so a
+    manifest is never addressed to nobody.
+    """
+    raw = os.environ.get("SHORE_CONTACT_EMAILS", "")
+    found = [addr.strip() for addr in raw.split(",") if addr.strip()]
+    return found or crew_notify_emails()
+
+
 def token_ttl_seconds() -> int:
     return int(float(os.environ.get("TOKEN_TTL_HOURS", "12")) * 3600)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib import config, money, templates, timeutil, trips
 from chalicelib.notifications import Email
-from chalicelib.records import Kind, Payment, Waiver
+from chalicelib.records import Departure, Kind, Payment, Record, ShoreNotice, Trip, Waiver
 from chalicelib.waiver_text import text_version
 
 # What a waiver keeps of its trip, as the page showed it when signed.
@@ -95,13 +95,88 @@ def waiver_email(waiver: Waiver) -> Email:
     )
 
 
+def _when(stamp: str | None) -> str:
+    return timeutil.human_stamp(stamp) if stamp else "not recorded"
+
+
+def _shore_email(template: str, subject: str, context: dict[str, Any]) -> Email:
+    context = {**context, "subject": subject}
+    return Email(
+        to=config.shore_contact_emails(),
+        subject=subject,
+        text=templates.render(f"email/{template}.txt", **context),
+        html=templates.render(f"email/{template}.html", **context),
+    )
+
+
+def _voyage_context(manifest: dict[str, Any]) -> dict[str, Any]:
+    trip = manifest["trip"]
+    people = manifest["people"]
+    return {
+        "m": manifest,
+        "trip": trip,
+        "boat": manifest["boat"],
+        "people": people,
+        "minors": sum(1 for p in people if p["minor"]),
+        "departed": _when(manifest["departed_at"]),
+        "expected": _when(manifest["expected_return"]),
+        "crew": ", ".join(trip.get("crew") or []) or "none listed",
+    }
+
+
+def departure_email(departure: Departure) -> Email:
+    """The manifest ashore: trip, boat, captain, crew, each person aboard with minor
+    flag and emergency contact, departure time and expected return."""
+    m = departure.manifest
+    subject = (
+        f"Departed: {m['boat']['name'] or 'boat'}, {departure.headcount} aboard — "
+        f"{m['trip']['title']}"
+    )
+    return _shore_email("departure", subject, _voyage_context(m))
+
+
+def _notice_context(notice: ShoreNotice) -> tuple[Trip, dict[str, Any]]:
+    from chalicelib.db import get_store
+
+    trip = trips.load_trip(notice.trip_id)
+    departure = get_store().dock.departure(notice.trip_id)
+    if departure is None:
+        raise RuntimeError(f"trip {notice.trip_id}: a notice without a departure")
+    context = _voyage_context(departure.manifest)
+    context.update(
+        headcount=departure.headcount,
+        overdue_since=_when(timeutil.to_local_iso(trip.overdue_after())),
+        returned=_when(trip.returned_at),
+        returned_by=trip.returned_by,
+        notice_at=_when(notice.at),
+    )
+    return trip, context
+
+
+def overdue_email(notice: ShoreNotice) -> Email:
+    """The float-plan alarm: the trip is 30 minutes past its expected return."""
+    trip, context = _notice_context(notice)
+    boat = context["boat"]["name"] or trip.boat or "the boat"
+    return _shore_email("overdue", f"OVERDUE: {boat} has not returned — {trip.title}", context)
+
+
+def all_back_email(notice: ShoreNotice) -> Email:
+    """The overdue trip is back at the dock."""
+    trip, context = _notice_context(notice)
+    boat = context["boat"]["name"] or trip.boat or "the boat"
+    return _shore_email("all_back", f"All back: {boat} returned — {trip.title}", context)
+
+
 RENDERERS: dict[str, Callable[[Any], Email]] = {
     Kind.PAYMENT: payment_email,
     Kind.WAIVER: waiver_email,
+    Kind.DEPARTURE: departure_email,
+    Kind.OVERDUE: overdue_email,
+    Kind.ALL_BACK: all_back_email,
 }
 
 
-def render(kind: str, record: Payment | Waiver | None) -> Email:
+def render(kind: str, record: Record | None) -> Email:
     """The email an outbox item of this kind owes."""
     renderer = RENDERERS.get(kind)
     if renderer is None or record is None:

@@ -9,6 +9,7 @@ are stored and sent as their plain words. The API calls a trip an "event"
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
@@ -53,6 +54,18 @@ class Kind(StrEnum):
     PAYMENT = "payment"
     WAIVER = "waiver"
     SIGNATURE = "waiver_signature"
+    BOAT = "boat"
+    BOARDING = "boarding"
+    DEPARTURE = "departure"
+    WATCH = "float_plan_watch"
+    OVERDUE = "overdue_notice"
+    ALL_BACK = "all_back_notice"
+
+
+# A trip still out this long after its expected return is overdue (float-plan practice).
+OVERDUE_AFTER = timedelta(minutes=30)
+# An uninspected vessel carries at most six passengers for hire (the "six-pack").
+SIX_PACK_LIMIT = 6
 
 
 # Stored attribute name -> record field, where the API's word differs from the code's.
@@ -107,6 +120,7 @@ class Trip(Record):
         "captain",
         "crew",
         "notes",
+        "boat_id",
     )
     PUBLIC: ClassVar[tuple[str, ...]] = (
         "id",
@@ -120,6 +134,15 @@ class Trip(Record):
         "version",
         "created_at",
         "updated_at",
+        # At the dock (issue 14): the boat's limit when assigned, who is aboard, the voyage.
+        "boat_limit",
+        "boarded_count",
+        "departed_at",
+        "departed_by",
+        "departed_headcount",
+        "returned_at",
+        "returned_by",
+        "overdue",
     )
 
     id: str
@@ -143,10 +166,38 @@ class Trip(Record):
     updated_at: str | None = None
     updated_by: str | None = None
     cancelled_by: str | None = None
+    boat_id: str | None = None
+    boat_limit: int | None = None
+    boarded_count: int = 0
+    departed_at: str | None = None
+    departed_by: str | None = None
+    departed_headcount: int | None = None
+    returned_at: str | None = None
+    returned_by: str | None = None
+    overdue_at: str | None = None
 
     def __post_init__(self) -> None:
         self.status = TripStatus(self.status)
         self.crew = list(self.crew or [])
+
+    @property
+    def allowed_aboard(self) -> int | None:
+        """How many may be aboard: the boat's limit, else (a free-text boat) the capacity."""
+        return self.boat_limit if self.boat_limit is not None else self.capacity
+
+    def overdue_after(self) -> datetime:
+        """When a trip still out becomes overdue."""
+        return datetime.fromisoformat(self.ends_at) + OVERDUE_AFTER
+
+    def overdue_as_of(self, now: datetime) -> bool:
+        return bool(self.departed_at and not self.returned_at and now >= self.overdue_after())
+
+    @property
+    def overdue(self) -> bool:
+        """Out on the water 30 minutes past its expected return (as of this moment)."""
+        from chalicelib import timeutil
+
+        return self.overdue_as_of(timeutil.now().astimezone(UTC))
 
     @property
     def cancelled(self) -> bool:
@@ -283,3 +334,115 @@ class Signature:
     png: bytes
     sha256: str
     signed_at: str
+
+
+@dataclass
+class Boat(Record):
+    """A vessel of the fleet and how many passengers it may carry."""
+
+    EDITABLE: ClassVar[tuple[str, ...]] = (
+        "name",
+        "passenger_limit",
+        "inspected",
+        "uscg_number",
+        "notes",
+    )
+    PUBLIC: ClassVar[tuple[str, ...]] = (
+        "id",
+        *EDITABLE,
+        "version",
+        "created_at",
+        "updated_at",
+    )
+
+    id: str
+    name: str
+    passenger_limit: int
+    inspected: bool = False
+    uscg_number: str | None = None
+    notes: str | None = None
+    version: int = 1
+    created_at: str | None = None
+    created_by: str | None = None
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+@dataclass
+class Boarding(Record):
+    """One person of a waiver marked aboard (or back ashore). `person` 0 is the signer,
+    1.. the minors in the order the waiver lists them."""
+
+    trip_id: str
+    waiver_id: str
+    person: int
+    name: str
+    boarded: bool
+    at: str
+    by: str | None = None
+
+
+@dataclass
+class Passenger:
+    """One person a signed waiver covers, as the manifest lists them."""
+
+    name: str
+    minor: bool
+    waiver_id: str
+    person: int
+    signed_at: str
+    boarded: bool = False
+    boarded_at: str | None = None
+    boarded_by: str | None = None
+    emergency_name: str | None = None
+    emergency_phone: str | None = None
+
+    def to_json(self, *, contacts: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "minor": self.minor,
+            "waiver_id": self.waiver_id,
+            "signed_at": self.signed_at,
+            "boarded": self.boarded,
+            "boarded_at": self.boarded_at,
+            "boarded_by": self.boarded_by,
+        }
+        if contacts:
+            out["emergency_name"] = self.emergency_name
+            out["emergency_phone"] = self.emergency_phone
+        return out
+
+
+@dataclass
+class Departure(Record):
+    """A trip casting off: who sent it, the headcount, and the manifest as it stood then.
+
+    Its `manifest` is the snapshot the shore contacts' email is rendered from, so
+    the email says exactly who was aboard when the boat left.
+    """
+
+    trip_id: str
+    departed_at: str
+    departed_by: str
+    headcount: int
+    limit: int | None
+    manifest: dict[str, Any]
+    notification: Notification | None = None
+
+    def __post_init__(self) -> None:
+        if self.notification is not None:
+            self.notification = Notification(self.notification)
+
+
+@dataclass
+class ShoreNotice(Record):
+    """An email to the shore contacts about a trip afloat: overdue, or all back."""
+
+    trip_id: str
+    at: str
+    by: str | None = None
+    notification: Notification | None = None
+
+    def __post_init__(self) -> None:
+        if self.notification is not None:
+            self.notification = Notification(self.notification)

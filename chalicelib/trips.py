@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from chalicelib import timeutil
+from chalicelib import boats, timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.trips import Stale
@@ -51,6 +51,8 @@ def _clean(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         fields["crew"] = v.name_list(body, "crew") or []
     if present("notes"):
         fields["notes"] = v.text(body, "notes", max_len=2000, multiline=True)
+    if present("boat_id") and (partial or body.get("boat_id") is not None):
+        fields["boat_id"] = v.ref_id(body, "boat_id")
     return fields
 
 
@@ -73,7 +75,7 @@ def _stored(fields: dict[str, Any]) -> dict[str, Any]:
 def new_trip(body: dict[str, Any], *, by: str, trip_id: str | None = None) -> Trip:
     """A validated, scheduled trip from a request body, not yet stored."""
     v.reject_unknown(body, EDITABLE_FIELDS)
-    fields = _clean(body, partial=False)
+    fields = boats.fit_trip(_clean(body, partial=False))
     _check_times(fields["starts_at"], fields["ends_at"])
     stamp = timeutil.now_iso()
     return Trip(
@@ -146,6 +148,7 @@ def update_trip(trip_id: str, body: dict[str, Any], *, by: str) -> Trip:
         raise Conflict("this trip is cancelled and can no longer be edited", code="cancelled")
     if current.version != version:
         raise _stale()
+    changes = boats.fit_trip(changes, current)
     starts = changes.get("starts_at") or timeutil.parse_datetime(current.starts_at, "starts_at")
     ends = changes.get("ends_at") or timeutil.parse_datetime(current.ends_at, "ends_at")
     _check_times(starts, ends)

@@ -128,6 +128,16 @@ def uuid_text(body: dict[str, Any], name: str) -> str | None:
         raise BadInput(f"{name} must be a UUID", field=name) from None
 
 
+def ref_id(body: dict[str, Any], name: str) -> str | None:
+    """An id of another record in a body (32 hex digits); None when absent or null."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise BadInput(f"{name} must be the id of a record (32 hex digits)", field=name)
+    return value
+
+
 def path_id(value: str, what: str = "event") -> str:
     """Ids are UUIDs (32 hex digits, or the dashed form); anything else cannot exist: 404."""
     if not isinstance(value, str) or not _ID.fullmatch(value):

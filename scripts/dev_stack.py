@@ -158,8 +158,17 @@ def wait_until_healthy(url: str, child: subprocess.Popen, timeout: float) -> Non
     raise StartupError(f"chalice local did not answer {url} within {timeout:.0f}s.")
 
 
+def _scheduled_round(limit: int = 25) -> int:
+    """What the scheduled Lambda does each minute: flag overdue trips, send what is due."""
+    from chalicelib import manifest, outbox
+
+    manifest.flag_overdue_trips(limit=limit)
+    return outbox.drain_outbox(limit=limit)
+
+
 class OutboxDrain:
-    """Sends pending crew emails every second, as the scheduled Lambda would on AWS.
+    """Sends pending emails (and flags overdue trips) every second, as the scheduled
+    Lambda does every minute on AWS.
 
     A failure is logged once (not every second) and the next tick tries again.
     """
@@ -186,10 +195,8 @@ class OutboxDrain:
         """One round: send what is pending; returns the pause."""
         try:
             if self._drain is None:
-                from chalicelib import outbox
-
-                self._drain = outbox.drain_outbox
-                say("email drain: on (every second)")
+                self._drain = _scheduled_round
+                say("email drain: on (every second), with the overdue-trip check")
             sent = self._drain(limit=25)
             if sent:
                 say(f"email drain: sent {sent} email(s); see /_dev/outbox")

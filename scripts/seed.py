@@ -1,4 +1,4 @@
-"""Demo data for the local stack: a realistic week of charters, starting today.
+"""Demo data for the local stack: three boats and a realistic week of charters from today.
 
 The trips are created through the app's own logic (chalicelib.trips.create_trip),
 so they have exactly the shape the API stores. `make run` seeds once, when the
@@ -161,6 +161,32 @@ def demo_week(today: date, zone: ZoneInfo) -> list[dict[str, Any]]:
     ]
 
 
+# The demo fleet: two inspected vessels and one six-pack (uninspected, six passengers).
+DEMO_BOATS = [
+    {
+        "name": "Sea Wren",
+        "passenger_limit": 49,
+        "inspected": True,
+        "uscg_number": "1234567",
+        "notes": "Certificate of inspection: 49 passengers, 3 crew.",
+    },
+    {
+        "name": "Miss Kelp",
+        "passenger_limit": 18,
+        "inspected": True,
+        "uscg_number": "2345678",
+        "notes": "Sportfishing; certificate of inspection: 18 passengers.",
+    },
+    {
+        "name": "Lady Grace",
+        "passenger_limit": 6,
+        "inspected": False,
+        "uscg_number": "3456789",
+        "notes": "Uninspected: a six-pack charter.",
+    },
+]
+
+
 def has_events(client: Any, table_name: str) -> bool:
     """Whether the table holds any event (a Scan: dev tooling, never a request path)."""
     kwargs: dict[str, Any] = {
@@ -180,11 +206,12 @@ def has_events(client: Any, table_name: str) -> bool:
 
 def seed_demo_week(today: date | None = None) -> list[dict[str, Any]]:
     """Create the demo week through the app's logic; the environment must point at the table."""
-    from chalicelib import config, timeutil, trips
+    from chalicelib import boats, config, timeutil, trips
 
     day = today or timeutil.today_local()
+    fleet = {boat["name"]: boats.add_boat(boat, by=SEEDED_BY).id for boat in DEMO_BOATS}
     return [
-        trips.create_trip(body, by=SEEDED_BY).to_json()
+        trips.create_trip({**body, "boat_id": fleet[body["boat"]]}, by=SEEDED_BY).to_json()
         for body in demo_week(day, config.operator_tz())
     ]
 

@@ -174,7 +174,7 @@ def environment(settings: Settings, discovered: Discovered) -> dict[str, str]:
         "TABLE_NAME": settings.table_name,
         "SENDER_EMAIL": settings.sender,
         "CREW_NOTIFY_EMAILS": ",".join(settings.crew_emails),
-        "SHORE_NOTIFY_EMAILS": ",".join(settings.shore_emails),
+        "SHORE_CONTACT_EMAILS": ",".join(settings.shore_emails),
         "SITE_DOMAIN": settings.domain,
         **{name: settings.secret_id(name) for name in SECRETS},
         "SPA_BUCKET": settings.site_bucket,

@@ -23,7 +23,20 @@ export function figures(ev) {
     else if (ev.balance_cents < 0) balance = ["Overpaid", formatCents(-ev.balance_cents), "due"];
     else balance = ["Balance", "Paid in full", "ok"];
   }
-  return [["Waivers", waivers, covered && covered >= (ev.capacity ?? Infinity) ? "ok" : ""], ["Paid", paid, ""], balance];
+  const rows = [["Waivers", waivers, covered && covered >= (ev.capacity ?? Infinity) ? "ok" : ""], ["Paid", paid, ""], balance];
+  // At the dock: aboard of the boat's limit (the capacity for a free-text boat).
+  const limit = ev.boat_limit ?? ev.capacity;
+  const aboard = ev.boarded_count ?? 0;
+  if (aboard || ev.departed_at) rows.push(["Aboard", [`${aboard} `, h("small", {}, `of ${limit}`)], aboard > limit ? "due" : ""]);
+  return rows;
+}
+
+/** Departed, returned or overdue (red), as a badge on the card. */
+export function voyageBadge(ev) {
+  if (ev.overdue) return h("span", { class: "badge" }, "Overdue");
+  if (ev.returned_at) return h("span", { class: "badge ok" }, "Returned");
+  if (ev.departed_at) return h("span", { class: "badge ok" }, "Departed");
+  return null;
 }
 
 export function figureList(ev) {
@@ -43,9 +56,9 @@ export const cancelledBadge = () => h("span", { class: "badge" }, "Cancelled");
 
 function fillCard(el, ev) {
   const id = ev.id;
-  el.className = isCancelled(ev) ? "card cancelled" : "card";
+  el.className = isCancelled(ev) ? "card cancelled" : ev.overdue ? "card overdue" : "card";
   el.replaceChildren(
-    h("p", { class: "when" }, formatSpan(ev.starts_at, ev.ends_at), isCancelled(ev) && cancelledBadge()),
+    h("p", { class: "when" }, formatSpan(ev.starts_at, ev.ends_at), isCancelled(ev) && cancelledBadge(), voyageBadge(ev)),
     h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title || "Untitled trip")),
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
     figureList(ev),

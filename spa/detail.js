@@ -101,7 +101,10 @@ function render() {
     h("label", { for: "waiver-link" }, "Waiver link for patrons"),
     h("div", { class: "copy" }, link, h("button", { type: "button", onclick: () => copyLink(link) }, "Copy link")),
     waivers.length ? h("ul", { class: "ledger" }, waivers.map(waiverRow)) : h("p", { class: "empty" }, "No waivers signed yet."),
+    h("section", { id: "dock", "aria-label": "At the dock" }),
   );
+  // At the dock (passengers, depart, return, print, QR): its own module, loaded on demand.
+  import("./manifest.js").then((m) => m.showDock($("#dock"), ev));
 }
 
 // ---- void a payment: a reason, then the confirm button in the same dialog ----

@@ -12,6 +12,7 @@ const notice = $("#trip-notice");
 let editId = null; // set while editing an existing trip
 let editing = null; // that trip as loaded (null until it arrives)
 let busy = false;
+let fleet = null; // ./fleet.js once loaded: the boats of the fleet for the Boat field
 
 const field = (id) => $(`#trip-${id}`);
 
@@ -40,6 +41,7 @@ function start(title, back) {
   $("#trip-title").textContent = title;
   $("#trip-back").href = back;
   save.disabled = false;
+  import("./fleet.js").then((m) => { fleet = m; return m.attachFleet(field("boat")); });
 }
 
 export function newTrip() {
@@ -94,6 +96,7 @@ function read() {
     starts_at: `${date}T${from}:00`,
     ends_at: `${date}T${to}:00`,
     boat: field("boat").value.trim(),
+    boat_id: fleet?.boatIdFor(field("boat").value),
     capacity: Number(cap),
     price_cents: price,
     captain: field("captain").value.trim(),
@@ -105,6 +108,7 @@ function read() {
 function same(key, value, ev) {
   if (key === "starts_at" || key === "ends_at") return value.slice(0, 16) === String(ev[key] ?? "").slice(0, 16);
   if (key === "crew") return value.join("\n") === (ev.crew ?? []).join("\n");
+  if (key === "boat_id") return value === undefined || value === (ev.boat_id ?? null);
   return (value ?? "") === (ev[key] ?? "");
 }
 

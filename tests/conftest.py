@@ -185,6 +185,38 @@ class Api:
         )
         return self.client.lambda_.invoke("drain_email_outbox", event).payload["sent"]
 
+    # --- At the dock (issue 14) -----------------------------------------------------
+
+    def as_role(self, role: str, name: str | None = None) -> str:
+        """Act as a crew member with this role (a token minted as login will with accounts)."""
+        from chalicelib import auth
+        from chalicelib.records import Role
+
+        self.token = auth.issue_token(name or role.title(), Role(role))["token"]
+        return self.token
+
+    def boat(self, **fields: Any) -> dict[str, Any]:
+        """Add a boat that must be accepted (a six-pack unless told); the boat."""
+        body = {"name": "Osprey", "passenger_limit": 6, "inspected": False, **fields}
+        response = self.post("/api/boats", body)
+        assert response.status_code == 201, response.body
+        return response.json_body["boat"]
+
+    def board(
+        self, event_id: str, waiver_id: str, name: str, boarded: bool = True, **kw: Any
+    ) -> Any:
+        """Mark one person aboard (or ashore); the raw response."""
+        return self.post(
+            f"/api/events/{event_id}/boarding",
+            {"waiver_id": waiver_id, "name": name, "boarded": boarded},
+            **kw,
+        )
+
+    def manifest(self, event_id: str) -> dict[str, Any]:
+        response = self.get(f"/api/events/{event_id}/manifest")
+        assert response.status_code == 200, response.body
+        return response.json_body
+
     def login(self, name: str = "Dana") -> str:
         response = self.post("/api/login", {"password": TEST_PASSWORD, "name": name}, token=False)
         assert response.status_code == 200, response.body

@@ -110,10 +110,14 @@ def make_world(crew_api, event: dict[str, Any]) -> dict[str, Any]:
         f"/g/{event['id']}/waiver", WAIVER, headers={"accept": "application/json"}, token=False
     )
     assert signed.status_code == 201, signed.body
+    boat = crew_api.post("/api/boats", {"name": "Osprey", "passenger_limit": 6, "inspected": False})
+    assert boat.status_code == 201, boat.body
     return {
         "event_id": event["id"],
         "payment_id": payment.json_body["payment"]["id"],
         "waiver_id": signed.json_body["waiver"]["id"],
+        "signer": signed.json_body["waiver"]["full_name"],
+        "boat_id": boat.json_body["boat"]["id"],
         "version": event["version"],
     }
 
@@ -141,10 +145,18 @@ def body_for(method: str, path: str, world: dict[str, Any]) -> Any:
         return {"patron_name": "Mallory", "amount_cents": 100, "method": "cash"}
     if path.endswith("/void"):
         return {"reason": "not really"}
+    if method == "PATCH" and path.startswith("/api/boats/"):
+        return {"name": "Hijacked"}
     if method == "PATCH":
         return {"title": "Hijacked", "version": world["version"]}
     if path.endswith("/cancel"):
         return {}
+    if path.endswith(("/depart", "/return")):
+        return {}
+    if path.endswith("/boarding"):
+        return {"waiver_id": world["waiver_id"], "name": world["signer"], "boarded": True}
+    if path == "/api/boats":
+        return {"name": "Hijacked", "passenger_limit": 6, "inspected": False}
     return trip(title="Hijacked")
 
 

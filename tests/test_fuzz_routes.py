@@ -120,6 +120,10 @@ def templates_for(method: str, path: str) -> list[dict[str, Any]]:
             dict(WAIVER),
             {**WAIVER, "minors": [{"name": "Kit Lee", "date_of_birth": "2019-05-01"}]},
         ]
+    if path.endswith("/boarding"):
+        return [{"waiver_id": "0" * 32, "name": WAIVER["full_name"], "boarded": True}]
+    if path == "/api/boats" or path.startswith("/api/boats/"):
+        return [{"name": "Skiff", "passenger_limit": 6, "inspected": False, "notes": "x"}]
     if method == "PATCH":
         return [{"title": "Morning Run", "version": 1}]
     if path == "/api/events":

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.db.boats import Boats
 from chalicelib.db.counters import Counters
+from chalicelib.db.dock import Dock
 from chalicelib.db.ledger import Ledger
 from chalicelib.db.outbox import OutboxTable
 from chalicelib.db.table import Table
@@ -32,6 +34,8 @@ class Store:
         self.waivers = Waivers(self.table)
         self.outbox = OutboxTable(self.table)
         self.counters = Counters(self.table)
+        self.boats = Boats(self.table)
+        self.dock = Dock(self.table)
 
     @property
     def name(self) -> str:

@@ -4,6 +4,12 @@
                         SK = PAY#<pid>       a payment (append-only; voids mark it)
                         SK = WAIVER#<wid>    a signed waiver (immutable)
                         SK = XSIG#<wid>      a drawn signature, kept out of detail reads
+                        SK = BOARD#<wid>#<n> person n of a waiver marked aboard or ashore
+                        SK = DEPART          the departure and its manifest (owes an email)
+                        SK = WATCH           the float-plan watch while the trip is out
+                        SK = NOTICE#OVERDUE  the overdue email to the shore contacts
+                        SK = NOTICE#BACK     the all-back email after an overdue one
+    PK = BOATS          SK = BOAT#<id>       the fleet: one small partition, one Query
     PK = THROTTLE#<scope>#<source>           failed-attempt counters (expire by TTL)
 
 The date index (GSI1) buckets trips by the UTC year they start in and sorts them
@@ -24,6 +30,15 @@ SIGNATURE_PREFIX = "XSIG#"
 # Every SK a trip-detail Query should load sorts below this; signatures sort above.
 DETAIL_SK_CEILING = "X"
 OUTBOX = "OUTBOX"
+BOATS_PK = "BOATS"
+BOAT_PREFIX = "BOAT#"
+BOARDING_PREFIX = "BOARD#"
+DEPARTURE_SK = "DEPART"
+WATCH_SK = "WATCH"
+OVERDUE_SK = "NOTICE#OVERDUE"
+ALL_BACK_SK = "NOTICE#BACK"
+# The date index's sparse partition of trips afloat, sorted by when each turns overdue.
+AFLOAT = "AFLOAT"
 # Storage and index attributes: never part of a record.
 KEY_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "kind", TTL_ATTRIBUTE})
 
@@ -65,3 +80,28 @@ def date_sort_key(utc_stamp: str, trip_id: str) -> str:
 def outbox_marker(due_utc_stamp: str, key: Key) -> str:
     """The outbox index's sort key: due time first, so 'what is due' is a range."""
     return f"{due_utc_stamp}#{key['PK']}#{key['SK']}"
+
+
+def boat_key(boat_id: str) -> Key:
+    return {"PK": BOATS_PK, "SK": BOAT_PREFIX + boat_id}
+
+
+def boarding_key(trip_id: str, waiver_id: str, person: int) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": f"{BOARDING_PREFIX}{waiver_id}#{person:02d}"}
+
+
+def departure_key(trip_id: str) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": DEPARTURE_SK}
+
+
+def watch_key(trip_id: str) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": WATCH_SK}
+
+
+def notice_key(trip_id: str, sk: str) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": sk}
+
+
+def watch_marker(overdue_utc_stamp: str, trip_id: str) -> str:
+    """The AFLOAT partition's sort key: when the trip turns overdue, then which trip."""
+    return f"{overdue_utc_stamp}#{trip_id}"

@@ -16,7 +16,15 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.table import Table, Update
-from chalicelib.records import Kind, Notification, Payment, Waiver
+from chalicelib.records import (
+    Departure,
+    Kind,
+    Notification,
+    Payment,
+    Record,
+    ShoreNotice,
+    Waiver,
+)
 
 # Attribute names in expressions go through placeholders: `_`-names and reserved words.
 _NAMES = {
@@ -49,7 +57,17 @@ class Claimed:
     key: keys.Key
     kind: str
     attempts: int
-    record: Payment | Waiver | None
+    record: Record | None
+
+
+# The record an outbox item of each kind is read as, for its email.
+_RECORDS: dict[str, type[Record]] = {
+    Kind.PAYMENT: Payment,
+    Kind.WAIVER: Waiver,
+    Kind.DEPARTURE: Departure,
+    Kind.OVERDUE: ShoreNotice,
+    Kind.ALL_BACK: ShoreNotice,
+}
 
 
 def _pick(*placeholders: str) -> dict[str, str]:
@@ -98,11 +116,8 @@ class OutboxTable:
         if item is None:
             return None
         kind = str(item.get("kind", ""))
-        record: Payment | Waiver | None = None
-        if kind == Kind.PAYMENT:
-            record = Payment.from_item(item)
-        elif kind == Kind.WAIVER:
-            record = Waiver.from_item(item)
+        made = _RECORDS.get(kind)
+        record = made.from_item(item) if made is not None else None
         return Claimed(key, kind, int(item.get("_notify_attempts", 0)), record)
 
     def sent(self, claimed: Claimed, token: str, message_id: str) -> bool:

@@ -178,14 +178,22 @@ class Table:
     # --- Transactions ------------------------------------------------------------
 
     def put_write(
-        self, item: Item, *, condition: str, keep_nulls: bool = False, old: bool = False
+        self,
+        item: Item,
+        *,
+        condition: str,
+        keep_nulls: bool = False,
+        old: bool = False,
+        values: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """One Put of a transaction."""
+        """One Put of a transaction (`values`: the condition's placeholders, plain)."""
         put: dict[str, Any] = {
             "TableName": self.name,
             "Item": to_item(item, keep_nulls=keep_nulls),
             "ConditionExpression": condition,
         }
+        if values:
+            put["ExpressionAttributeValues"] = {k: to_value(v) for k, v in values.items()}
         if old:
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": put}

@@ -1,0 +1,203 @@
+// At the dock (loaded with import() when a trip opens, so the board's first load does
+// not carry it): who is aboard, one tap each; Depart with the headcount and who has
+// no waiver yet; Return; the printed manifest; the QR code and Share for the waiver link.
+import { apiFetch } from "./api.js";
+import { datePart, formatDay, formatSpan, formatStamp } from "./dates.js";
+import { $, h, toast } from "./ui.js";
+
+let root = null;
+let state = null; // the manifest: {trip, boat, passengers, counts, departure}
+let confirming = false;
+let busy = false;
+
+const sheets = new Map();
+/** Load a stylesheet of ours once (dock.css, print.css); resolves when it applies. */
+export function useStyles(name) {
+  if (!sheets.has(name)) {
+    sheets.set(name, new Promise((resolve) => {
+      const link = h("link", { rel: "stylesheet", href: name, "data-dock": name });
+      link.addEventListener("load", resolve);
+      link.addEventListener("error", resolve); // print unstyled rather than not at all
+      document.head.append(link);
+    }));
+  }
+  return sheets.get(name);
+}
+
+const path = (id, tail = "") => `/api/events/${encodeURIComponent(id)}${tail}`;
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** Show the dock panel for trip `ev` inside `into`. */
+export async function showDock(into, ev) {
+  useStyles("dock.css");
+  root = into;
+  if (state?.trip?.id === ev.id) {
+    render(); // the trip redrawn (a payment, a void): keep the list while it reloads
+  } else {
+    state = null;
+    confirming = false;
+    root.replaceChildren(h("h2", {}, "Passengers"), h("p", { class: "empty" }, "Loading passengers…"));
+  }
+  try {
+    const data = await apiFetch(path(ev.id, "/manifest"));
+    if (root !== into || !into.isConnected) return;
+    state = data;
+    render();
+  } catch (e) {
+    if (e.status === 401) return;
+    root.replaceChildren(h("h2", {}, "Passengers"), h("div", { class: "problem", role: "alert" },
+      h("p", {}, `Could not load the passengers. ${e.message}`),
+      h("button", { type: "button", onclick: () => showDock(into, ev) }, "Try again")));
+  }
+}
+
+function countsLine() {
+  const { boarded, limit } = state.counts;
+  const over = boarded > limit;
+  return h("p", { id: "dock-counts", class: over ? "dock-counts over" : "dock-counts", role: "status" },
+    `${boarded} aboard of ${limit} allowed`, over && ` — ${boarded - limit} over the limit`);
+}
+
+/** How many booked places have no waiver yet (capacity minus people signed). */
+function unsigned() {
+  const { capacity, signed } = state.counts;
+  return Number.isInteger(capacity) ? Math.max(0, capacity - signed) : 0;
+}
+
+function passengerRow(p) {
+  const trip = state.trip;
+  const locked = Boolean(trip.departed_at) || trip.status === "cancelled";
+  return h("li", { class: p.boarded ? "aboard" : "" },
+    h("button", {
+      type: "button", class: "person", "aria-pressed": p.boarded ? "true" : "false", disabled: locked || busy,
+      "data-waiver": p.waiver_id, onclick: () => toggle(p),
+    },
+    h("span", { class: "tick", "aria-hidden": "true" }, p.boarded ? "✓" : ""),
+    h("span", { class: "name" }, p.name, p.minor && h("small", {}, " (minor)")),
+    h("span", { class: "state" }, p.boarded ? "Aboard" : "Ashore")));
+}
+
+function voyageLine() {
+  const t = state.trip;
+  const bits = [];
+  if (t.departed_at) bits.push(`Departed ${formatStamp(t.departed_at)}${t.departed_by ? ` by ${t.departed_by}` : ""}, ${plural(t.departed_headcount ?? 0, "person", "people")} aboard`);
+  if (t.returned_at) bits.push(`Returned ${formatStamp(t.returned_at)}`);
+  const sent = state.departure?.notification;
+  if (t.departed_at && sent) bits.push(sent === "sent" ? "Manifest emailed ashore" : "Manifest email pending");
+  if (!bits.length) return null;
+  return h("p", { class: t.overdue ? "dock-status overdue" : "dock-status", id: "dock-status" },
+    t.overdue && h("strong", {}, "OVERDUE · "), bits.join(" · "));
+}
+
+function departPanel() {
+  const { boarded, limit } = state.counts;
+  const ashore = state.passengers.filter((p) => !p.boarded).map((p) => p.name);
+  const missing = unsigned();
+  return h("div", { class: "depart-check", id: "depart-check", role: "group", "aria-labelledby": "depart-head" },
+    h("p", { id: "depart-head", class: boarded > limit ? "dock-counts over" : "dock-counts" },
+      `Depart with ${plural(boarded, "person", "people")} aboard (${limit} allowed)?`),
+    missing > 0 && h("p", { class: "warn", id: "depart-unsigned" }, `${plural(missing, "booked place has", "booked places have")} no waiver yet.`),
+    ashore.length > 0 && h("p", { class: "meta", id: "depart-ashore" }, `Signed but not aboard: ${ashore.join(", ")}`),
+    h("p", { class: "meta" }, "The manifest is emailed to the shore contacts."),
+    h("div", { class: "buttons" },
+      h("button", { type: "button", class: "ghost", onclick: () => { confirming = false; render(); } }, "Not yet"),
+      h("button", { type: "button", class: "primary", id: "depart-confirm", disabled: busy || boarded > limit, onclick: depart }, "Confirm departure")));
+}
+
+function render() {
+  if (!root || !state) return;
+  const t = state.trip;
+  const open = t.status !== "cancelled";
+  const people = state.passengers;
+  const missing = unsigned();
+  // replaceChildren would print a null as "null": leave out what is not shown.
+  root.replaceChildren(...[
+    h("h2", {}, `Passengers (${people.length} signed)`),
+    countsLine(),
+    missing > 0 && !t.departed_at && h("p", { class: "warn" }, `${plural(missing, "booked place has", "booked places have")} no waiver yet.`),
+    voyageLine(),
+    people.length
+      ? h("ul", { class: "passengers", "aria-label": "Passengers: tap to mark aboard or ashore" }, people.map(passengerRow))
+      : h("p", { class: "empty" }, "Nobody has signed a waiver yet: share the link or show the QR code."),
+    confirming && !t.departed_at ? departPanel() : null,
+    h("div", { class: "actions" },
+      open && !t.departed_at && !confirming && h("button", { type: "button", class: "primary", id: "dock-depart", onclick: () => { confirming = true; render(); $("#depart-confirm")?.focus(); } }, "Depart"),
+      t.departed_at && !t.returned_at && h("button", { type: "button", class: "primary", id: "dock-return", onclick: comeBack }, "Return"),
+      h("button", { type: "button", id: "dock-print", onclick: printManifest }, "Print manifest")),
+    open && h("div", { class: "actions" },
+      h("button", { type: "button", id: "dock-qr", onclick: () => import("./qr.js").then((m) => m.showQr(t)) }, "QR code for patrons"),
+      h("button", { type: "button", id: "dock-share", onclick: () => import("./qr.js").then((m) => m.shareLink(t, $("#dock-share-fallback"))) }, "Share waiver link")),
+    h("div", { id: "dock-share-fallback" }),
+  ].filter(Boolean));
+}
+
+async function post(tail, body) {
+  busy = true;
+  try {
+    state = await apiFetch(path(state.trip.id, tail), { method: "POST", body });
+    return true;
+  } catch (err) {
+    if (err.status !== 401) toast(err.message);
+    return false;
+  } finally {
+    busy = false;
+  }
+}
+
+async function toggle(p) {
+  if (busy) return;
+  const ok = await post("/boarding", { waiver_id: p.waiver_id, name: p.name, boarded: !p.boarded });
+  render();
+  if (ok) {
+    const again = [...root.querySelectorAll("button.person")].find((b) => b.dataset.waiver === p.waiver_id && b.querySelector(".name").firstChild.textContent === p.name);
+    again?.focus();
+  }
+}
+
+async function depart() {
+  if (busy) return;
+  const ok = await post("/depart", {});
+  confirming = !ok && confirming;
+  render();
+  if (ok) toast(`Departed with ${plural(state.trip.departed_headcount ?? 0, "person", "people")} aboard. Manifest sent ashore.`);
+}
+
+async function comeBack() {
+  if (busy) return;
+  if (await post("/return", {})) toast("Return recorded.");
+  render();
+}
+
+// ---- the printed manifest: one sheet, print.css hides the page around it ----
+
+async function printManifest() {
+  if (!state) return;
+  await useStyles("print.css");
+  const t = state.trip;
+  const aboardOnly = Boolean(t.departed_at);
+  const rows = state.passengers.filter((p) => !aboardOnly || p.boarded);
+  const contacts = rows.some((p) => "emergency_phone" in p);
+  document.querySelector(".print-sheet")?.remove();
+  const sheet = h("section", { class: "print-sheet", "aria-hidden": "true" },
+    h("h1", {}, `Passenger manifest · ${t.title}`),
+    h("p", {}, `${formatDay(datePart(t.starts_at))}, ${formatSpan(t.starts_at, t.ends_at)}`),
+    h("p", {}, [
+      `Boat: ${state.boat?.name ?? t.boat ?? "—"}`,
+      state.boat?.uscg_number && `USCG ${state.boat.uscg_number}`,
+      `Limit ${state.counts.limit}`,
+      `Captain: ${t.captain ?? "—"}`,
+      t.crew?.length && `Crew: ${t.crew.join(", ")}`,
+    ].filter(Boolean).join(" · ")),
+    h("p", {}, t.departed_at
+      ? `Departed ${formatStamp(t.departed_at)} with ${t.departed_headcount} aboard · expected back ${formatStamp(t.ends_at)}`
+      : `${state.counts.boarded} aboard of ${state.counts.limit} allowed · not departed yet`),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "Name"), h("th", {}, "Minor"), h("th", {}, "Aboard"),
+        contacts && h("th", {}, "Emergency contact"))),
+      h("tbody", {}, rows.map((p, i) => h("tr", {},
+        h("td", {}, String(i + 1)), h("td", {}, p.name), h("td", {}, p.minor ? "minor" : ""), h("td", {}, p.boarded ? "✓" : ""),
+        contacts && h("td", {}, [p.emergency_name, p.emergency_phone].filter(Boolean).join(", ")))))),
+    h("p", { class: "signed-line" }, "Captain's signature: ______________________"));
+  document.body.append(sheet);
+  window.print();
+}
