@@ -46,6 +46,22 @@ class Role(StrEnum):
     CREW = "crew"
 
 
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Action(StrEnum):
+    """What a trip's activity entry records."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    CANCELLED = "cancelled"
+    PAYMENT_LOGGED = "payment_logged"
+    PAYMENT_VOIDED = "payment_voided"
+    WAIVER_SIGNED = "waiver_signed"
+
+
 class Kind(StrEnum):
     """What an item of the table is (its stored `kind`)."""
 
@@ -53,6 +69,26 @@ class Kind(StrEnum):
     PAYMENT = "payment"
     WAIVER = "waiver"
     SIGNATURE = "waiver_signature"
+    ACCOUNT = "account"
+    USERNAME = "username"
+    SETUP = "setup_code"
+    ACTIVITY = "activity"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: the display name shown (`*_by`) and the account (`*_by_id`).
+
+    `id` is None for the patron signing a waiver and for callers that predate
+    accounts (scripts, tests passing a plain name).
+    """
+
+    name: str
+    id: str | None = None
+
+    @classmethod
+    def of(cls, by: Actor | str) -> Actor:
+        return by if isinstance(by, Actor) else cls(name=by)
 
 
 # Stored attribute name -> record field, where the API's word differs from the code's.
@@ -140,9 +176,12 @@ class Trip(Record):
     version: int = 1
     created_at: str | None = None
     created_by: str | None = None
+    created_by_id: str | None = None
     updated_at: str | None = None
     updated_by: str | None = None
+    updated_by_id: str | None = None
     cancelled_by: str | None = None
+    cancelled_by_id: str | None = None
 
     def __post_init__(self) -> None:
         self.status = TripStatus(self.status)
@@ -170,10 +209,12 @@ class Payment(Record):
         "note",
         "logged_at",
         "logged_by",
+        "logged_by_id",
         "status",
         "void_reason",
         "voided_at",
         "voided_by",
+        "voided_by_id",
         "notification",
     )
 
@@ -190,6 +231,8 @@ class Payment(Record):
     voided_at: str | None = None
     voided_by: str | None = None
     notification: Notification | None = None
+    logged_by_id: str | None = None
+    voided_by_id: str | None = None
 
     # What must match for a replayed payment_id to be the same payment.
     CONTENT: ClassVar[tuple[str, ...]] = ("patron_name", "amount_cents", "method", "note")
@@ -269,3 +312,70 @@ class Signature:
     png: bytes
     sha256: str
     signed_at: str
+
+
+@dataclass
+class Activity(Record):
+    """One entry of a trip's append-only activity: who did what, and when."""
+
+    PUBLIC: ClassVar[tuple[str, ...]] = ("at", "by", "by_id", "action", "summary")
+
+    id: str
+    trip_id: str
+    at: str
+    by: str
+    action: Action
+    summary: str
+    by_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.action = Action(self.action)
+
+
+@dataclass
+class Account(Record):
+    """A crew member's login. The password hash and setup codes never reach the API."""
+
+    PUBLIC: ClassVar[tuple[str, ...]] = (
+        "id",
+        "username",
+        "display_name",
+        "role",
+        "status",
+        "created_at",
+        "created_by",
+        "created_by_id",
+        "last_login_at",
+        "password_set",
+    )
+
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    status: AccountStatus = AccountStatus.ACTIVE
+    password_hash: str | None = None
+    token_version: int = 1
+    created_at: str | None = None
+    created_by: str | None = None
+    created_by_id: str | None = None
+    last_login_at: str | None = None
+    updated_at: str | None = None
+    # SHA-256 of the one setup code that may still set the password (a reset replaces it).
+    setup_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        self.role = Role(self.role)
+        self.status = AccountStatus(self.status)
+
+    @property
+    def active(self) -> bool:
+        return self.status is AccountStatus.ACTIVE
+
+    @property
+    def password_set(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.display_name, self.id)

@@ -31,7 +31,7 @@ from chalicelib.db import get_store
 from chalicelib.db.table import Cancelled
 from chalicelib.db.waivers import TripRefused
 from chalicelib.errors import Conflict, Gone, NotFound, TooLarge
-from chalicelib.records import Notification, Signature, Trip, Waiver
+from chalicelib.records import Action, Actor, Notification, Signature, Trip, Waiver
 from chalicelib.waiver_form import MAX_BODY_BYTES, PNG_DATA_URL, Submission
 from chalicelib.waiver_text import WaiverText, signed_text
 
@@ -138,8 +138,15 @@ def store_signed(
     drawn = None
     if drawing is not None and digest is not None:
         drawn = Signature(waiver.id, trip.id, drawing, digest, signed_at)
+    people = waiver.people_covered
+    entry = trips.activity_entry(
+        trip.id,
+        Actor(waiver.full_name),  # the patron: no account
+        Action.WAIVER_SIGNED,
+        f"{waiver.full_name} signed a waiver ({people} {'person' if people == 1 else 'people'})",
+    )
     try:
-        get_store().waivers.add(waiver, drawn, busy=_BUSY)
+        get_store().waivers.add(waiver, drawn, busy=_BUSY, activity=entry)
     except TripRefused:
         open_trip(trip.id)  # cancelled or removed meanwhile: its 404/410
         raise Conflict(

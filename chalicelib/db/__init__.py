@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.db.accounts import Accounts
 from chalicelib.db.counters import Counters
 from chalicelib.db.ledger import Ledger
 from chalicelib.db.outbox import OutboxTable
@@ -32,6 +33,7 @@ class Store:
         self.waivers = Waivers(self.table)
         self.outbox = OutboxTable(self.table)
         self.counters = Counters(self.table)
+        self.accounts = Accounts(self.table)
 
     @property
     def name(self) -> str:

@@ -4,7 +4,11 @@
                         SK = PAY#<pid>       a payment (append-only; voids mark it)
                         SK = WAIVER#<wid>    a signed waiver (immutable)
                         SK = XSIG#<wid>      a drawn signature, kept out of detail reads
+                        SK = ACT#<utc>#<id>  an activity entry (append-only)
     PK = THROTTLE#<scope>#<source>           failed-attempt counters (expire by TTL)
+    PK = ACCOUNT#<id>       SK = ACCOUNT     a crew account (GSI1PK = ACCOUNTS lists them)
+    PK = USERNAME#<name>    SK = USERNAME    holds a username for one account (uniqueness)
+    PK = SETUP#<sha256>     SK = SETUP       a one-time setup code, hashed (expires by TTL)
 
 The date index (GSI1) buckets trips by the UTC year they start in and sorts them
 by start time, so a date window is one Query whose cost grows with the trips
@@ -21,6 +25,12 @@ TRIP_SK = "EVENT"
 PAYMENT_PREFIX = "PAY#"
 WAIVER_PREFIX = "WAIVER#"
 SIGNATURE_PREFIX = "XSIG#"
+ACTIVITY_PREFIX = "ACT#"
+ACCOUNT_SK = "ACCOUNT"
+# The date index's sparse partition that lists every account, sorted by username.
+ACCOUNTS = "ACCOUNTS"
+# The break-glass owner (ADMIN_PASS_HASH) has no account, only its token version here.
+ADMIN_ACCOUNT_ID = "admin"
 # Every SK a trip-detail Query should load sorts below this; signatures sort above.
 DETAIL_SK_CEILING = "X"
 OUTBOX = "OUTBOX"
@@ -65,3 +75,19 @@ def date_sort_key(utc_stamp: str, trip_id: str) -> str:
 def outbox_marker(due_utc_stamp: str, key: Key) -> str:
     """The outbox index's sort key: due time first, so 'what is due' is a range."""
     return f"{due_utc_stamp}#{key['PK']}#{key['SK']}"
+
+
+def activity_key(trip_id: str, utc_stamp: str, activity_id: str) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": f"{ACTIVITY_PREFIX}{utc_stamp}#{activity_id}"}
+
+
+def account_key(account_id: str) -> Key:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": ACCOUNT_SK}
+
+
+def username_key(username: str) -> Key:
+    return {"PK": f"USERNAME#{username}", "SK": "USERNAME"}
+
+
+def setup_key(code_sha256: str) -> Key:
+    return {"PK": f"SETUP#{code_sha256}", "SK": "SETUP"}

@@ -190,6 +190,12 @@ class Table:
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": put}
 
+    def delete_write(self, key: dict[str, str], *, condition: str) -> dict[str, Any]:
+        """One Delete of a transaction."""
+        return {
+            "Delete": {"TableName": self.name, "Key": to_item(key), "ConditionExpression": condition}
+        }
+
     def update_write(
         self, key: dict[str, str], change: Update, *, old: bool = False
     ) -> dict[str, Any]:

@@ -7,9 +7,10 @@ outbox's delivery bookkeeping (`notification` and `_notify_*`) changes later.
 from __future__ import annotations
 
 from chalicelib.db import keys
+from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
 from chalicelib.db.table import Cancelled, Table, Update
-from chalicelib.records import Kind, Signature, TripStatus, Waiver
+from chalicelib.records import Activity, Kind, Signature, TripStatus, Waiver
 
 
 class TripRefused(Exception):
@@ -20,7 +21,14 @@ class Waivers:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def add(self, waiver: Waiver, drawing: Signature | None, *, busy: str) -> None:
+    def add(
+        self,
+        waiver: Waiver,
+        drawing: Signature | None,
+        *,
+        busy: str,
+        activity: Activity | None = None,
+    ) -> None:
         """Store the waiver (never over an existing key), its drawing, and count its people.
 
         Raises TripRefused when the trip is gone or cancelled.
@@ -42,6 +50,9 @@ class Waivers:
         writes = [
             self.table.put_write(record, condition="attribute_not_exists(PK)") for record in records
         ]
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
+        # The trip's update goes last: its refusal is the one read below.
         writes.append(
             self.table.update_write(
                 keys.trip_key(waiver.trip_id),
