@@ -17,10 +17,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import timeutil, trips
+from chalicelib import money, timeutil, trips
 from chalicelib import validation as v
 from chalicelib.db import get_store
-from chalicelib import money
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.records import Action, Actor, Notification, Payment, PaymentMethod, Role, Trip
 

@@ -106,7 +106,8 @@ def create_trip(body: dict[str, Any], *, by: Actor | str) -> Trip:
     by = Actor.of(by)
     trip = new_trip(body, by=by)
     entry = activity_entry(trip.id, by, Action.CREATED, f"{by.name} created {trip.title}")
-    get_store().trips.add(trip, entry)
+    if not get_store().trips.add(trip, entry):
+        raise Conflict("the trip could not be stored: try again", code="not_stored")
     return trip
 
 

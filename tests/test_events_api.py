@@ -162,9 +162,7 @@ def test_detail_has_event_payments_and_waivers(crew_api, event):
     data = response.json_body
     activity = data.pop("activity")
     assert data == {"event": event, "payments": [], "waivers": []}
-    assert [(a["action"], a["by"], a["by_id"]) for a in activity] == [
-        ("created", "Dana", "admin")
-    ]
+    assert [(a["action"], a["by"], a["by_id"]) for a in activity] == [("created", "Dana", "admin")]
 
 
 @pytest.mark.parametrize("event_id", ["0" * 32, "nope", "A" * 32, "%3Cscript%3E"])

@@ -166,8 +166,7 @@ class Accounts:
             self.table.update_write(
                 keys.account_key(account_id),
                 Update(
-                    "SET setup_sha256 = :sha, updated_at = :at ADD token_version :one"
-                    " REMOVE #hash",
+                    "SET setup_sha256 = :sha, updated_at = :at ADD token_version :one REMOVE #hash",
                     condition=condition,
                     names=names,
                     values=values,

@@ -193,7 +193,11 @@ class Table:
     def delete_write(self, key: dict[str, str], *, condition: str) -> dict[str, Any]:
         """One Delete of a transaction."""
         return {
-            "Delete": {"TableName": self.name, "Key": to_item(key), "ConditionExpression": condition}
+            "Delete": {
+                "TableName": self.name,
+                "Key": to_item(key),
+                "ConditionExpression": condition,
+            }
         }
 
     def update_write(
