@@ -86,9 +86,9 @@ class Accounts:
             answer=False,
         )
 
-    def add(self, account: Account, code_sha256: str, expires_epoch: int) -> bool:
-        """Store a new account, hold its username and its setup code; False if the
-        username is taken."""
+    def add(self, account: Account, code_sha256: str | None, expires_epoch: int = 0) -> bool:
+        """Store a new account, hold its username and its setup code (if any); False if
+        the username is taken."""
         writes = [
             self.table.put_write(_account_item(account), condition="attribute_not_exists(PK)"),
             self.table.put_write(
@@ -99,8 +99,9 @@ class Accounts:
                 },
                 condition="attribute_not_exists(PK)",
             ),
-            self._setup_write(account.id, code_sha256, expires_epoch),
         ]
+        if code_sha256 is not None:
+            writes.append(self._setup_write(account.id, code_sha256, expires_epoch))
         try:
             self.table.transact(writes, busy=_BUSY)
         except Cancelled:
