@@ -71,13 +71,7 @@ function route() {
 
 /** Go to a hash; if it is already the current one, route anyway (a reload). */
 function go(hash) {
-  if (location.hash === hash || (hash === "#/" && !location.hash)) // A session from before roles were stored: ask who it is, so role-hidden buttons are right.
-const s = session();
-if (s && !s.account) {
-  apiFetch("/api/me").then((me) => saveSession(s.token, s.expires_at, me.account)).catch(() => {});
-}
-showRole();
-route();
+  if (location.hash === hash || (hash === "#/" && !location.hash)) route();
   else location.hash = hash;
 }
 
@@ -121,9 +115,9 @@ $("#login-form").addEventListener("submit", async (e) => {
     localStorage.setItem(NAME_KEY, name);
     $("#login-password").value = "";
     // A session from before roles were stored: ask who it is, so role-hidden buttons are right.
-const s = session();
-if (s && !s.account) {
-  apiFetch("/api/me").then((me) => saveSession(s.token, s.expires_at, me.account)).catch(() => {});
+const stored = session();
+if (stored && !stored.account) {
+  apiFetch("/api/me").then((me) => saveSession(stored.token, stored.expires_at, me.account)).catch(() => {});
 }
 showRole();
 route();
@@ -140,9 +134,9 @@ route();
 });
 
 // A session from before roles were stored: ask who it is, so role-hidden buttons are right.
-const s = session();
-if (s && !s.account) {
-  apiFetch("/api/me").then((me) => saveSession(s.token, s.expires_at, me.account)).catch(() => {});
+const stored = session();
+if (stored && !stored.account) {
+  apiFetch("/api/me").then((me) => saveSession(stored.token, stored.expires_at, me.account)).catch(() => {});
 }
 showRole();
 route();
