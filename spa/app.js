@@ -39,6 +39,7 @@ function showLogin(message = "") {
 }
 
 function route() {
+  showRole(); // the session may have changed since the last route (another tab, a test)
   const path = location.hash.replace(/^#/, "") || "/";
   let m;
   // The account screens live in their own modules, loaded when first opened.
