@@ -97,11 +97,24 @@ def setup_url(code: str, origin: str | None) -> str:
     return base.rstrip("/") + SETUP_PATH + code
 
 
+def setup_qr(url: str) -> list[str] | None:
+    """The link as a QR code for the deckhand's phone camera: rows of modules ("1" dark),
+    quiet zone included, for the page to draw. None where segno is not installed."""
+    try:
+        import segno  # imported here: only adding and resetting accounts pay for it
+    except ImportError:
+        return None
+    code = segno.make(url, error="m", micro=False)
+    return ["".join("1" if dark else "0" for dark in row) for row in code.matrix_iter(border=4)]
+
+
 def _setup_answer(account: Account, code: str, expires_at: str, origin: str | None) -> dict:
+    url = setup_url(code, origin)
     return {
         "account": account.to_json(),
-        "setup_url": setup_url(code, origin),
+        "setup_url": url,
         "setup_expires_at": expires_at,
+        "setup_qr": setup_qr(url),
     }
 
 

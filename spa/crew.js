@@ -8,10 +8,27 @@ let accounts = [];
 
 const mayManage = (a) => myAccount()?.role === "owner" || a.role === "crew";
 
-/** The setup link on this page's own address (the staging slot has its own path). */
-function linkHere(setupUrl) {
-  const hash = setupUrl.slice(setupUrl.indexOf("#"));
-  return location.origin + location.pathname + hash;
+const SVG = "http://www.w3.org/2000/svg";
+
+/** The QR code the API drew (rows of "0"/"1"), as one SVG path: no markup parsed. */
+function qrCode(rows) {
+  if (!Array.isArray(rows) || !rows.length) return null;
+  const n = rows.length;
+  let d = "";
+  rows.forEach((row, y) => {
+    for (let x = 0; x < row.length; x++) if (row[x] === "1") d += `M${x} ${y}h1v1h-1z`;
+  });
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", `0 0 ${n} ${n}`);
+  svg.setAttribute("class", "qr");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "QR code of the setup link");
+  svg.setAttribute("shape-rendering", "crispEdges");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", d);
+  path.setAttribute("fill", "#000");
+  svg.append(path);
+  return svg;
 }
 
 async function copy(input) {
@@ -25,12 +42,13 @@ async function copy(input) {
 }
 
 function showLink(who, answer) {
-  const input = h("input", { id: "setup-link", readonly: true, value: linkHere(answer.setup_url) });
+  const input = h("input", { id: "setup-link", readonly: true, value: answer.setup_url });
   const until = new Date(answer.setup_expires_at).toLocaleString();
   $("#crew-link").replaceChildren(
     h("p", { class: "success", role: "status" }, `Send ${who} this link to set a password. It works once, until ${until}.`),
     h("label", { for: "setup-link" }, "Setup link"),
-    h("div", { class: "copy" }, input, h("button", { type: "button", onclick: () => copy(input) }, "Copy link")));
+    h("div", { class: "copy" }, input, h("button", { type: "button", onclick: () => copy(input) }, "Copy link")),
+    qrCode(answer.setup_qr));
 }
 
 async function change(a, body, done) {

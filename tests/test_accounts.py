@@ -388,3 +388,16 @@ def test_a_change_whose_activity_fails_is_not_written_either(crew_api, event, mo
     ]
     assert all(a.status_code >= 400 for a in attempts), [a.status_code for a in attempts]
     assert table_snapshot(skip_throttle=True) == before
+
+
+def test_the_setup_link_comes_with_a_qr_code_of_itself(api):
+    segno = pytest.importorskip("segno")
+    made = api.add_account("crew")
+    rows = made["setup_qr"]
+    size = len(rows)
+    assert all(len(row) == size and set(row) <= {"0", "1"} for row in rows)
+    assert (size - 2 * 4 - 17) % 4 == 0  # a QR version's size plus the quiet zone
+    drawn = segno.make(made["setup_url"], error="m", micro=False)
+    assert rows == [
+        "".join("1" if dark else "0" for dark in row) for row in drawn.matrix_iter(border=4)
+    ]

@@ -3,6 +3,7 @@ the Crew screen, My account, and buttons each role may not use left out."""
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from typing import Any
 
@@ -63,6 +64,9 @@ def test_a_captain_adds_a_deckhand_who_sets_a_password_on_their_phone(
     expect(row).to_contain_text("New <b>Deckhand</b>")  # shown as text, never as markup
     setup_url = link.input_value()
     assert "/#/setup/" in setup_url
+    # The QR code for the new deckhand's phone, where the app has segno to draw it.
+    has_segno = importlib.util.find_spec("segno") is not None
+    expect(page.locator("#crew-link svg.qr")).to_have_count(1 if has_segno else 0)
 
     phone = new_page(browser, stack)
     try:
