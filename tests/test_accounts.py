@@ -401,3 +401,13 @@ def test_the_setup_link_comes_with_a_qr_code_of_itself(api):
     assert rows == [
         "".join("1" if dark else "0" for dark in row) for row in drawn.matrix_iter(border=4)
     ]
+
+
+def test_login_as_speaks_as_a_new_account_of_that_role(api):
+    made = api.login_as("captain", display_name="Cap Lee")
+    me = api.get("/api/me").json_body["account"]
+    assert (me["id"], me["role"], me["display_name"]) == (
+        made["account"]["id"],
+        "captain",
+        "Cap Lee",
+    )
