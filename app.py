@@ -14,7 +14,7 @@ from chalice.app import Request
 
 from chalicelib import auth, aws, boats, config, errors, logs, request_facts, trips
 from chalicelib import validation as v
-from chalicelib.records import Role
+from chalicelib.records import Actor, Role
 
 # payments, ledger, waiver_pages, waivers and outbox are imported inside the routes
 # that use them: a Lambda cold start then pays only for what its first request needs.
@@ -29,12 +29,15 @@ SERVED_BY = "shipcaptaincrew-app"
 
 @app.authorizer(ttl_seconds=AUTH_CACHE_SECONDS)
 def crew(auth_request: Any) -> AuthResponse:
-    """Crew routes need `Authorization: Bearer <token>` from /api/login."""
+    """Crew routes need `Authorization: Bearer <token>` from /api/login, not yet revoked.
+
+    AWS calls per run: one GetItem (the account's token version and status).
+    """
     try:
         holder = auth.crew_from_token(auth_request.token)
     except errors.Unauthorized:
         return AuthResponse(routes=[], principal_id="anonymous")
-    return AuthResponse(routes=["*"], principal_id=holder.name, context={"role": holder.role})
+    return AuthResponse(routes=["*"], principal_id=holder.name, context=holder.context())
 
 
 @app.middleware("http")
@@ -116,8 +119,19 @@ def body() -> dict[str, Any]:
     return v.json_object(current().raw_body)
 
 
-def crew_name() -> str:
-    return request_facts.crew_name(current().context)
+def caller() -> request_facts.Caller:
+    return request_facts.caller(current().context)
+
+
+def actor() -> Actor:
+    """Who is asking, as writes record them (`*_by` and `*_by_id`)."""
+    who = caller()
+    return Actor(who.name, who.account_id)
+
+
+def origin() -> str | None:
+    """The requesting page's origin (for setup links), if the browser sent one."""
+    return request_facts.lower_headers(current().headers).get("origin")
 
 
 def source_ip() -> str:
@@ -143,8 +157,83 @@ def health() -> dict:
 @guarded
 def login() -> dict:
     data = body()
-    v.reject_unknown(data, ("password", "name"))
-    return auth.login(data.get("password"), data.get("name"), source_ip())
+    v.reject_unknown(data, ("username", "password", "name"))
+    return auth.login(data.get("username"), data.get("password"), data.get("name"), source_ip())
+
+
+@app.route("/api/accounts/setup", methods=["POST"])
+@guarded
+def set_up_account() -> dict:
+    from chalicelib import accounts
+
+    return accounts.set_up(body())
+
+
+# --- Accounts --------------------------------------------------------------------
+
+
+@app.route("/api/me", methods=["GET"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def me() -> dict:
+    from chalicelib import accounts
+
+    who = caller()
+    return accounts.me(who.account_id or auth.ADMIN, who.name)
+
+
+@app.route("/api/me/password", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def change_my_password() -> dict:
+    from chalicelib import accounts
+
+    return accounts.change_own_password(caller().account_id or auth.ADMIN, body())
+
+
+@app.route("/api/logout", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def log_out() -> dict:
+    auth.log_out(caller().account_id or auth.ADMIN)
+    return {"logged_out": True}
+
+
+@app.route("/api/accounts", methods=["GET"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def list_accounts() -> dict:
+    from chalicelib import accounts
+
+    return {"accounts": accounts.list_accounts()}
+
+
+@app.route("/api/accounts", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def create_account() -> Response:
+    from chalicelib import accounts
+
+    made = accounts.create_account(body(), by=actor(), role=caller().role, origin=origin())
+    return Response(body=made, status_code=201)
+
+
+@app.route("/api/accounts/{account_id}", methods=["PATCH"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def change_account(account_id: str) -> dict:
+    from chalicelib import accounts
+
+    return accounts.change_account(account_id, body(), by=actor(), role=caller().role)
+
+
+@app.route("/api/accounts/{account_id}/reset", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def reset_account(account_id: str) -> dict:
+    from chalicelib import accounts
+
+    return accounts.reset_account(account_id, by=actor(), role=caller().role, origin=origin())
 
 
 # --- Events (crew) --------------------------------------------------------------
@@ -152,6 +241,7 @@ def login() -> dict:
 
 @app.route("/api/events", methods=["GET"], authorizer=crew)
 @guarded
+@allow(*EVERY_ROLE)
 def list_events() -> dict:
     first, last = trips.window(query("from"), query("to"))
     return {"events": [trip.to_json() for trip in trips.trips_between(first, last)]}
@@ -159,27 +249,31 @@ def list_events() -> dict:
 
 @app.route("/api/events", methods=["POST"], authorizer=crew)
 @guarded
+@allow(*CAPTAINS)
 def create_event() -> Response:
-    trip = trips.create_trip(body(), by=crew_name())
+    trip = trips.create_trip(body(), by=actor())
     return Response(body={"event": trip.to_json()}, status_code=201)
 
 
 @app.route("/api/events/{event_id}", methods=["GET"], authorizer=crew)
 @guarded
+@allow(*EVERY_ROLE)
 def event_detail(event_id: str) -> dict:
     return trips.trip_detail(event_id)
 
 
 @app.route("/api/events/{event_id}", methods=["PATCH"], authorizer=crew)
 @guarded
+@allow(*CAPTAINS)
 def update_event(event_id: str) -> dict:
-    return {"event": trips.update_trip(event_id, body(), by=crew_name()).to_json()}
+    return {"event": trips.update_trip(event_id, body(), by=actor()).to_json()}
 
 
 @app.route("/api/events/{event_id}/cancel", methods=["POST"], authorizer=crew)
 @guarded
+@allow(*CAPTAINS)
 def cancel_event(event_id: str) -> dict:
-    return {"event": trips.cancel_trip(event_id, by=crew_name()).to_json()}
+    return {"event": trips.cancel_trip(event_id, by=actor()).to_json()}
 
 
 # --- Payments (crew) ------------------------------------------------------------
@@ -187,10 +281,11 @@ def cancel_event(event_id: str) -> dict:
 
 @app.route("/api/events/{event_id}/payments", methods=["POST"], authorizer=crew)
 @guarded
+@allow(*EVERY_ROLE)
 def log_payment(event_id: str) -> Response:
     from chalicelib import payments
 
-    logged = payments.log_payment(event_id, body(), by=crew_name())
+    logged = payments.log_payment(event_id, body(), by=actor())
     # 201 for a new payment; 200 when a resent tap replays one already logged.
     return Response(
         body={"payment": logged.payment.to_json(), "event": logged.trip.to_json()},
@@ -200,14 +295,18 @@ def log_payment(event_id: str) -> Response:
 
 @app.route("/api/events/{event_id}/payments/{payment_id}/void", methods=["POST"], authorizer=crew)
 @guarded
+@allow(*EVERY_ROLE)
 def void_payment(event_id: str, payment_id: str) -> dict:
     from chalicelib import payments
 
-    return payments.void_payment(event_id, payment_id, body(), by=crew_name()).to_json()
+    # Crew: only their own payment, within 30 minutes (checked in payments).
+    voided = payments.void_payment(event_id, payment_id, body(), by=actor(), role=caller().role)
+    return voided.to_json()
 
 
 @app.route("/api/payments.csv", methods=["GET"], authorizer=crew)
 @guarded
+@allow(*CAPTAINS)
 def payments_csv() -> Response:
     from chalicelib import ledger
 
@@ -247,6 +346,7 @@ def sign_waiver(event_id: str) -> Response:
 
 @app.route("/api/events/{event_id}/waivers/{waiver_id}", methods=["GET"], authorizer=crew)
 @guarded
+@allow(*CAPTAINS)
 def waiver_record(event_id: str, waiver_id: str) -> dict:
     from chalicelib import waivers
 
@@ -254,8 +354,6 @@ def waiver_record(event_id: str, waiver_id: str) -> dict:
 
 
 # --- At the dock: boats, who is aboard, departure and return ---------------------------
-def caller() -> request_facts.Caller:
-    return request_facts.caller(current().context)
 
 
 @app.route("/api/boats", methods=["GET"], authorizer=crew)
@@ -269,7 +367,7 @@ def list_boats() -> dict:
 @guarded
 @allow(*CAPTAINS)
 def add_boat() -> Response:
-    boat = boats.add_boat(body(), by=crew_name())
+    boat = boats.add_boat(body(), by=caller().name)
     return Response(body={"boat": boat.to_json()}, status_code=201)
 
 
@@ -277,7 +375,7 @@ def add_boat() -> Response:
 @guarded
 @allow(*CAPTAINS)
 def update_boat(boat_id: str) -> dict:
-    return {"boat": boats.update_boat(boat_id, body(), by=crew_name()).to_json()}
+    return {"boat": boats.update_boat(boat_id, body(), by=caller().name).to_json()}
 
 
 @app.route("/api/events/{event_id}/manifest", methods=["GET"], authorizer=crew)

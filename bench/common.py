@@ -101,11 +101,14 @@ def api_event(
     headers: dict[str, str] | None = None,
     principal: str | None = "Dana",
     source_ip: str = "198.51.100.10",
+    role: str = "owner",
+    account_id: str = "admin",
 ) -> dict[str, Any]:
     """An API Gateway (REST, proxy) event as the route's Lambda function receives it.
 
     The crew authorizer is a separate Lambda in AWS; by the time the route runs,
-    API Gateway has put its principal into requestContext.authorizer.
+    API Gateway has put its principal and context (role, account) into
+    requestContext.authorizer. The default is the break-glass owner.
     """
     params = params or {}
     path = resource.format(**params)
@@ -121,7 +124,11 @@ def api_event(
         "identity": {"sourceIp": source_ip, "userAgent": "bench"},
     }
     if principal:
-        context["authorizer"] = {"principalId": principal}
+        context["authorizer"] = {
+            "principalId": principal,
+            "role": role,
+            "account_id": account_id,
+        }
     return {
         "resource": resource,
         "path": path,

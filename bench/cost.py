@@ -24,7 +24,7 @@ from bench import common
 
 GOAL_CALLS = 1
 # Requests beyond the four with a goal: reported for the record.
-EXTRA = ("login", "waiver_page", "waiver_record", "payments_csv")
+EXTRA = ("login", "waiver_page", "waiver_record", "payments_csv", "authorizer")
 
 
 def _background(count: int, seed: int) -> list[dict[str, Any]]:
@@ -79,6 +79,35 @@ def _measure(app_module: Any, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _measure_authorizer(app_module: Any) -> dict[str, Any]:
+    """One run of the crew authorizer (a Lambda of its own on AWS, run on every
+    uncached token): its revocation check is one GetItem of the account."""
+    from chalicelib import auth, aws
+
+    client = aws.dynamodb()
+    token = auth.issue_token("Dana")["token"]
+    request = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/api/events",
+    }
+    log = common.CallLog()
+    log.attach(client)
+    try:
+        answer = app_module.crew(request, None)
+    finally:
+        log.detach(client)
+    operations = Counter(call["operation"] for call in log.calls)
+    allowed = answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    return {
+        "status": 200 if allowed else 403,
+        "calls": len(log.calls),
+        "operations": dict(operations),
+        "items_examined": sum(common.items_examined(call) for call in log.calls),
+        "scans": operations.get("Scan", 0),
+    }
+
+
 def _extra_event(name: str, board_id: str, waiver_id: str | None) -> dict[str, Any]:
     if name == "login":
         return common.api_event(
@@ -123,6 +152,9 @@ def _one_size(trips: int) -> dict[str, Any]:
         if measured["waiver"]["status"] == 201:
             waiver_id = _last_waiver_id(client, board_id)
         for name in EXTRA:
+            if name == "authorizer":
+                measured[name] = _measure_authorizer(app_module)
+                continue
             measured[name] = _measure(app_module, _extra_event(name, board_id, waiver_id))
     return measured
 

@@ -14,6 +14,7 @@ LABELS = {
     "waiver_page": "waiver page (GET)",
     "waiver_record": "one waiver, whole (crew)",
     "payments_csv": "payments.csv, board week",
+    "authorizer": "authorizer run (revocation: the account's token version)",
 }
 
 

@@ -1,57 +1,162 @@
-"""Crew login: one shared password (bcrypt, at login only) and signed, expiring tokens."""
+"""Crew login: per-person accounts (bcrypt, at login only), the break-glass owner
+password, signed expiring tokens, and the authorizer's revocation check.
+
+A token names its account (`aid`) and the account's token version (`ver`). The
+authorizer reads the account's version and status (one GetItem) on every run, so
+disabling an account, resetting it, changing its password or logging out ends
+every token issued before. The break-glass owner (`ADMIN_PASS_HASH`) has no
+account item but a token version of its own under the id `admin`.
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
+from typing import Any
 
 from chalicelib import config, throttle, timeutil
-from chalicelib.errors import BadInput, Unauthorized
-from chalicelib.records import Role
+from chalicelib import validation as v
+from chalicelib.db import get_store, keys
+from chalicelib.errors import ApiError, BadInput, Unauthorized
+from chalicelib.records import Account, Actor, Role
 
 LOGIN_SCOPE = "login"
+LOGIN_USER_SCOPE = "login-user"
 MAX_FAILED_LOGINS = 5
 FAILED_LOGIN_WINDOW = 15 * 60
 BCRYPT_MAX_BYTES = 72
 ISSUER = "shipcaptaincrew"
+ADMIN = keys.ADMIN_ACCOUNT_ID
+OWNER_NAME = "Owner"
+# One answer for every refused login, so it never tells which usernames exist.
+WRONG = "wrong username or password"
 
 
-def login(password: object, name: object, source: str) -> dict:
-    """Check the crew password; answer a bearer token, or 401, or 429 when throttled."""
+def login(username: object, password: object, name: object, source: str) -> dict:
+    """Check a username and password (none, or `admin`: the owner's break-glass password).
+
+    Answers `{token, expires_at, account}`, or 401, or 429 when throttled. Each
+    attempt is counted before the password is checked (one UpdateItem per address
+    and per username), so parallel guesses cannot slip past the limit; a good
+    login clears both counts.
+    """
     if not isinstance(password, str) or not password:
         raise BadInput("password is required", field="password", code="required")
-    crew_name = "crew"
-    if name is not None:
-        if not isinstance(name, str) or len(name.strip()) > 60:
-            raise BadInput("name must be text of at most 60 characters", field="name")
-        crew_name = name.strip() or "crew"
-    counted = throttle.check(
-        LOGIN_SCOPE, source, limit=MAX_FAILED_LOGINS, window_seconds=FAILED_LOGIN_WINDOW
-    )
-    if not _password_matches(password):
-        throttle.record(LOGIN_SCOPE, source, window_seconds=FAILED_LOGIN_WINDOW)
-        raise Unauthorized("wrong password", field="password")
-    if counted:
-        throttle.clear(LOGIN_SCOPE, source)
-    return issue_token(crew_name)
+    user = _username(username)
+    display = _break_glass_name(name) if user == ADMIN else None
+    counted = [(LOGIN_SCOPE, source), (LOGIN_USER_SCOPE, user)]
+    _count(counted)
+    try:
+        account = _check(user, password)
+    except ApiError:
+        raise
+    except Exception:
+        # An outage is not a wrong password: give the attempts back.
+        for scope, key in counted:
+            throttle.take_back(scope, key)
+        raise
+    if account is None and user != ADMIN:
+        raise Unauthorized(WRONG, field="password")
+    for scope, key in counted:
+        throttle.clear(scope, key)
+    if account is None:
+        return session(owner_account(display or OWNER_NAME))
+    get_store().accounts.logged_in(account.id, timeutil.now_iso())
+    account.last_login_at = timeutil.now_iso()
+    return session(account)
 
 
-def _password_matches(password: str) -> bool:
+def _username(value: object) -> str:
+    """The case-folded username; none (or empty) is the break-glass owner."""
+    if value is None or value == "":
+        return ADMIN
+    if not isinstance(value, str) or len(value) > 64:
+        raise BadInput("username must be text of at most 32 characters", field="username")
+    return value.strip().casefold() or ADMIN
+
+
+def _break_glass_name(name: object) -> str | None:
+    """The name the break-glass owner gave at login (recorded as `*_by`), if any."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or len(name.strip()) > 60:
+        raise BadInput("name must be text of at most 60 characters", field="name")
+    return v.person_name({"name": name}, "name", max_len=60)
+
+
+def _count(counted: list[tuple[str, str]]) -> None:
+    for scope, key in counted:
+        throttle.hit(scope, key, limit=MAX_FAILED_LOGINS, window_seconds=FAILED_LOGIN_WINDOW)
+
+
+def _check(user: str, password: str) -> Account | None:
+    """The account whose password this is; None for the owner's break-glass password.
+
+    Raises Unauthorized otherwise, after the same bcrypt work either way.
+    """
+    if user == ADMIN:
+        if password_matches(password, config.admin_password_hash()):
+            return None
+        raise Unauthorized(WRONG, field="password")
+    account = get_store().accounts.by_username(user)
+    stored = account.password_hash if account is not None else None
+    # An unknown username (or one not set up yet) costs the same bcrypt work.
+    good = password_matches(password, (stored or dummy_hash()).encode())
+    if account is None or stored is None or not good or not account.active:
+        raise Unauthorized(WRONG, field="password")
+    return account
+
+
+def password_matches(password: str, hashed: bytes) -> bool:
     import bcrypt  # imported here: only logins pay for it
 
     raw = password.encode("utf-8")
     # bcrypt 5 raises on more than 72 bytes; such a password was never set, so it is wrong.
     if len(raw) > BCRYPT_MAX_BYTES:
         return False
-    return bcrypt.checkpw(raw, config.admin_password_hash())
+    return bcrypt.checkpw(raw, hashed)
 
 
-def issue_token(crew_name: str, role: Role = Role.OWNER) -> dict:
-    """A signed token for this crew member and role.
+def hash_password(password: str) -> str:
+    import bcrypt
 
-    The one shared password logs in as the owner (the break-glass login).
-    """
+    return bcrypt.hashpw(
+        password.encode("utf-8"), bcrypt.gensalt(rounds=config.bcrypt_rounds())
+    ).decode()
+
+
+@lru_cache(maxsize=4)
+def _dummy(rounds: int) -> str:
+    import bcrypt
+
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def dummy_hash() -> str:
+    """A hash no password matches, at the cost real ones have."""
+    return _dummy(config.bcrypt_rounds())
+
+
+def owner_account(name: str = OWNER_NAME) -> Account:
+    """The break-glass owner, as an account the API can show."""
+    return Account(id=ADMIN, username=ADMIN, display_name=name, role=Role.OWNER)
+
+
+def session(account: Account) -> dict:
+    """A token for this account at its current token version, with the account."""
+    version = account.token_version
+    if account.id == ADMIN:
+        version = get_store().accounts.token_state(ADMIN).version
+    token = issue_token(account.display_name, account.role, account.id, version)
+    return {**token, "account": account.to_json()}
+
+
+def issue_token(
+    crew_name: str, role: Role = Role.OWNER, account_id: str = ADMIN, version: int = 0
+) -> dict:
+    """A signed token for this account, role and token version."""
     import jwt
 
     issued = timeutil.now()
@@ -59,6 +164,8 @@ def issue_token(crew_name: str, role: Role = Role.OWNER) -> dict:
     claims = {
         "sub": crew_name,
         "role": str(role),
+        "aid": account_id,
+        "ver": version,
         "iss": ISSUER,
         "iat": int(issued.timestamp()),
         "exp": int(expires.timestamp()),
@@ -72,10 +179,26 @@ def issue_token(crew_name: str, role: Role = Role.OWNER) -> dict:
 class TokenHolder:
     name: str
     role: Role
+    account_id: str = ADMIN
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.name, self.account_id)
+
+    def context(self) -> dict[str, Any]:
+        """What the authorizer hands the routes (API Gateway keeps strings only)."""
+        return {"role": str(self.role), "account_id": self.account_id}
+
+
+def _invalid() -> Unauthorized:
+    return Unauthorized("the login token is not valid: log in again", code="token_invalid")
 
 
 def crew_from_token(header_value: str | None) -> TokenHolder:
-    """Who holds a valid `Bearer <token>`; raises Unauthorized otherwise."""
+    """Who holds a valid, unrevoked `Bearer <token>`; raises Unauthorized otherwise.
+
+    AWS calls: one consistent GetItem of the account (its token version and status).
+    """
     import jwt
 
     if not header_value or not header_value.startswith("Bearer "):
@@ -93,13 +216,29 @@ def crew_from_token(header_value: str | None) -> TokenHolder:
     except jwt.ExpiredSignatureError:
         raise Unauthorized("your login has expired: log in again", code="token_expired") from None
     except jwt.InvalidTokenError:
-        raise Unauthorized(
-            "the login token is not valid: log in again", code="token_invalid"
-        ) from None
-    try:
-        role = Role(claims.get("role") or Role.OWNER)
-    except ValueError:
-        raise Unauthorized(
-            "the login token is not valid: log in again", code="token_invalid"
-        ) from None
-    return TokenHolder(name=str(claims["sub"]), role=role)
+        raise _invalid() from None
+    # Tokens from before accounts name no account: they are the break-glass owner's.
+    account_id = str(claims.get("aid") or ADMIN)
+    version = claims.get("ver", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _invalid()
+    state = get_store().accounts.token_state(account_id)
+    if state.version != version or not state.active:
+        raise Unauthorized("this login was ended: log in again", code="token_revoked")
+    if account_id == ADMIN:
+        try:
+            role = Role(claims.get("role") or Role.OWNER)
+        except ValueError:
+            raise _invalid() from None
+        return TokenHolder(name=str(claims["sub"]), role=role, account_id=ADMIN)
+    if state.role is None:
+        raise _invalid()
+    # The account's role and name as stored now: a change takes effect without a new login.
+    return TokenHolder(
+        name=state.display_name or str(claims["sub"]), role=state.role, account_id=account_id
+    )
+
+
+def log_out(account_id: str) -> None:
+    """End every token of this account (the token version moves on)."""
+    get_store().accounts.end_tokens(account_id)

@@ -79,6 +79,16 @@ def token_ttl_seconds() -> int:
     return int(float(os.environ.get("TOKEN_TTL_HOURS", "12")) * 3600)
 
 
+def site_url() -> str:
+    """Where the dispatch page is (for setup links); empty: the requesting page's origin."""
+    return os.environ.get("SITE_URL", "")
+
+
+def bcrypt_rounds() -> int:
+    """bcrypt's cost for new password hashes (12; the tests use 4)."""
+    return int(os.environ.get("BCRYPT_ROUNDS", "12"))
+
+
 def admin_password_hash() -> bytes:
     """The bcrypt hash of the crew password: an env value locally, a secret on AWS."""
     return _setting_or_secret("ADMIN_PASS_HASH").encode()

@@ -17,14 +17,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import timeutil, trips
+from chalicelib import money, timeutil, trips
 from chalicelib import validation as v
 from chalicelib.db import get_store
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.records import Notification, Payment, PaymentMethod, Trip
+from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.records import Action, Actor, Notification, Payment, PaymentMethod, Role, Trip
 
 FIELDS = ("payment_id", "patron_name", "amount_cents", "method", "note")
 MAX_AMOUNT_CENTS = 10_000_000
+# Crew may void a payment they logged themselves within this long; captains any.
+OWN_VOID_SECONDS = 30 * 60
 _BUSY = "the trip is busy: try again in a moment"
 
 
@@ -67,13 +69,14 @@ def _read(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def log_payment(trip_id: str, body: dict[str, Any], *, by: str) -> Logged:
+def log_payment(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Logged:
     """Record money received for a trip and add it to the trip's totals, atomically.
 
     AWS calls: one TransactWriteItems, then one consistent GetItem of the trip
     (a transaction cannot return the updated item, and the response carries it).
     A replay costs the same; the cancelled transaction itself says why it failed.
     """
+    by = Actor.of(by)
     v.path_id(trip_id)
     v.reject_unknown(body, FIELDS)
     fields = _read(body)
@@ -82,11 +85,19 @@ def log_payment(trip_id: str, body: dict[str, Any], *, by: str) -> Logged:
         trip_id=trip_id,
         **fields,
         logged_at=timeutil.now_iso(),
-        logged_by=by,
+        logged_by=by.name,
+        logged_by_id=by.id,
         notification=Notification.PENDING,
     )
     store = get_store()
-    refused = store.ledger.log(payment, busy=_BUSY)
+    entry = trips.activity_entry(
+        trip_id,
+        by,
+        Action.PAYMENT_LOGGED,
+        f"{by.name} logged {money.display_dollars(payment.amount_cents)}"
+        f" {money.method_label(payment.method)} from {payment.patron_name}",
+    )
+    refused = store.ledger.log(payment, busy=_BUSY, activity=entry)
     if refused is None:
         return Logged(payment, trips.load_trip(trip_id), created=True)
     if refused.existing is not None:
@@ -106,12 +117,21 @@ def log_payment(trip_id: str, body: dict[str, Any], *, by: str) -> Logged:
     raise NotFound("no such event", field="event_id")
 
 
-def void_payment(trip_id: str, payment_id: str, body: dict[str, Any], *, by: str) -> VoidOutcome:
+def void_payment(
+    trip_id: str,
+    payment_id: str,
+    body: dict[str, Any],
+    *,
+    by: Actor | str,
+    role: Role = Role.OWNER,
+) -> VoidOutcome:
     """Mark a payment void and take it out of the trip's totals in one transaction.
 
     Voiding again changes nothing and answers `already_void: true`. Voids are
     allowed on a cancelled trip: that is how money handed back gets recorded.
+    A `crew` caller may void only a payment they logged, within 30 minutes.
     """
+    by = Actor.of(by)
     v.path_id(trip_id)
     v.path_id(payment_id, "payment")
     v.reject_unknown(body, ("reason",))
@@ -122,10 +142,37 @@ def void_payment(trip_id: str, payment_id: str, body: dict[str, Any], *, by: str
         raise NotFound("no such payment", field="payment_id")
     if stored.void:
         return VoidOutcome(stored, trips.load_trip(trip_id), already_void=True)
-    voided = store.ledger.void(stored, reason=reason, at=timeutil.now_iso(), by=by, busy=_BUSY)
+    if role is Role.CREW:
+        _check_own_recent(stored, by)
+    entry = trips.activity_entry(
+        trip_id,
+        by,
+        Action.PAYMENT_VOIDED,
+        f"{by.name} voided {money.display_dollars(stored.amount_cents)}"
+        f" from {stored.patron_name}: {reason}",
+    )
+    voided = store.ledger.void(
+        stored, reason=reason, at=timeutil.now_iso(), by=by, busy=_BUSY, activity=entry
+    )
     if voided is None:
         raise NotFound("no such event", field="event_id")
     return VoidOutcome(voided.payment, trips.load_trip(trip_id), already_void=voided.already)
+
+
+def _check_own_recent(payment: Payment, by: Actor) -> None:
+    """Crew may void only their own payment, and only for 30 minutes after logging it."""
+    if by.id is None or payment.logged_by_id != by.id:
+        raise Forbidden(
+            "crew may void only a payment they logged: this needs a captain or owner login",
+            code="forbidden",
+        )
+    age = (timeutil.now() - timeutil.instant(payment.logged_at)).total_seconds()
+    if age > OWN_VOID_SECONDS:
+        raise Forbidden(
+            "crew may void their own payment for 30 minutes after logging it:"
+            " this needs a captain or owner login now",
+            code="forbidden",
+        )
 
 
 def payments_of(trip_id: str) -> list[Payment]:

@@ -47,6 +47,22 @@ class Role(StrEnum):
     CREW = "crew"
 
 
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Action(StrEnum):
+    """What a trip's activity entry records."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    CANCELLED = "cancelled"
+    PAYMENT_LOGGED = "payment_logged"
+    PAYMENT_VOIDED = "payment_voided"
+    WAIVER_SIGNED = "waiver_signed"
+
+
 class Kind(StrEnum):
     """What an item of the table is (its stored `kind`)."""
 
@@ -60,12 +76,32 @@ class Kind(StrEnum):
     WATCH = "float_plan_watch"
     OVERDUE = "overdue_notice"
     ALL_BACK = "all_back_notice"
+    ACCOUNT = "account"
+    USERNAME = "username"
+    SETUP = "setup_code"
+    ACTIVITY = "activity"
 
 
 # A trip still out this long after its expected return is overdue (float-plan practice).
 OVERDUE_AFTER = timedelta(minutes=30)
 # An uninspected vessel carries at most six passengers for hire (the "six-pack").
 SIX_PACK_LIMIT = 6
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: the display name shown (`*_by`) and the account (`*_by_id`).
+
+    `id` is None for the patron signing a waiver and for callers that predate
+    accounts (scripts, tests passing a plain name).
+    """
+
+    name: str
+    id: str | None = None
+
+    @classmethod
+    def of(cls, by: Actor | str) -> Actor:
+        return by if isinstance(by, Actor) else cls(name=by)
 
 
 # Stored attribute name -> record field, where the API's word differs from the code's.
@@ -163,8 +199,10 @@ class Trip(Record):
     version: int = 1
     created_at: str | None = None
     created_by: str | None = None
+    created_by_id: str | None = None
     updated_at: str | None = None
     updated_by: str | None = None
+    updated_by_id: str | None = None
     cancelled_by: str | None = None
     boat_id: str | None = None
     boat_limit: int | None = None
@@ -175,6 +213,7 @@ class Trip(Record):
     returned_at: str | None = None
     returned_by: str | None = None
     overdue_at: str | None = None
+    cancelled_by_id: str | None = None
 
     def __post_init__(self) -> None:
         self.status = TripStatus(self.status)
@@ -221,10 +260,12 @@ class Payment(Record):
         "note",
         "logged_at",
         "logged_by",
+        "logged_by_id",
         "status",
         "void_reason",
         "voided_at",
         "voided_by",
+        "voided_by_id",
         "notification",
     )
 
@@ -241,6 +282,8 @@ class Payment(Record):
     voided_at: str | None = None
     voided_by: str | None = None
     notification: Notification | None = None
+    logged_by_id: str | None = None
+    voided_by_id: str | None = None
 
     # What must match for a replayed payment_id to be the same payment.
     CONTENT: ClassVar[tuple[str, ...]] = ("patron_name", "amount_cents", "method", "note")
@@ -446,3 +489,70 @@ class ShoreNotice(Record):
     def __post_init__(self) -> None:
         if self.notification is not None:
             self.notification = Notification(self.notification)
+
+
+@dataclass
+class Activity(Record):
+    """One entry of a trip's append-only activity: who did what, and when."""
+
+    PUBLIC: ClassVar[tuple[str, ...]] = ("at", "by", "by_id", "action", "summary")
+
+    id: str
+    trip_id: str
+    at: str
+    by: str
+    action: Action
+    summary: str
+    by_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.action = Action(self.action)
+
+
+@dataclass
+class Account(Record):
+    """A crew member's login. The password hash and setup codes never reach the API."""
+
+    PUBLIC: ClassVar[tuple[str, ...]] = (
+        "id",
+        "username",
+        "display_name",
+        "role",
+        "status",
+        "created_at",
+        "created_by",
+        "created_by_id",
+        "last_login_at",
+        "password_set",
+    )
+
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    status: AccountStatus = AccountStatus.ACTIVE
+    password_hash: str | None = None
+    token_version: int = 1
+    created_at: str | None = None
+    created_by: str | None = None
+    created_by_id: str | None = None
+    last_login_at: str | None = None
+    updated_at: str | None = None
+    # SHA-256 of the one setup code that may still set the password (a reset replaces it).
+    setup_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        self.role = Role(self.role)
+        self.status = AccountStatus(self.status)
+
+    @property
+    def active(self) -> bool:
+        return self.status is AccountStatus.ACTIVE
+
+    @property
+    def password_set(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.display_name, self.id)

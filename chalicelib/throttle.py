@@ -54,3 +54,8 @@ def hit(scope: str, source: str, *, limit: int, window_seconds: int) -> None:
 
 def clear(scope: str, source: str) -> None:
     get_store().counters.clear(scope, source)
+
+
+def take_back(scope: str, source: str) -> None:
+    """Uncount an attempt counted up front that was not a failure after all."""
+    get_store().counters.take_back(scope, source)

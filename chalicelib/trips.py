@@ -16,7 +16,7 @@ from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.trips import Stale
 from chalicelib.errors import BadInput, Conflict, NotFound
-from chalicelib.records import Trip, TripStatus
+from chalicelib.records import Action, Activity, Actor, Trip, TripStatus
 
 EDITABLE_FIELDS = Trip.EDITABLE
 MAX_WINDOW_DAYS = 92
@@ -72,8 +72,22 @@ def _stored(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def new_trip(body: dict[str, Any], *, by: str, trip_id: str | None = None) -> Trip:
+def activity_entry(trip_id: str, by: Actor, action: Action, summary: str) -> Activity:
+    """A new entry for a trip's activity, stamped now (written with its change)."""
+    return Activity(
+        id=uuid.uuid4().hex[:12],
+        trip_id=trip_id,
+        at=timeutil.now_iso(),
+        by=by.name,
+        by_id=by.id,
+        action=action,
+        summary=summary[:300],
+    )
+
+
+def new_trip(body: dict[str, Any], *, by: Actor | str, trip_id: str | None = None) -> Trip:
     """A validated, scheduled trip from a request body, not yet stored."""
+    by = Actor.of(by)
     v.reject_unknown(body, EDITABLE_FIELDS)
     fields = boats.fit_trip(_clean(body, partial=False))
     _check_times(fields["starts_at"], fields["ends_at"])
@@ -83,15 +97,19 @@ def new_trip(body: dict[str, Any], *, by: str, trip_id: str | None = None) -> Tr
         **_stored(fields),
         status=TripStatus.SCHEDULED,
         created_at=stamp,
-        created_by=by,
+        created_by=by.name,
+        created_by_id=by.id,
         updated_at=stamp,
     )
 
 
-def create_trip(body: dict[str, Any], *, by: str) -> Trip:
-    """Validate and store a new scheduled trip."""
+def create_trip(body: dict[str, Any], *, by: Actor | str) -> Trip:
+    """Validate and store a new scheduled trip, with its `created` activity entry."""
+    by = Actor.of(by)
     trip = new_trip(body, by=by)
-    get_store().trips.add(trip)
+    entry = activity_entry(trip.id, by, Action.CREATED, f"{by.name} created {trip.title}")
+    if not get_store().trips.add(trip, entry):
+        raise Conflict("the trip could not be stored: try again", code="not_stored")
     return trip
 
 
@@ -116,6 +134,8 @@ def trip_detail(trip_id: str) -> dict[str, Any]:
         "event": detail.trip.to_json(),
         "payments": [p.to_json() for p in payments],
         "waivers": [w.summary_json() for w in waivers],
+        # Oldest first, as the table sorts them (time, then id).
+        "activity": [a.to_json() for a in detail.activity],
     }
 
 
@@ -138,8 +158,9 @@ def trips_between(first: date, last: date) -> list[Trip]:
     return get_store().trips.starting_between(*timeutil.local_window(first, last))
 
 
-def update_trip(trip_id: str, body: dict[str, Any], *, by: str) -> Trip:
+def update_trip(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Trip:
     """Edit fields of a trip; `version` must match the stored one (else 409)."""
+    by = Actor.of(by)
     v.reject_unknown(body, (*EDITABLE_FIELDS, "version"))
     version = v.integer(body, "version", required=True, minimum=1)
     changes = _clean({k: val for k, val in body.items() if k != "version"}, partial=True)
@@ -154,30 +175,41 @@ def update_trip(trip_id: str, body: dict[str, Any], *, by: str) -> Trip:
     _check_times(starts, ends)
     stored = _stored(changes)
     stored["updated_at"] = timeutil.now_iso()
-    stored["updated_by"] = by
+    stored["updated_by"] = by.name
+    stored["updated_by_id"] = by.id
     moved = starts if "starts_at" in changes else None
-    return _change(trip_id, stored, expected_version=current.version, starts=moved)
+    what = ", ".join(sorted(changes)) or "nothing"
+    entry = activity_entry(trip_id, by, Action.EDITED, f"{by.name} edited {what}")
+    return _change(trip_id, stored, expected_version=current.version, starts=moved, entry=entry)
 
 
-def cancel_trip(trip_id: str, *, by: str) -> Trip:
+def cancel_trip(trip_id: str, *, by: Actor | str) -> Trip:
     """Mark a trip cancelled (its payments and waivers stay); cancelling twice is a no-op."""
+    by = Actor.of(by)
     current = load_trip(trip_id)
     if current.cancelled:
         return current
     changes = {
         "status": TripStatus.CANCELLED,
         "updated_at": timeutil.now_iso(),
-        "cancelled_by": by,
+        "cancelled_by": by.name,
+        "cancelled_by_id": by.id,
     }
-    return _change(trip_id, changes, expected_version=current.version)
+    entry = activity_entry(trip_id, by, Action.CANCELLED, f"{by.name} cancelled the trip")
+    return _change(trip_id, changes, expected_version=current.version, entry=entry)
 
 
 def _change(
-    trip_id: str, changes: dict[str, Any], *, expected_version: int, starts: datetime | None = None
+    trip_id: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int,
+    starts: datetime | None = None,
+    entry: Activity | None = None,
 ) -> Trip:
     try:
         return get_store().trips.change(
-            trip_id, changes, expected_version=expected_version, starts=starts
+            trip_id, changes, expected_version=expected_version, starts=starts, activity=entry
         )
     except Stale:
         raise _stale() from None

@@ -62,6 +62,22 @@ def text(
     return value
 
 
+# Characters that reorder or hide text (bidirectional overrides and marks).
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def person_name(body: dict[str, Any], name: str, *, max_len: int = 60) -> str | None:
+    """A name shown to others: 1 to `max_len` characters, no control or bidi characters."""
+    import unicodedata
+
+    value = text(body, name, max_len=max_len)
+    if value is not None and any(
+        c in BIDI or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value
+    ):
+        raise BadInput(f"{name} contains control or direction characters", field=name)
+    return value
+
+
 def integer(
     body: dict[str, Any],
     name: str,

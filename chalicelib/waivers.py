@@ -31,7 +31,7 @@ from chalicelib.db import get_store
 from chalicelib.db.table import Cancelled
 from chalicelib.db.waivers import TripRefused
 from chalicelib.errors import Conflict, Gone, NotFound, TooLarge
-from chalicelib.records import Notification, Signature, Trip, Waiver
+from chalicelib.records import Action, Actor, Notification, Signature, Trip, Waiver
 from chalicelib.waiver_form import MAX_BODY_BYTES, PNG_DATA_URL, Submission
 from chalicelib.waiver_text import WaiverText, signed_text
 
@@ -166,6 +166,13 @@ def store_signed(
     drawn = None
     if drawing is not None and digest is not None:
         drawn = Signature(waiver.id, trip.id, drawing, digest, signed_at)
+    people = waiver.people_covered
+    entry = trips.activity_entry(
+        trip.id,
+        Actor(waiver.full_name),  # the patron: no account
+        Action.WAIVER_SIGNED,
+        f"{waiver.full_name} signed a waiver ({people} {'person' if people == 1 else 'people'})",
+    )
     # The count is checked in the transaction's condition too, so signings at the
     # same moment cannot slip past it; a trip whose capacity changed meanwhile is
     # read again and tried once more.
@@ -178,6 +185,7 @@ def store_signed(
                 busy=_BUSY,
                 capacity=trip.capacity,
                 most_covered=most_covered(trip),
+                activity=entry,
             )
             return waiver
         except TripRefused:

@@ -12,7 +12,8 @@ sent are snapshotted to LOCAL_DATA_DIR (default .local/, git-ignored) within
 about a second of each change, and once more on the way out.
 
 Settings (environment): PORT (8000), EMULATOR_PORT (4566), LOCAL_ADMIN_PASSWORD
-(default "shipcaptaincrew"), LOCAL_DATA_DIR (.local).
+(default "shipcaptaincrew"), LOCAL_CAPTAIN_PASSWORD and LOCAL_CREW_PASSWORD (the demo
+captain `maria` and crew `sam`, local only), LOCAL_DATA_DIR (.local).
 """
 
 from __future__ import annotations
@@ -317,6 +318,13 @@ class Stack:
         )
         self.persister.start()
 
+        logins: list[tuple[str, str, str]] = []
+        if not args.no_seed:
+            try:
+                logins = seed.seed_accounts()
+            except Exception as exc:  # the owner's login still works without them
+                say(f"Could not seed the demo logins ({type(exc).__name__}: {exc})")
+
         if args.no_seed:
             say("Not seeding (--no-seed)")
         elif seed.has_events(client, table_name):
@@ -349,7 +357,9 @@ class Stack:
         self.starting = False
         say("")
         say(f"Ship Captain Crew is running at {self.edge.url}")
-        say(f"  admin password: {password}")
+        say(f"  admin password: {password}  (owner: leave the username empty)")
+        for username, role, login_password in logins:
+            say(f"  {role} login:    {username} / {login_password}  (local only)")
         say(f"  emails sent:    {self.edge.url}_dev/outbox")
         say(f"  data kept in:   {self.data_dir}/  (Ctrl-C stops; data survives)")
 

@@ -216,6 +216,45 @@ def seed_demo_week(today: date | None = None) -> list[dict[str, Any]]:
     ]
 
 
+# Local-only logins beside the owner's, printed by `make run` (the emulator holds nothing real).
+DEMO_ACCOUNTS = (
+    ("maria", "Maria (captain)", "captain", "LOCAL_CAPTAIN_PASSWORD", "captain-local-pass"),
+    ("sam", "Sam (crew)", "crew", "LOCAL_CREW_PASSWORD", "crew-local-pass"),
+)
+
+
+def seed_accounts() -> list[tuple[str, str, str]]:
+    """A captain and a crew account with known passwords, unless their usernames exist.
+
+    Answers (username, role, password) of each demo login. The environment must
+    point at the table.
+    """
+    import uuid
+
+    from chalicelib import auth, timeutil
+    from chalicelib.db import get_store
+    from chalicelib.records import Account, Role
+
+    store = get_store()
+    logins = []
+    for username, name, role, variable, default in DEMO_ACCOUNTS:
+        password = os.environ.get(variable) or default
+        logins.append((username, role, password))
+        if store.accounts.by_username(username) is not None:
+            continue
+        account = Account(
+            id=uuid.uuid4().hex,
+            username=username,
+            display_name=name,
+            role=Role(role),
+            password_hash=auth.hash_password(password),
+            created_at=timeutil.now_iso(),
+            created_by=SEEDED_BY,
+        )
+        store.accounts.add(account, None)
+    return logins
+
+
 def _is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
 

@@ -36,12 +36,26 @@ export function session() {
   }
 }
 
-export function saveSession(token, expiresAt) {
-  sessionStorage.setItem(KEY, JSON.stringify({ token, expires_at: expiresAt }));
+export function saveSession(token, expiresAt, account = null) {
+  sessionStorage.setItem(KEY, JSON.stringify({ token, expires_at: expiresAt, account }));
+  showRole();
+}
+
+/** The logged-in account ({id, username, display_name, role, ...}), if known. */
+export function myAccount() {
+  return session()?.account ?? null;
+}
+
+/** Mark the page with the role, so CSS hides what it may not use (.needs-captain). */
+export function showRole() {
+  const role = myAccount()?.role;
+  if (role) document.body.dataset.role = role;
+  else delete document.body.dataset.role;
 }
 
 export function clearSession() {
   sessionStorage.removeItem(KEY);
+  showRole();
 }
 
 const FALLBACK = {
@@ -105,7 +119,7 @@ export async function apiFetch(path, { method = "GET", body, auth = true } = {})
 
 // API Gateway answers a token its authorizer rejects (expired, signed with an old key)
 // with 403 AccessDeniedException and its own body, not the app's {code} JSON: that is
-// a lost session too, not a permission problem (crew have no roles).
+// a lost session too, not a permission problem (the app's own 403s carry a code).
 function deniedByGateway(res, data, token) {
   if (res.status !== 403 || !token || data?.code) return false;
   return res.headers.get("x-amzn-ErrorType") === "AccessDeniedException" ||

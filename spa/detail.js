@@ -1,6 +1,6 @@
 // One trip: its figures, the payments ledger (with Void), the waivers signed and the
 // link patrons use to sign. One request to load; actions update from their replies.
-import { apiFetch } from "./api.js";
+import { apiFetch, myAccount } from "./api.js";
 import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js";
 import { API_BASE } from "./config.js";
 import { datePart, formatDay, formatSpan, formatStamp } from "./dates.js";
@@ -35,6 +35,13 @@ export async function showDetail(id, { refresh = false } = {}) {
 
 const waiverLink = (id) => `${API_BASE || location.origin}/g/${encodeURIComponent(id)}/waiver`;
 
+// Captains and owners void any payment; crew only their own, for 30 minutes (as the API).
+function mayVoid(p) {
+  const me = myAccount();
+  if (!me || me.role !== "crew") return true;
+  return p.logged_by_id === me.id && Date.now() - Date.parse(p.logged_at) < 30 * 60 * 1000;
+}
+
 function ledgerRow(p) {
   const isVoid = p.status === "void";
   return h("li", { class: isVoid ? "void" : "", id: `pay-${p.id}`, tabindex: "-1" },
@@ -46,7 +53,7 @@ function ledgerRow(p) {
       .filter(Boolean).join(" · ")),
     p.note && h("p", { class: "meta" }, `Note: ${p.note}`),
     isVoid && p.void_reason && h("p", { class: "meta" }, `Voided: ${p.void_reason}`),
-    !isVoid && h("button", { type: "button", class: "ghost small", onclick: () => openVoid(p) },
+    !isVoid && mayVoid(p) && h("button", { type: "button", class: "ghost small", onclick: () => openVoid(p) },
       "Void", h("span", { class: "sr" }, ` ${formatCents(p.amount_cents)} from ${p.patron_name}`)));
 }
 
@@ -92,8 +99,8 @@ function render() {
       !isCancelled(ev) && h("button", { type: "button", class: "primary", id: "detail-pay",
         onclick: () => openPayment(ev, { onLogged: () => showDetail(ev.id, { refresh: true }), returnTo: () => $("#detail-pay") }) },
       "Log Payment"),
-      !isCancelled(ev) && h("a", { class: "button", href: `#/e/${encodeURIComponent(ev.id)}/edit` }, "Edit trip"),
-      !isCancelled(ev) && h("button", { type: "button", class: "danger", id: "detail-cancel", onclick: openCancel },
+      !isCancelled(ev) && h("a", { class: "button needs-captain", href: `#/e/${encodeURIComponent(ev.id)}/edit` }, "Edit trip"),
+      !isCancelled(ev) && h("button", { type: "button", class: "danger needs-captain", id: "detail-cancel", onclick: openCancel },
         "Cancel trip")),
     h("h2", {}, `Payments (${payments.length})`),
     payments.length ? h("ol", { class: "ledger" }, payments.map(ledgerRow)) : h("p", { class: "empty" }, "No payments yet."),

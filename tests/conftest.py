@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ TEST_PASSWORD = "correct horse battery staple"
 # Cost 4 keeps the suite fast; production hashes use bcrypt's default cost.
 TEST_PASSWORD_HASH = bcrypt.hashpw(TEST_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
 TEST_SIGNING_KEY = "test-signing-key-that-is-long-enough-for-hs256"
+ACCOUNT_PASSWORD = "a deckhand's own password"
 TABLE_NAME = "shipcaptaincrew-test"
 SENDER = "dispatch@shipcaptaincrew.example"
 CREW = ("crew@shipcaptaincrew.example", "captain@shipcaptaincrew.example")
@@ -79,6 +81,7 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOKEN_SIGNING_KEY", TEST_SIGNING_KEY)
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("STAGE", "test")
+    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
 
 
 @pytest.fixture
@@ -218,10 +221,62 @@ class Api:
         return response.json_body
 
     def login(self, name: str = "Dana") -> str:
+        """Log in as the break-glass owner (the shared password), named `name`."""
         response = self.post("/api/login", {"password": TEST_PASSWORD, "name": name}, token=False)
         assert response.status_code == 200, response.body
         self.token = response.json_body["token"]
         return self.token
+
+    # --- Crew accounts ---------------------------------------------------------------
+
+    def owner_token(self) -> str:
+        """A break-glass owner token, without touching `self.token`."""
+        response = self.post("/api/login", {"password": TEST_PASSWORD}, token=False)
+        assert response.status_code == 200, response.body
+        return response.json_body["token"]
+
+    def add_account(
+        self,
+        role: str = "crew",
+        username: str | None = None,
+        display_name: str | None = None,
+        *,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """Add an account (as the owner unless `token`); the 201's body."""
+        username = username or f"{role}-{uuid.uuid4().hex[:8]}"
+        body = {"username": username, "display_name": display_name or username, "role": role}
+        response = self.post("/api/accounts", body, token=token or self.owner_token())
+        assert response.status_code == 201, response.body
+        return response.json_body
+
+    def set_up(self, setup_url: str, password: str = ACCOUNT_PASSWORD) -> Any:
+        """Use a setup link to set a password; the raw response."""
+        return self.post(
+            "/api/accounts/setup",
+            {"code": setup_code(setup_url), "password": password},
+            token=False,
+        )
+
+    def account(
+        self, role: str = "crew", display_name: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        """A ready account of `role`: `{account, username, password, token}`."""
+        made = self.add_account(role, display_name=display_name, **kw)
+        response = self.set_up(made["setup_url"])
+        assert response.status_code == 200, response.body
+        return {
+            "account": response.json_body["account"],
+            "username": made["account"]["username"],
+            "password": ACCOUNT_PASSWORD,
+            "token": response.json_body["token"],
+        }
+
+    def login_as(self, role: str, display_name: str | None = None) -> dict[str, Any]:
+        """From now on, speak as a new account of `role`; the account (as `account()`)."""
+        made = self.account(role, display_name=display_name)
+        self.token = made["token"]
+        return made
 
 
 @pytest.fixture
@@ -237,6 +292,11 @@ def crew_api(api: Api) -> Api:
     """The app, logged in as crew member Dana."""
     api.login()
     return api
+
+
+def setup_code(setup_url: str) -> str:
+    """The one-time code in a setup link."""
+    return setup_url.rsplit("/#/setup/", 1)[1]
 
 
 def trip(**overrides: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from tests.conftest import TEST_SIGNING_KEY, WAIVER, trip
 PUBLIC = {
     ("GET", "/api/health"),
     ("POST", "/api/login"),
+    ("POST", "/api/accounts/setup"),
     ("GET", "/g/{}/waiver"),
     ("POST", "/g/{}/waiver"),
 }
@@ -112,6 +113,7 @@ def make_world(crew_api, event: dict[str, Any]) -> dict[str, Any]:
     assert signed.status_code == 201, signed.body
     boat = crew_api.post("/api/boats", {"name": "Osprey", "passenger_limit": 6, "inspected": False})
     assert boat.status_code == 201, boat.body
+    deckhand = crew_api.add_account("crew")
     return {
         "event_id": event["id"],
         "payment_id": payment.json_body["payment"]["id"],
@@ -119,6 +121,7 @@ def make_world(crew_api, event: dict[str, Any]) -> dict[str, Any]:
         "signer": signed.json_body["waiver"]["full_name"],
         "boat_id": boat.json_body["boat"]["id"],
         "version": event["version"],
+        "account_id": deckhand["account"]["id"],
     }
 
 
@@ -141,6 +144,8 @@ def body_for(method: str, path: str, world: dict[str, Any]) -> Any:
     """A body the route would accept from a logged-in crew member (so refusal is auth's doing)."""
     if method not in ("POST", "PATCH", "PUT"):
         return None
+    if path.startswith("/api/accounts") or path.startswith("/api/me") or path == "/api/logout":
+        return account_body(method, path)
     if path.endswith("/payments"):
         return {"patron_name": "Mallory", "amount_cents": 100, "method": "cash"}
     if path.endswith("/void"):
@@ -158,6 +163,17 @@ def body_for(method: str, path: str, world: dict[str, Any]) -> Any:
     if path == "/api/boats":
         return {"name": "Hijacked", "passenger_limit": 6, "inspected": False}
     return trip(title="Hijacked")
+
+
+def account_body(method: str, path: str) -> Any:
+    """A body the account routes would accept (for their refusal tests)."""
+    if path == "/api/accounts":
+        return {"username": f"h{uuid.uuid4().hex[:8]}", "display_name": "Hijacked", "role": "crew"}
+    if method == "PATCH":
+        return {"display_name": "Hijacked"}
+    if path == "/api/me/password":
+        return {"current_password": "not it", "new_password": "Hijacked password"}
+    return {}
 
 
 def test_the_public_routes_are_exactly_the_ones_without_login():
@@ -200,7 +216,9 @@ def test_crew_route_refuses_missing_forged_and_expired_tokens(api, world, method
 
     assert table_snapshot() == before, "a refused request wrote to the table"
     # The same request with the real token gets past the door (so the refusals meant something).
-    allowed = api.request(method, url, raw=raw)
+    # (The break-glass owner has no password of its own to change: a crew account does.)
+    own = api.account("crew")["token"] if path == "/api/me/password" else True
+    allowed = api.request(method, url, raw=raw, token=own)
     assert allowed.status_code not in (401, 403), allowed.body
 
 

@@ -19,7 +19,8 @@ def test_health_answers_without_login(api):
 def test_right_password_gives_an_expiring_token(api):
     response = api.post("/api/login", {"password": TEST_PASSWORD}, token=False)
     assert response.status_code == 200
-    assert set(response.json_body) == {"token", "expires_at"}
+    assert set(response.json_body) == {"token", "expires_at", "account"}
+    assert response.json_body["account"]["role"] == "owner"
     expires = timeutil.parse_datetime(response.json_body["expires_at"], "expires_at")
     assert timedelta(hours=11, minutes=59) < expires - timeutil.now() <= timedelta(hours=12)
 
@@ -53,11 +54,9 @@ def test_malformed_login_is_400_naming_the_field(api, raw, field):
 
 def test_five_wrong_passwords_from_one_address_are_throttled(api):
     headers = from_viewer("203.0.113.7")
-    for _ in range(5):
-        assert (
-            api.post("/api/login", {"password": "bad"}, headers=headers, token=False).status_code
-            == 401
-        )
+    for n in range(5):  # other usernames each time: the address's count, not a username's
+        wrong = {"username": f"guess{n}", "password": "bad"}
+        assert api.post("/api/login", wrong, headers=headers, token=False).status_code == 401
     response = api.post("/api/login", {"password": TEST_PASSWORD}, headers=headers, token=False)
     assert response.status_code == 429
     assert 0 < int(response.headers["Retry-After"]) <= 15 * 60

@@ -159,7 +159,10 @@ def test_window_of_92_days_is_allowed(crew_api):
 def test_detail_has_event_payments_and_waivers(crew_api, event):
     response = crew_api.get(f"/api/events/{event['id']}")
     assert response.status_code == 200
-    assert response.json_body == {"event": event, "payments": [], "waivers": []}
+    data = response.json_body
+    activity = data.pop("activity")
+    assert data == {"event": event, "payments": [], "waivers": []}
+    assert [(a["action"], a["by"], a["by_id"]) for a in activity] == [("created", "Dana", "admin")]
 
 
 @pytest.mark.parametrize("event_id", ["0" * 32, "nope", "A" * 32, "%3Cscript%3E"])
@@ -246,4 +249,5 @@ def test_listing_is_a_query_never_a_scan(crew_api, event):
         crew_api.get(f"/api/events/{event['id']}")
     finally:
         aws.observers.pop()
-    assert seen == ["Query", "Query"]
+    # Each request: the authorizer's GetItem of the account (revocation), then one Query.
+    assert seen == ["GetItem", "Query", "GetItem", "Query"]

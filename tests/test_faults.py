@@ -289,6 +289,15 @@ def test_payment_saved_but_unconfirmed_is_503_and_the_resend_counts_once(
     crew_api, event, faults, backoffs
 ):
     """The write went through, the read-back did not: the phone's resend must not double count."""
+    from chalicelib.db.accounts import Accounts, TokenState
+
+    # The authorizer's GetItem is not the one failing here (that is the gateway's 503).
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Accounts, "token_state", lambda *_: TokenState(0, True, None, None))
+        _payment_saved_but_unconfirmed(crew_api, event, faults)
+
+
+def _payment_saved_but_unconfirmed(crew_api, event, faults):
     faults.add("GetItem", ddb_error("ProvisionedThroughputExceededException"))
     body = {**ANA, "payment_id": "7d8f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f"}
     first = crew_api.post(f"/api/events/{event['id']}/payments", body)

@@ -137,9 +137,10 @@ def test_ledger_reads_one_query_per_trip_and_never_scans(crew_api, tomorrow):
         assert len(rows(export(crew_api, tomorrow, tomorrow + timedelta(days=2)))) == 3
     finally:
         aws.observers.pop()
-    # One Query on the date index (one UTC year), then one per trip.
+    # The authorizer's GetItem (revocation), one Query on the date index (one UTC
+    # year), then one per trip.
     years = len({tomorrow.year, (tomorrow + timedelta(days=3)).year})
-    assert calls == ["Query"] * (years + 3)
+    assert calls == ["GetItem"] + ["Query"] * (years + 3)
 
 
 @pytest.mark.parametrize(

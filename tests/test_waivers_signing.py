@@ -487,7 +487,9 @@ def test_drawn_signature_must_be_a_real_png_of_at_most_100_kb(api: Api, event: d
     response = post_json(api, event["id"], json_signer(signature_png=value))
     assert response.status_code == 400, response.body
     assert response.json_body["field"] == "signature_png"
-    assert [i for i in stored(event["id"]) if i["SK"] != "EVENT"] == []
+    written = [i for i in stored(event["id"]) if i["SK"] != "EVENT"]
+    assert [i for i in written if not i["SK"].startswith("ACT#")] == []
+    assert [i["action"] for i in written] == ["created"]  # the trip's own activity only
 
 
 # --- Abuse -------------------------------------------------------------------------

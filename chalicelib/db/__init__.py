@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.db.accounts import Accounts
 from chalicelib.db.boats import Boats
 from chalicelib.db.counters import Counters
 from chalicelib.db.dock import Dock
@@ -36,6 +37,7 @@ class Store:
         self.counters = Counters(self.table)
         self.boats = Boats(self.table)
         self.dock = Dock(self.table)
+        self.accounts = Accounts(self.table)
 
     @property
     def name(self) -> str:

@@ -47,5 +47,18 @@ class Counters:
         self.table.put({**key, "count": 1, "window_start": now, keys.TTL_ATTRIBUTE: expires})
         return Counter(1, now)
 
+    def take_back(self, scope: str, source: str) -> None:
+        """Uncount one attempt (it turned out not to be a failure)."""
+        self.table.update(
+            keys.counter_key(scope, source),
+            Update(
+                "ADD #count :minus_one",
+                condition="attribute_exists(PK) AND #count > :zero",
+                names={"#count": "count"},
+                values={":minus_one": -1, ":zero": 0},
+            ),
+            answer=False,
+        )
+
     def clear(self, scope: str, source: str) -> None:
         self.table.delete(keys.counter_key(scope, source))

@@ -10,7 +10,11 @@
                         SK = NOTICE#OVERDUE  the overdue email to the shore contacts
                         SK = NOTICE#BACK     the all-back email after an overdue one
     PK = BOATS          SK = BOAT#<id>       the fleet: one small partition, one Query
+                        SK = ACT#<utc>#<id>  an activity entry (append-only)
     PK = THROTTLE#<scope>#<source>           failed-attempt counters (expire by TTL)
+    PK = ACCOUNT#<id>       SK = ACCOUNT     a crew account (GSI1PK = ACCOUNTS lists them)
+    PK = USERNAME#<name>    SK = USERNAME    holds a username for one account (uniqueness)
+    PK = SETUP#<sha256>     SK = SETUP       a one-time setup code, hashed (expires by TTL)
 
 The date index (GSI1) buckets trips by the UTC year they start in and sorts them
 by start time, so a date window is one Query whose cost grows with the trips
@@ -27,6 +31,12 @@ TRIP_SK = "EVENT"
 PAYMENT_PREFIX = "PAY#"
 WAIVER_PREFIX = "WAIVER#"
 SIGNATURE_PREFIX = "XSIG#"
+ACTIVITY_PREFIX = "ACT#"
+ACCOUNT_SK = "ACCOUNT"
+# The date index's sparse partition that lists every account, sorted by username.
+ACCOUNTS = "ACCOUNTS"
+# The break-glass owner (ADMIN_PASS_HASH) has no account, only its token version here.
+ADMIN_ACCOUNT_ID = "admin"
 # Every SK a trip-detail Query should load sorts below this; signatures sort above.
 DETAIL_SK_CEILING = "X"
 OUTBOX = "OUTBOX"
@@ -105,3 +115,19 @@ def notice_key(trip_id: str, sk: str) -> Key:
 def watch_marker(overdue_utc_stamp: str, trip_id: str) -> str:
     """The AFLOAT partition's sort key: when the trip turns overdue, then which trip."""
     return f"{overdue_utc_stamp}#{trip_id}"
+
+
+def activity_key(trip_id: str, utc_stamp: str, activity_id: str) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": f"{ACTIVITY_PREFIX}{utc_stamp}#{activity_id}"}
+
+
+def account_key(account_id: str) -> Key:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": ACCOUNT_SK}
+
+
+def username_key(username: str) -> Key:
+    return {"PK": f"USERNAME#{username}", "SK": "USERNAME"}
+
+
+def setup_key(code_sha256: str) -> Key:
+    return {"PK": f"SETUP#{code_sha256}", "SK": "SETUP"}

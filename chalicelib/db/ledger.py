@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.db import keys
+from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
 from chalicelib.db.table import Cancelled, Table, Update
-from chalicelib.records import Kind, Payment, PaymentStatus, Trip, TripStatus
+from chalicelib.records import Activity, Actor, Kind, Payment, PaymentStatus, Trip, TripStatus
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,13 @@ class Ledger:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def log(self, payment: Payment, *, busy: str) -> Refused | None:
+    def log(
+        self, payment: Payment, *, busy: str, activity: Activity | None = None
+    ) -> Refused | None:
         """Put the payment (new id only) and add it to its trip's totals, atomically.
 
-        The payment goes into the email outbox in the same write. Returns None
+        The payment goes into the email outbox, and its activity entry into the
+        trip's activity, in the same write. Returns None
         when it was written, else why not.
         """
         key = keys.payment_key(payment.trip_id, payment.id)
@@ -73,10 +77,12 @@ class Ledger:
                 old=True,
             ),
         ]
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
         try:
             self.table.transact(writes, busy=busy)
         except Cancelled as cancelled:
-            mine, trip = cancelled.refusals
+            mine, trip = cancelled.refusals[:2]
             if mine.condition_failed:
                 stored = mine.old or self.table.get(key)
                 return Refused(existing=Payment.from_item(stored) if stored else None)
@@ -89,7 +95,16 @@ class Ledger:
         item = self.table.get(keys.payment_key(trip_id, payment_id))
         return Payment.from_item(item) if item else None
 
-    def void(self, payment: Payment, *, reason: str, at: str, by: str, busy: str) -> Voided | None:
+    def void(
+        self,
+        payment: Payment,
+        *,
+        reason: str,
+        at: str,
+        by: Actor,
+        busy: str,
+        activity: Activity | None = None,
+    ) -> Voided | None:
         """Mark a logged payment void and take it out of its trip's totals, atomically.
 
         None when the trip (or the payment) is gone.
@@ -98,7 +113,8 @@ class Ledger:
             self.table.update_write(
                 keys.payment_key(payment.trip_id, payment.id),
                 Update(
-                    "SET #status = :void, void_reason = :reason, voided_at = :at, voided_by = :by",
+                    "SET #status = :void, void_reason = :reason, voided_at = :at,"
+                    " voided_by = :by, voided_by_id = :by_id",
                     condition="#status = :logged AND amount_cents = :amount",
                     names={"#status": "status"},
                     values={
@@ -106,7 +122,8 @@ class Ledger:
                         ":logged": str(PaymentStatus.LOGGED),
                         ":reason": reason,
                         ":at": at,
-                        ":by": by,
+                        ":by": by.name,
+                        ":by_id": by.id,
                         ":amount": payment.amount_cents,
                     },
                 ),
@@ -121,6 +138,8 @@ class Ledger:
                 ),
             ),
         ]
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
         try:
             self.table.transact(writes, busy=busy)
         except Cancelled as cancelled:
@@ -131,7 +150,8 @@ class Ledger:
                 return Voided(Payment.from_item(stored), already=True) if stored else None
             return None
         payment.status = PaymentStatus.VOID
-        payment.void_reason, payment.voided_at, payment.voided_by = reason, at, by
+        payment.void_reason, payment.voided_at = reason, at
+        payment.voided_by, payment.voided_by_id = by.name, by.id
         return Voided(payment, already=False)
 
     def of_trip(self, trip_id: str) -> list[Payment]:

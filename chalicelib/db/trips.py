@@ -8,8 +8,9 @@ from typing import Any
 
 from chalicelib import timeutil
 from chalicelib.db import keys
-from chalicelib.db.table import Table, Update
-from chalicelib.records import Kind, Payment, Trip, TripStatus, Waiver
+from chalicelib.db.activity import activity_write
+from chalicelib.db.table import Cancelled, Table, Update
+from chalicelib.records import Activity, Kind, Payment, Trip, TripStatus, Waiver
 
 
 @dataclass
@@ -19,6 +20,10 @@ class Detail:
     trip: Trip
     payments: list[Payment] = field(default_factory=list)
     waivers: list[Waiver] = field(default_factory=list)
+    activity: list[Activity] = field(default_factory=list)
+
+
+_BUSY = "the trip is busy: try again in a moment"
 
 
 class Stale(Exception):
@@ -46,9 +51,20 @@ class Trips:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def add(self, trip: Trip) -> bool:
-        """Store a new trip; False when its id is taken."""
-        return self.table.put(trip_item(trip), condition="attribute_not_exists(PK)")
+    def add(self, trip: Trip, activity: Activity | None = None) -> bool:
+        """Store a new trip (and its `created` activity, in one transaction); False when
+        its id is taken."""
+        if activity is None:
+            return self.table.put(trip_item(trip), condition="attribute_not_exists(PK)")
+        writes = [
+            self.table.put_write(trip_item(trip), condition="attribute_not_exists(PK)"),
+            activity_write(self.table, activity),
+        ]
+        try:
+            self.table.transact(writes, busy=_BUSY)
+        except Cancelled:
+            return False
+        return True
 
     def get(self, trip_id: str) -> Trip | None:
         item = self.table.get(keys.trip_key(trip_id))
@@ -69,6 +85,9 @@ class Trips:
                 Payment.from_item(i) for i in items if i["SK"].startswith(keys.PAYMENT_PREFIX)
             ],
             waivers=[Waiver.from_item(i) for i in items if i["SK"].startswith(keys.WAIVER_PREFIX)],
+            activity=[
+                Activity.from_item(i) for i in items if i["SK"].startswith(keys.ACTIVITY_PREFIX)
+            ],
         )
 
     def starting_between(self, start: datetime, end: datetime) -> list[Trip]:
@@ -102,10 +121,12 @@ class Trips:
         *,
         expected_version: int,
         starts: datetime | None = None,
+        activity: Activity | None = None,
     ) -> Trip:
         """Set (or, for None, remove) fields and bump the version, if it is still the one read.
 
-        `starts` moves the trip on the date index. Raises Stale otherwise.
+        `starts` moves the trip on the date index; `activity` is written in the same
+        transaction (then a consistent GetItem reads the trip back). Raises Stale otherwise.
         """
         changes = {k: (str(v) if isinstance(v, TripStatus) else v) for k, v in changes.items()}
         if starts is not None:
@@ -121,15 +142,24 @@ class Trips:
         expression = "SET " + ", ".join([*sets, "version = version + :one"])
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        updated = self.table.update(
-            keys.trip_key(trip_id),
-            Update(
-                expression,
-                condition="attribute_exists(PK) AND version = :expected",
-                names=names,
-                values={**values, ":one": 1, ":expected": expected_version},
-            ),
+        update = Update(
+            expression,
+            condition="attribute_exists(PK) AND version = :expected",
+            names=names,
+            values={**values, ":one": 1, ":expected": expected_version},
         )
+        if activity is None:
+            updated = self.table.update(keys.trip_key(trip_id), update)
+        else:
+            writes = [
+                self.table.update_write(keys.trip_key(trip_id), update),
+                activity_write(self.table, activity),
+            ]
+            try:
+                self.table.transact(writes, busy=_BUSY)
+            except Cancelled:
+                raise Stale(trip_id) from None
+            updated = self.table.get(keys.trip_key(trip_id))
         if updated is None:
             raise Stale(trip_id)
         return Trip.from_item(updated)

@@ -7,9 +7,10 @@ outbox's delivery bookkeeping (`notification` and `_notify_*`) changes later.
 from __future__ import annotations
 
 from chalicelib.db import keys
+from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
 from chalicelib.db.table import Cancelled, Table, Update
-from chalicelib.records import Kind, Signature, TripStatus, Waiver
+from chalicelib.records import Activity, Kind, Signature, TripStatus, Waiver
 
 
 class TripRefused(Exception):
@@ -28,6 +29,7 @@ class Waivers:
         busy: str,
         capacity: int | None = None,
         most_covered: int | None = None,
+        activity: Activity | None = None,
     ) -> None:
         """Store the waiver (never over an existing key), its drawing, and count its people.
 
@@ -68,6 +70,9 @@ class Waivers:
             names["#capacity"] = "capacity"  # a reserved word
             values[":capacity"] = capacity
             values[":room"] = most_covered - waiver.people_covered
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
+        # The trip's update goes last: its refusal is the one read below.
         writes.append(
             self.table.update_write(
                 keys.trip_key(waiver.trip_id),

@@ -75,6 +75,7 @@ class Api:
     password: str
     token: str = ""
     expires_at: str = ""
+    account: Any = None
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -100,6 +101,7 @@ class Api:
     def login(self) -> None:
         answer = self.ok("POST", "/api/login", {"password": self.password, "name": "API"})
         self.token, self.expires_at = answer["token"], answer["expires_at"]
+        self.account = answer["account"]
 
     def create_trip(self, days_ahead: int = 1, **fields: Any) -> dict[str, Any]:
         """A trip of our own (unique title) `days_ahead` days from the operator's today."""
@@ -257,9 +259,9 @@ def crew_page(page: Any, api: Api) -> Any:
     page.goto("/")
     page.locator("#login-view").wait_for(state="visible")
     page.evaluate(
-        "([token, expires]) => sessionStorage.setItem('scc.session',"
-        " JSON.stringify({token, expires_at: expires}))",
-        [api.token, api.expires_at],
+        "([token, expires, account]) => sessionStorage.setItem('scc.session',"
+        " JSON.stringify({token, expires_at: expires, account}))",
+        [api.token, api.expires_at, api.account],
     )
     return page
 
@@ -270,9 +272,15 @@ def show_board(page: Any) -> None:
     page.locator("#board .day").first.wait_for()
 
 
-def log_in(page: Any, password: str, name: str = "Browser Test") -> None:
+# The demo logins `make run` seeds beside the owner (scripts/seed.py).
+CAPTAIN = ("maria", "captain-local-pass")
+DECKHAND = ("sam", "crew-local-pass")
+
+
+def log_in(page: Any, password: str, username: str = "") -> None:
+    """Log in through the form (no username: the owner's break-glass password)."""
     page.goto("/")
-    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.locator("#board-view").wait_for(state="visible")

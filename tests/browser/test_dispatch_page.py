@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import (
+    DECKHAND,
     ROOT,
     Api,
     Stack,
@@ -91,7 +92,7 @@ def test_wrong_password_shows_an_error_and_stays_on_login(page: Page) -> None:
     page.goto("/")
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#login-form .error")).to_contain_text("Wrong password")
+    expect(page.locator("#login-form .error")).to_contain_text("Wrong username or password")
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#board-view")).to_be_hidden()
 
@@ -184,20 +185,20 @@ def test_board_fits_a_360px_phone_with_large_touch_targets(browser: Any, stack: 
 
 
 def test_board_screenshot_for_the_readme(browser: Any, stack: Stack) -> None:
-    """Saves the board on a 390x844 phone after checking what it shows.
-
-    To test-artifacts/ (git-ignored), so a test run leaves the tree clean; with
-    SCC_UPDATE_SCREENSHOT=1 over docs/screenshot-board.png, for the README.
-    """
-    folder = ROOT / ("docs" if os.environ.get("SCC_UPDATE_SCREENSHOT") else "test-artifacts")
-    folder.mkdir(exist_ok=True)
+    """Saves the board (a 390x844 phone) after checking what it shows: to build/, or
+    over docs/screenshot-board.png with SCC_UPDATE_SCREENSHOT=1 (tests leave tracked
+    files alone otherwise)."""
     tab = new_page(browser, stack, width=390, height=844)
     try:
-        log_in(tab, stack.password, name="Sam")
+        log_in(tab, DECKHAND[1], DECKHAND[0])
         tab.locator("article.card").first.wait_for()
         expect(tab.locator("#board .day h2").first).to_contain_text("Today")
         tab.evaluate("document.activeElement.blur()")
-        tab.screenshot(path=str(folder / "screenshot-board.png"))
+        target = ROOT / "build" / "screenshot-board.png"
+        if os.environ.get("SCC_UPDATE_SCREENSHOT") == "1":
+            target = ROOT / "docs" / "screenshot-board.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(target))
     finally:
         tab.context.close()
 

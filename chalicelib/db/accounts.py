@@ -1,0 +1,252 @@
+"""Crew accounts, their usernames and their one-time setup codes.
+
+    ACCOUNT#<id>    / ACCOUNT   the account (GSI1PK = ACCOUNTS, GSI1SK = username)
+    USERNAME#<name> / USERNAME  holds the username for one account; written in the
+                                same transaction as the account, so two can never share one
+    SETUP#<sha256>  / SETUP     a setup code, stored hashed, removed by TTL after expiry
+
+Listing accounts is one Query on the date index's sparse ACCOUNTS partition (the
+outbox's pattern): its cost grows with the accounts, not with the table.
+The authorizer reads `token_state` (one consistent GetItem) on every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.db import keys
+from chalicelib.db.table import Cancelled, Table, Update
+from chalicelib.records import Account, AccountStatus, Kind, Role
+
+_BUSY = "the account is busy: try again in a moment"
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """What the authorizer needs of an account: is it on, and which tokens count."""
+
+    version: int
+    active: bool
+    role: Role | None
+    display_name: str | None
+
+
+@dataclass(frozen=True)
+class SetupCode:
+    account_id: str
+    expires_epoch: int
+
+
+def _account_item(account: Account) -> dict[str, Any]:
+    return {
+        **keys.account_key(account.id),
+        "GSI1PK": keys.ACCOUNTS,
+        "GSI1SK": account.username,
+        "kind": str(Kind.ACCOUNT),
+        **account.attributes(),
+    }
+
+
+class Accounts:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def get(self, account_id: str) -> Account | None:
+        item = self.table.get(keys.account_key(account_id))
+        return Account.from_item(item) if item and item.get("username") else None
+
+    def by_username(self, username: str) -> Account | None:
+        held = self.table.get(keys.username_key(username))
+        return self.get(held["account_id"]) if held else None
+
+    def all(self) -> list[Account]:
+        """Every account, by username: one Query on the index's ACCOUNTS partition."""
+        items = self.table.query(
+            "GSI1PK = :accounts", {":accounts": keys.ACCOUNTS}, index=keys.DATE_INDEX
+        )
+        return [Account.from_item(i) for i in items]
+
+    def token_state(self, account_id: str) -> TokenState:
+        """The account's token version and status (the break-glass owner's: version only)."""
+        item = self.table.get(keys.account_key(account_id)) or {}
+        role = item.get("role")
+        return TokenState(
+            version=int(item.get("token_version", 0)),
+            active=item.get("status", str(AccountStatus.ACTIVE)) == AccountStatus.ACTIVE,
+            role=Role(role) if role else None,
+            display_name=item.get("display_name"),
+        )
+
+    def end_tokens(self, account_id: str) -> None:
+        """Every token issued so far stops working (log out, password set elsewhere)."""
+        self.table.update(
+            keys.account_key(account_id),
+            Update("ADD token_version :one", values={":one": 1}),
+            answer=False,
+        )
+
+    def add(self, account: Account, code_sha256: str | None, expires_epoch: int = 0) -> bool:
+        """Store a new account, hold its username and its setup code (if any); False if
+        the username is taken."""
+        writes = [
+            self.table.put_write(_account_item(account), condition="attribute_not_exists(PK)"),
+            self.table.put_write(
+                {
+                    **keys.username_key(account.username),
+                    "kind": str(Kind.USERNAME),
+                    "account_id": account.id,
+                },
+                condition="attribute_not_exists(PK)",
+            ),
+        ]
+        if code_sha256 is not None:
+            writes.append(self._setup_write(account.id, code_sha256, expires_epoch))
+        try:
+            self.table.transact(writes, busy=_BUSY)
+        except Cancelled:
+            return False
+        return True
+
+    def _setup_write(self, account_id: str, code_sha256: str, expires_epoch: int) -> dict:
+        return self.table.put_write(
+            {
+                **keys.setup_key(code_sha256),
+                "kind": str(Kind.SETUP),
+                "account_id": account_id,
+                keys.TTL_ATTRIBUTE: expires_epoch,
+            },
+            condition="attribute_not_exists(PK)",
+        )
+
+    def change(
+        self,
+        account_id: str,
+        changes: dict[str, Any],
+        *,
+        end_tokens: bool = False,
+        only_role: Role | None = None,
+    ) -> Account | None:
+        """Set fields (and end its tokens); None when it is gone or not of `only_role`."""
+        names = {f"#f{i}": name for i, name in enumerate(changes)}
+        values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(changes.values())}
+        sets = [f"#f{i} = :v{i}" for i in range(len(changes))]
+        expression = "SET " + ", ".join(sets) if sets else ""
+        if end_tokens:
+            expression += " ADD token_version :one"
+            values[":one"] = 1
+        condition = "attribute_exists(username)"
+        if only_role is not None:
+            condition += " AND #role = :only_role"
+            names["#role"] = "role"
+            values[":only_role"] = str(only_role)
+        updated = self.table.update(
+            keys.account_key(account_id),
+            Update(expression.strip(), condition=condition, names=names or None, values=values),
+        )
+        return Account.from_item(updated) if updated else None
+
+    def reset(
+        self,
+        account_id: str,
+        code_sha256: str,
+        expires_epoch: int,
+        at: str,
+        *,
+        only_role: Role | None = None,
+    ) -> bool:
+        """Forget the password, end every token and allow only this new setup code."""
+        names = {"#hash": "password_hash"}
+        values: dict[str, Any] = {":sha": code_sha256, ":one": 1, ":at": at}
+        condition = "attribute_exists(username)"
+        if only_role is not None:
+            condition += " AND #role = :only_role"
+            names["#role"] = "role"
+            values[":only_role"] = str(only_role)
+        writes = [
+            self.table.update_write(
+                keys.account_key(account_id),
+                Update(
+                    "SET setup_sha256 = :sha, updated_at = :at ADD token_version :one REMOVE #hash",
+                    condition=condition,
+                    names=names,
+                    values=values,
+                ),
+            ),
+            self._setup_write(account_id, code_sha256, expires_epoch),
+        ]
+        try:
+            self.table.transact(writes, busy=_BUSY)
+        except Cancelled:
+            return False
+        return True
+
+    def setup_code(self, code_sha256: str) -> SetupCode | None:
+        item = self.table.get(keys.setup_key(code_sha256))
+        if not item or item.get("used"):
+            return None
+        return SetupCode(item["account_id"], int(item[keys.TTL_ATTRIBUTE]))
+
+    def use_setup_code(self, code_sha256: str, account_id: str, password_hash: str) -> bool:
+        """Set the password with the code, once: the code goes in the same transaction.
+
+        False when the code was used meanwhile, replaced by a reset, or the account
+        is disabled.
+        """
+        writes = [
+            # Marked used rather than deleted (the role deletes only throttle counters);
+            # TTL removes it with the rest.
+            self.table.update_write(
+                keys.setup_key(code_sha256),
+                Update(
+                    "SET used = :yes",
+                    condition="attribute_exists(PK) AND attribute_not_exists(used)",
+                    values={":yes": True},
+                ),
+            ),
+            self.table.update_write(
+                keys.account_key(account_id),
+                Update(
+                    "SET #hash = :hash ADD token_version :one REMOVE setup_sha256",
+                    condition="setup_sha256 = :sha AND #status = :active",
+                    names={"#hash": "password_hash", "#status": "status"},
+                    values={
+                        ":hash": password_hash,
+                        ":one": 1,
+                        ":sha": code_sha256,
+                        ":active": str(AccountStatus.ACTIVE),
+                    },
+                ),
+            ),
+        ]
+        try:
+            self.table.transact(writes, busy=_BUSY)
+        except Cancelled:
+            return False
+        return True
+
+    def set_password(self, account_id: str, password_hash: str, *, version: int) -> bool:
+        """Replace the password and end every other token, if no one changed it meanwhile."""
+        updated = self.table.update(
+            keys.account_key(account_id),
+            Update(
+                "SET #hash = :hash ADD token_version :one",
+                condition="token_version = :version AND #status = :active",
+                names={"#hash": "password_hash", "#status": "status"},
+                values={
+                    ":hash": password_hash,
+                    ":one": 1,
+                    ":version": version,
+                    ":active": str(AccountStatus.ACTIVE),
+                },
+            ),
+            answer=False,
+        )
+        return updated is not None
+
+    def logged_in(self, account_id: str, at: str) -> None:
+        self.table.update(
+            keys.account_key(account_id),
+            Update("SET last_login_at = :at", values={":at": at}),
+            answer=False,
+        )
