@@ -6,7 +6,7 @@ import { boardFrom, loadBoard } from "./board.js";
 import { addDays, isYmd } from "./dates.js";
 import { showDetail } from "./detail.js";
 import { editTrip, newTrip } from "./trip.js";
-import { $, clearErrors, closeModal, showError } from "./ui.js";
+import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
 
 const VIEWS = ["login", "board", "detail", "trip"];
 const NAME_KEY = "scc.crewName";
@@ -72,20 +72,15 @@ $("#logout").addEventListener("click", () => {
   showLogin("You are logged out.");
 });
 
-let loggingIn = false;
-$("#login-form").addEventListener("submit", async (e) => {
+$("#login-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const form = e.currentTarget;
-  if (loggingIn) return;
   clearErrors(form);
   $("#login-notice").hidden = true;
   const password = $("#login-password").value;
   const name = $("#login-name").value.trim();
   if (!password) return showError(form, "Enter the crew password.", "password");
-  loggingIn = true;
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  try {
+  submitting(form, async () => {
     const body = { password };
     if (name) body.name = name;
     const res = await apiFetch("/api/login", { method: "POST", body, auth: false });
@@ -93,6 +88,19 @@ $("#login-form").addEventListener("submit", async (e) => {
     localStorage.setItem(NAME_KEY, name);
     $("#login-password").value = "";
     route();
+  }, {
+    onError(err) {
+      if (err.status === 401) showError(form, "Wrong password. Try again.", "password");
+      else if (err.status === 429) {
+        const n = retryMinutes(err.retryAfter);
+        showError(form, `Too many attempts. Try again in ${n} minute${n === 1 ? "" : "s"}.`);
+      } else showError(form, err.message, err.field);
+      return true;
+    },
+  });
+});
+
+route();
   } catch (err) {
     if (err.status === 401) showError(form, "Wrong password. Try again.", "password");
     else if (err.status === 429) {

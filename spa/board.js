@@ -13,9 +13,9 @@ export const isCancelled = (ev) => ev.status === "cancelled";
 
 /** The figures crew look for first, as [label, value, tone] rows. */
 export function figures(ev) {
-  const covered = ev.waiver_count ?? 0;
-  const waivers = ev.capacity ? [`${covered} `, h("small", {}, `of ${ev.capacity}`)] : `${covered}`;
-  const paid = [formatCents(ev.paid_cents ?? 0)];
+  const covered = ev.waiver_count;
+  const waivers = [`${covered} `, h("small", {}, `of ${ev.capacity}`)];
+  const paid = [formatCents(ev.paid_cents)];
   if (Number.isInteger(ev.price_cents)) paid.push(" ", h("small", {}, `of ${formatCents(ev.price_cents)}`));
   let balance = ["Balance", "No price set", ""];
   if (Number.isInteger(ev.balance_cents)) {
@@ -23,7 +23,7 @@ export function figures(ev) {
     else if (ev.balance_cents < 0) balance = ["Overpaid", formatCents(-ev.balance_cents), "due"];
     else balance = ["Balance", "Paid in full", "ok"];
   }
-  return [["Waivers", waivers, covered && covered >= (ev.capacity ?? Infinity) ? "ok" : ""], ["Paid", paid, ""], balance];
+  return [["Waivers", waivers, covered >= ev.capacity ? "ok" : ""], ["Paid", paid, ""], balance];
 }
 
 export function figureList(ev) {
@@ -35,7 +35,7 @@ export function peopleLine(ev) {
   const bits = [];
   if (ev.boat) bits.push(ev.boat);
   if (ev.captain) bits.push(`Capt. ${ev.captain}`);
-  if (ev.crew?.length) bits.push(`Crew: ${ev.crew.join(", ")}`);
+  if (ev.crew.length) bits.push(`Crew: ${ev.crew.join(", ")}`);
   return bits.join(" · ");
 }
 
@@ -46,7 +46,7 @@ function fillCard(el, ev) {
   el.className = isCancelled(ev) ? "card cancelled" : "card";
   el.replaceChildren(
     h("p", { class: "when" }, formatSpan(ev.starts_at, ev.ends_at), isCancelled(ev) && cancelledBadge()),
-    h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title || "Untitled trip")),
+    h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title)),
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
     figureList(ev),
     !isCancelled(ev) && h("button", {
@@ -106,7 +106,7 @@ export async function loadBoard(from) {
   board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
   try {
     const data = await apiFetch(`/api/events?from=${from}&to=${to}`);
-    if (seq === loadSeq) render(from, data?.events ?? []);
+    if (seq === loadSeq) render(from, data.events);
   } catch (e) {
     if (seq !== loadSeq || e.status === 401) return;
     board.replaceChildren(h("div", { class: "problem", role: "alert" },

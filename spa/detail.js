@@ -6,13 +6,12 @@ import { API_BASE } from "./config.js";
 import { datePart, formatDay, formatSpan, formatStamp } from "./dates.js";
 import { formatCents } from "./money.js";
 import { openPayment } from "./payment.js";
-import { $, clearErrors, closeModal, h, openModal, showError, toast } from "./ui.js";
+import { $, clearErrors, closeModal, h, openModal, showError, submitting, toast } from "./ui.js";
 
 const root = $("#detail");
 const title = $("#detail-title");
 let state = null; // {event, payments, waivers}
 let voiding = null; // the payment the void modal is about
-let busy = false;
 
 /** Load and show one trip. `refresh` keeps what is on screen until the new data is here. */
 export async function showDetail(id, { refresh = false } = {}) {
@@ -50,15 +49,10 @@ function ledgerRow(p) {
       "Void", h("span", { class: "sr" }, ` ${formatCents(p.amount_cents)} from ${p.patron_name}`)));
 }
 
-function minorsOf(w) {
-  const list = w.minors ?? w.minor_names ?? [];
-  return list.map((m) => (typeof m === "string" ? m : m?.name ?? m?.minor_name)).filter(Boolean);
-}
-
 function waiverRow(w) {
-  const minors = minorsOf(w);
+  const minors = w.minors.map((m) => m.name);
   return h("li", {},
-    h("p", { class: "line" }, h("span", { class: "who" }, w.full_name ?? w.name ?? "—")),
+    h("p", { class: "line" }, h("span", { class: "who" }, w.full_name)),
     minors.length > 0 && h("p", { class: "meta" }, `With minors: ${minors.join(", ")}`),
     h("p", { class: "meta" }, `Signed ${formatStamp(w.signed_at)}`));
 }
@@ -77,11 +71,11 @@ async function copyLink(input) {
 
 function render() {
   const ev = state.event;
-  const payments = [...(state.payments ?? [])]
-    .sort((a, b) => String(a.logged_at).localeCompare(String(b.logged_at)));
-  const waivers = state.waivers ?? [];
+  // Compare instants: offsets differ across a DST change, so strings can sort wrong.
+  const payments = [...state.payments].sort((a, b) => Date.parse(a.logged_at) - Date.parse(b.logged_at));
+  const waivers = state.waivers;
   const link = h("input", { id: "waiver-link", readonly: true, value: waiverLink(ev.id) });
-  title.textContent = ev.title || "Untitled trip";
+  title.textContent = ev.title;
   root.replaceChildren(
     h("p", { class: "when" }, `${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`,
       isCancelled(ev) && cancelledBadge()),
@@ -97,7 +91,7 @@ function render() {
         "Cancel trip")),
     h("h2", {}, `Payments (${payments.length})`),
     payments.length ? h("ol", { class: "ledger" }, payments.map(ledgerRow)) : h("p", { class: "empty" }, "No payments yet."),
-    h("h2", {}, `Waivers (${ev.waiver_count ?? 0} covered)`),
+    h("h2", {}, `Waivers (${ev.waiver_count} covered)`),
     h("label", { for: "waiver-link" }, "Waiver link for patrons"),
     h("div", { class: "copy" }, link, h("button", { type: "button", onclick: () => copyLink(link) }, "Copy link")),
     waivers.length ? h("ul", { class: "ledger" }, waivers.map(waiverRow)) : h("p", { class: "empty" }, "No waivers signed yet."),
@@ -115,30 +109,23 @@ function openVoid(p) {
   openModal($("#void-modal"), { focus: $("#void-reason"), returnTo: () => $(`#pay-${CSS.escape(p.id)}`) });
 }
 
-$("#void-form").addEventListener("submit", async (e) => {
+$("#void-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const form = e.currentTarget;
-  if (busy || !voiding) return;
+  if (!voiding) return;
   clearErrors(form);
   const reason = $("#void-reason").value.trim();
   if (!reason) return showError(form, "Say why this payment is void.", "reason");
   const p = voiding;
-  busy = true;
-  $("#void-submit").disabled = true;
-  try {
-    const res = await apiFetch(`/api/events/${encodeURIComponent(p.event_id ?? state.event.id)}/payments/${encodeURIComponent(p.id)}/void`,
+  submitting(form, async () => {
+    const res = await apiFetch(`/api/events/${encodeURIComponent(p.event_id)}/payments/${encodeURIComponent(p.id)}/void`,
       { method: "POST", body: { reason } });
     state.payments = state.payments.map((x) => (x.id === p.id ? res.payment : x));
     state.event = res.event;
     render();
     closeModal($("#void-modal"));
     toast(`Voided ${formatCents(p.amount_cents)} from ${p.patron_name}.`);
-  } catch (err) {
-    if (err.status !== 401) showError(form, err.message, err.field);
-  } finally {
-    busy = false;
-    $("#void-submit").disabled = false;
-  }
+  });
 });
 
 // ---- cancel the trip, after a confirm dialog ----
@@ -151,23 +138,16 @@ function openCancel() {
   openModal($("#cancel-modal"), { focus: $("#cancel-modal [data-close]"), returnTo: () => $("#detail-title") });
 }
 
-$("#cancel-form").addEventListener("submit", async (e) => {
+$("#cancel-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const form = e.currentTarget;
-  if (busy || !state) return;
+  if (!state) return;
   clearErrors(form);
-  busy = true;
-  $("#cancel-submit").disabled = true;
-  try {
+  submitting(form, async () => {
     const res = await apiFetch(`/api/events/${encodeURIComponent(state.event.id)}/cancel`, { method: "POST", body: {} });
     state.event = res.event;
     render();
     closeModal($("#cancel-modal"));
     toast("Trip cancelled.");
-  } catch (err) {
-    if (err.status !== 401) showError(form, err.message, err.field);
-  } finally {
-    busy = false;
-    $("#cancel-submit").disabled = false;
-  }
+  });
 });

@@ -4,14 +4,12 @@
 import { apiFetch } from "./api.js";
 import { datePart, formatDay, formatSpan } from "./dates.js";
 import { formatCents, parsePositiveDollars } from "./money.js";
-import { $, clearErrors, h, newId, openModal, showError } from "./ui.js";
+import { $, clearErrors, h, newId, openModal, showError, submitting } from "./ui.js";
 
 const modal = $("#pay-modal");
 const form = $("#pay-form");
 const done = $("#pay-done");
-const submit = $("#pay-submit");
 let entry = null; // {eventId, paymentId, event, onLogged, logged}
-let inFlight = false;
 
 function startEntry(ev) {
   form.reset();
@@ -25,7 +23,7 @@ export function openPayment(ev, { onLogged, returnTo } = {}) {
   entry.event = ev;
   entry.onLogged = onLogged;
   $("#pay-trip").replaceChildren(
-    h("strong", {}, ev.title || "Untitled trip"), " · ",
+    h("strong", {}, ev.title), " · ",
     `${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`);
   form.hidden = false;
   done.hidden = true;
@@ -34,7 +32,7 @@ export function openPayment(ev, { onLogged, returnTo } = {}) {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (inFlight || !entry || entry.logged) return;
+  if (!entry || entry.logged) return;
   clearErrors(form);
   const name = $("#pay-name").value.trim();
   if (!name) return showError(form, "Enter the patron's name.", "patron_name");
@@ -48,28 +46,19 @@ form.addEventListener("submit", async (e) => {
   const note = $("#pay-note").value.trim();
   if (note) body.note = note;
   const current = entry;
-  inFlight = true;
-  submit.disabled = true;
-  submit.textContent = "Logging…";
-  try {
+  await submitting(form, async () => {
     const res = await apiFetch(`/api/events/${encodeURIComponent(current.eventId)}/payments`, { method: "POST", body });
     current.logged = true;
-    const ev = res?.event;
-    const due = Number.isInteger(ev?.balance_cents)
+    const ev = res.event;
+    const due = Number.isInteger(ev.balance_cents)
       ? ` Balance due: ${formatCents(Math.max(ev.balance_cents, 0))}.` : "";
     $("#pay-done-msg").textContent =
       `Logged ${formatCents(cents)} (${body.method}) from ${name}.${due}`;
     form.hidden = true;
     done.hidden = false;
     $("#pay-done-msg").focus();
-    if (ev) current.onLogged?.(res);
-  } catch (err) {
-    if (err.status !== 401) showError(form, err.message, err.field);
-  } finally {
-    inFlight = false;
-    submit.disabled = false;
-    submit.textContent = "Log payment";
-  }
+    current.onLogged?.(res);
+  }, { busyText: "Logging…" });
 });
 
 $("#pay-another").addEventListener("click", () => {

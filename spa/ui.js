@@ -64,6 +64,32 @@ export function showError(form, message, field = null) {
   (input || box).focus();
 }
 
+// ---- submitting a form: one request at a time, its button busy meanwhile ----
+
+const busyForms = new WeakSet();
+/**
+ * Run `send()` for a form with its submit button disabled (a double tap sends once).
+ * An error goes to `onError` first (true means handled); a 401 is left to the login
+ * screen; anything else is shown in the form.
+ */
+export async function submitting(form, send, { busyText, onError } = {}) {
+  if (busyForms.has(form)) return;
+  const button = form.querySelector("[type=submit]");
+  const label = button.textContent;
+  busyForms.add(form);
+  button.disabled = true;
+  if (busyText) button.textContent = busyText;
+  try {
+    await send();
+  } catch (err) {
+    if (!onError?.(err) && err.status !== 401) showError(form, err.message, err.field);
+  } finally {
+    busyForms.delete(form);
+    button.disabled = false;
+    button.textContent = label;
+  }
+}
+
 // ---- modals: shown with the `active` class; focus is trapped and then returned ----
 
 const open = [];
