@@ -101,16 +101,3 @@ $("#login-form").addEventListener("submit", (e) => {
 });
 
 route();
-  } catch (err) {
-    if (err.status === 401) showError(form, "Wrong password. Try again.", "password");
-    else if (err.status === 429) {
-      const n = retryMinutes(err.retryAfter);
-      showError(form, `Too many attempts. Try again in ${n} minute${n === 1 ? "" : "s"}.`);
-    } else showError(form, err.message, err.field);
-  } finally {
-    loggingIn = false;
-    button.disabled = false;
-  }
-});
-
-route();
