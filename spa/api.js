@@ -1,9 +1,10 @@
 // Every request to the API goes through apiFetch: it adds the crew token and JSON,
 // turns the API's error JSON ({code, message, field}) into an ApiError, and on a 401
-// forgets the session and sends the crew back to the login screen.
+// forgets the session and sends the crew back to the login screen. No DOM here: the
+// service worker sends queued payments through it too.
 import { API_BASE } from "./config.js";
+import * as store from "./store.js";
 
-const KEY = "scc.session";
 const TIMEOUT_MS = 20000; // a weak signal at the dock: give up and let the crew retry
 
 export class ApiError extends Error {
@@ -22,26 +23,33 @@ export function whenUnauthorized(fn) {
   onUnauthorized = fn;
 }
 
+// The login lives in IndexedDB until it expires or the crew log out: a tab the phone
+// discards, or a reload out of signal, must not mean logging in again (which needs
+// signal). The service worker reads it too, to send queued payments.
+const SESSION = "session";
+let current; // undefined until read from the phone, then the session or null
+const live = (s) => (s?.token && !(s.expires_at && Date.parse(s.expires_at) <= Date.now()) ? s : null);
+
+/** Read the session kept on the phone (once); resolves to it or null. */
+export async function loadSession() {
+  if (current === undefined) current = live(await store.get(SESSION).catch(() => null));
+  return current;
+}
+
+/** The session as last read (call loadSession first), or null once it has expired. */
 export function session() {
-  try {
-    const s = JSON.parse(sessionStorage.getItem(KEY));
-    if (!s?.token) return null;
-    if (s.expires_at && Date.parse(s.expires_at) <= Date.now()) {
-      clearSession();
-      return null;
-    }
-    return s;
-  } catch {
-    return null;
-  }
+  current = live(current);
+  return current;
 }
 
 export function saveSession(token, expiresAt) {
-  sessionStorage.setItem(KEY, JSON.stringify({ token, expires_at: expiresAt }));
+  current = { token, expires_at: expiresAt };
+  return store.put(SESSION, current);
 }
 
 export function clearSession() {
-  sessionStorage.removeItem(KEY);
+  current = null;
+  return store.del(SESSION).catch(() => {});
 }
 
 const FALLBACK = {
@@ -58,23 +66,25 @@ const FALLBACK = {
  * Call the API. `auth: false` for the login request itself (its 401 means a wrong
  * password, not an expired session). Resolves to the parsed JSON; rejects with ApiError.
  */
-export async function apiFetch(path, { method = "GET", body, auth = true } = {}) {
+export async function apiFetch(path, { method = "GET", body, auth = true, started = null } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const token = auth ? session()?.token : null;
+  const token = auth ? (await loadSession(), session()?.token) : null;
   if (token) headers.Authorization = `Bearer ${token}`;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
   let res;
   try {
-    res = await fetch(API_BASE + path, {
+    // `started`: the same request, already sent by the page's first script (index.html).
+    const timedOut = new Promise((_, fail) => (ctrl.signal.onabort = fail));
+    res = await (started ? Promise.race([started, timedOut]) : fetch(API_BASE + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
       credentials: "omit",
       signal: ctrl.signal,
-    });
+    }));
   } catch {
     throw new ApiError(0, "network", "No connection to the server. Check the signal and try again.");
   } finally {
@@ -118,4 +128,23 @@ export function retryMinutes(retryAfter) {
   if (!Number.isFinite(secs)) secs = (Date.parse(retryAfter) - Date.now()) / 1000;
   if (!Number.isFinite(secs)) secs = 60;
   return Math.max(1, Math.ceil(secs / 60));
+}
+
+/**
+ * Data the phone keeps: `show(data, asOf)` gets the copy saved under `key` at once
+ * (asOf: when it was fetched), then the server's (asOf null), which is saved in turn.
+ * Out of signal the saved copy stays on screen (`show(data, asOf, true)`); with none,
+ * the ApiError is thrown.
+ */
+export async function lastKnown(key, path, show, started = null) {
+  const kept = await store.get(key).catch(() => null);
+  if (kept) show(kept.data, kept.at);
+  try {
+    const data = await apiFetch(path, { started });
+    show(data, null);
+    await store.put(key, { data, at: new Date().toISOString() }).catch(() => {});
+  } catch (err) {
+    if (!kept || err.status !== 0) throw err;
+    show(kept.data, kept.at, true);
+  }
 }

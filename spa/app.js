@@ -1,15 +1,19 @@
-// Entry point: login, and a tiny hash router over four views.
+// Entry point: a tiny hash router over four views, the service worker, and the queue
+// of payments saved on the phone.
 //   #/              the board from today      #/week/YYYY-MM-DD  the board from that day
 //   #/e/{id}        one trip                  #/e/{id}/edit      edit it      #/new  a new trip
-import { apiFetch, clearSession, retryMinutes, saveSession, session, whenUnauthorized } from "./api.js";
+import { loadSession, session, whenUnauthorized } from "./api.js";
 import { boardFrom, loadBoard } from "./board.js";
 import { addDays, isYmd } from "./dates.js";
 import { showDetail } from "./detail.js";
+import { initLogin, showLogin } from "./login.js";
+import { flush, onOutboxChange, saved } from "./outbox.js";
 import { editTrip, newTrip } from "./trip.js";
-import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
+import { $ } from "./ui.js";
 
 const VIEWS = ["login", "board", "detail", "trip"];
-const NAME_KEY = "scc.crewName";
+const RETRY_MS = 20000;
+const SOON_MS = 3000;
 
 let current = null;
 let currentPath = null;
@@ -24,19 +28,9 @@ function show(view) {
   currentPath = location.hash;
 }
 
-function showLogin(message = "") {
-  for (const m of document.querySelectorAll(".modal.active")) closeModal(m);
-  const notice = $("#login-notice");
-  notice.textContent = message;
-  notice.hidden = !message;
-  clearErrors($("#login-form"));
-  $("#login-name").value ||= localStorage.getItem(NAME_KEY) ?? "";
-  show("login");
-  requestAnimationFrame(() => $("#login-password").focus());
-}
-
-function route() {
-  if (!session()) return showLogin();
+/** Show the screen the hash names; `refresh` redraws it without a "Loading" step. */
+function route({ refresh = false } = {}) {
+  if (!session()) return showLogin(show);
   const path = location.hash.replace(/^#/, "") || "/";
   let m;
   if ((m = /^\/e\/([^/]+)\/edit$/.exec(path))) {
@@ -44,14 +38,14 @@ function route() {
     editTrip(decodeURIComponent(m[1]));
   } else if ((m = /^\/e\/([^/]+)$/.exec(path))) {
     show("detail");
-    showDetail(decodeURIComponent(m[1]));
+    showDetail(decodeURIComponent(m[1]), { refresh });
   } else if (path === "/new") {
     show("trip");
     newTrip();
   } else {
     m = /^\/week\/(.+)$/.exec(path);
     show("board");
-    loadBoard(m && isYmd(m[1]) ? m[1] : null);
+    loadBoard(m && isYmd(m[1]) ? m[1] : null, { refresh });
   }
 }
 
@@ -61,43 +55,44 @@ function go(hash) {
   else location.hash = hash;
 }
 
-whenUnauthorized((message) => showLogin(message));
-window.addEventListener("hashchange", route);
+/** "N waiting to send" in the header, on every screen. */
+async function countSaved() {
+  const all = await saved();
+  const waiting = all.filter((p) => !p.refused).length;
+  const refused = all.length - waiting;
+  const el = $("#outbox-count");
+  el.textContent = [waiting && `${waiting} waiting to send`, refused && `${refused} not logged`].filter(Boolean).join(" · ");
+  el.hidden = !all.length;
+  return waiting;
+}
+
+// Send what waits whenever there may be signal; redraw what is on screen when some went.
+async function sendSaved() {
+  const waiting = await countSaved();
+  if (waiting && session() && navigator.onLine !== false) await flush();
+}
+
+whenUnauthorized((message) => showLogin(show, message));
+initLogin(show, () => {
+  route();
+  sendSaved();
+});
+window.addEventListener("hashchange", () => route());
+window.addEventListener("online", sendSaved);
+setInterval(sendSaved, RETRY_MS);
+onOutboxChange(() => {
+  // Saved because an answer got lost with signal still up: try again soon.
+  countSaved().then((waiting) => waiting && setTimeout(sendSaved, SOON_MS));
+  if (current === "board" || current === "detail") route({ refresh: true });
+});
 
 $("#prev-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), -7)}`));
 $("#next-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), 7)}`));
 $("#this-week").addEventListener("click", () => go("#/"));
-$("#logout").addEventListener("click", () => {
-  clearSession();
-  showLogin("You are logged out.");
-});
 
-$("#login-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const form = e.currentTarget;
-  clearErrors(form);
-  $("#login-notice").hidden = true;
-  const password = $("#login-password").value;
-  const name = $("#login-name").value.trim();
-  if (!password) return showError(form, "Enter the crew password.", "password");
-  submitting(form, async () => {
-    const body = { password };
-    if (name) body.name = name;
-    const res = await apiFetch("/api/login", { method: "POST", body, auth: false });
-    saveSession(res.token, res.expires_at);
-    localStorage.setItem(NAME_KEY, name);
-    $("#login-password").value = "";
-    route();
-  }, {
-    onError(err) {
-      if (err.status === 401) showError(form, "Wrong password. Try again.", "password");
-      else if (err.status === 429) {
-        const n = retryMinutes(err.retryAfter);
-        showError(form, `Too many attempts. Try again in ${n} minute${n === 1 ? "" : "s"}.`);
-      } else showError(form, err.message, err.field);
-      return true;
-    },
-  });
-});
+// Service workers need a secure context (https, or http on 127.0.0.1/localhost).
+navigator.serviceWorker?.register("sw.js", { type: "module", updateViaCache: "none" }).catch(() => {});
 
+await loadSession();
 route();
+sendSaved();

@@ -1,13 +1,17 @@
 // The week board: today and the next six days, one card per trip, one API request.
-import { apiFetch } from "./api.js";
-import { OPERATOR_TZ } from "./config.js";
+// The last copy seen is kept on the phone and shown at once, marked "as of"; payments
+// saved on the phone show on their trip's card until they are sent.
+import { lastKnown } from "./api.js";
+import { API_BASE, OPERATOR_TZ } from "./config.js";
 import { addDays, datePart, formatDay, formatSpan, todayIn } from "./dates.js";
 import { formatCents } from "./money.js";
+import { saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
-import { $, h } from "./ui.js";
+import { $, h, markAsOf } from "./ui.js";
 
 let loadSeq = 0;
 let shownFrom = null;
+let kept = []; // payments saved on the phone, as of the last draw
 
 export const isCancelled = (ev) => ev.status === "cancelled";
 
@@ -41,6 +45,18 @@ export function peopleLine(ev) {
 
 export const cancelledBadge = () => h("span", { class: "badge" }, "Cancelled");
 
+/** "Waiting to send: $45.00 (3)" and "1 not logged" for a trip's payments saved on the phone. */
+export function savedLine(eventId, list = kept) {
+  const mine = list.filter((p) => p.event_id === eventId);
+  const waiting = mine.filter((p) => !p.refused);
+  const refused = mine.length - waiting.length;
+  const sum = waiting.reduce((n, p) => n + p.body.amount_cents, 0);
+  return mine.length > 0 && h("p", { class: "saved" },
+    waiting.length > 0 && `Waiting to send: ${formatCents(sum)} (${waiting.length})`,
+    waiting.length > 0 && refused > 0 && " · ",
+    refused > 0 && h("strong", {}, `${refused} not logged`));
+}
+
 function fillCard(el, ev) {
   const id = ev.id;
   el.className = isCancelled(ev) ? "card cancelled" : "card";
@@ -49,6 +65,7 @@ function fillCard(el, ev) {
     h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title)),
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
     figureList(ev),
+    savedLine(id),
     !isCancelled(ev) && h("button", {
       type: "button", class: "primary pay", "data-pay": id, "aria-describedby": `t-${id}`,
       onclick: () => openPayment(ev, {
@@ -95,18 +112,27 @@ function render(from, events) {
 }
 
 /** Load and draw the week starting `from` (default: today in the operator's zone). */
-export async function loadBoard(from) {
-  from = from || todayIn(OPERATOR_TZ);
+export async function loadBoard(from, { refresh = false } = {}) {
+  const today = todayIn(OPERATOR_TZ);
+  from = from || today;
   const to = addDays(from, 6);
   const board = $("#board");
   const seq = ++loadSeq;
   shownFrom = from;
   $("#week-label").textContent = `${formatDay(from)} – ${formatDay(to)}`;
   board.setAttribute("aria-busy", "true");
-  board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
+  if (!refresh) board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
+  // index.html's first script may have asked for today's week already (same origin only).
+  const started = from === today && !API_BASE ? window.sccBoard : null;
+  window.sccBoard = null;
+  kept = await saved();
   try {
-    const data = await apiFetch(`/api/events?from=${from}&to=${to}`);
-    if (seq === loadSeq) render(from, data.events);
+    await lastKnown(`board:${from}`, started ? "/api/events" : `/api/events?from=${from}&to=${to}`, (data, at, offline) => {
+      if (seq !== loadSeq) return;
+      render(from, data.events);
+      markAsOf($("#board-asof"), at, offline);
+      if (!performance.getEntriesByName("board-visible").length) performance.mark("board-visible");
+    }, started);
   } catch (e) {
     if (seq !== loadSeq || e.status === 401) return;
     board.replaceChildren(h("div", { class: "problem", role: "alert" },

@@ -1,3 +1,5 @@
+import { OPERATOR_TZ } from "./config.js";
+
 // Dates for the board. Event times arrive as ISO 8601 already in the operator's zone
 // ("2026-07-04T17:30:00-07:00"): the wall time is read from the text itself, because
 // an offset alone cannot name a zone for Intl. Formatting uses UTC so nothing shifts.
@@ -65,4 +67,9 @@ export function formatSpan(startIso, endIso) {
   const a = formatTime(startIso);
   const b = formatTime(endIso);
   return b ? `${a} – ${b}` : a;
+}
+
+/** A moment (any ISO time) as the operator's clock shows it: "4:12 PM". */
+export function formatClock(iso) {
+  return new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", timeZone: OPERATOR_TZ }).format(new Date(iso));
 }

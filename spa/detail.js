@@ -1,16 +1,20 @@
-// One trip: its figures, the payments ledger (with Void), the waivers signed and the
-// link patrons use to sign. One request to load; actions update from their replies.
-import { apiFetch } from "./api.js";
+// One trip: its figures, the payments ledger (with Void), payments saved on the phone
+// and not logged yet, the waivers signed and the link patrons use to sign. One request
+// to load (the last copy seen shows at once, marked "as of"); actions update from
+// their replies.
+import { apiFetch, lastKnown } from "./api.js";
 import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js";
 import { API_BASE } from "./config.js";
 import { datePart, formatDay, formatSpan, formatStamp } from "./dates.js";
 import { formatCents } from "./money.js";
+import { discard, saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
-import { $, clearErrors, closeModal, h, openModal, showError, submitting, toast } from "./ui.js";
+import { $, clearErrors, closeModal, h, markAsOf, openModal, showError, submitting, toast } from "./ui.js";
 
 const root = $("#detail");
 const title = $("#detail-title");
 let state = null; // {event, payments, waivers}
+let kept = []; // this trip's payments saved on the phone
 let voiding = null; // the payment the void modal is about
 
 /** Load and show one trip. `refresh` keeps what is on screen until the new data is here. */
@@ -20,11 +24,15 @@ export async function showDetail(id, { refresh = false } = {}) {
     title.textContent = "Trip";
     root.replaceChildren(h("p", { class: "empty" }, "Loading…"));
   }
+  const all = await saved();
+  kept = all.filter((p) => p.event_id === id);
   try {
-    const data = await apiFetch(`/api/events/${encodeURIComponent(id)}`);
-    if (location.hash !== `#/e/${encodeURIComponent(id)}`) return; // the crew moved on
-    state = data;
-    render();
+    await lastKnown(`trip:${id}`, `/api/events/${encodeURIComponent(id)}`, (data, at, offline) => {
+      if (location.hash !== `#/e/${encodeURIComponent(id)}`) return; // the crew moved on
+      state = data;
+      render();
+      markAsOf($("#detail-asof"), at, offline);
+    });
   } catch (e) {
     if (e.status === 401) return;
     root.replaceChildren(h("div", { class: "problem", role: "alert" }, h("p", {}, `Could not load this trip. ${e.message}`),
@@ -47,6 +55,24 @@ function ledgerRow(p) {
     isVoid && p.void_reason && h("p", { class: "meta" }, `Voided: ${p.void_reason}`),
     !isVoid && h("button", { type: "button", class: "ghost small", onclick: () => openVoid(p) },
       "Void", h("span", { class: "sr" }, ` ${formatCents(p.amount_cents)} from ${p.patron_name}`)));
+}
+
+// A payment saved on the phone: waiting to send, or refused ("Not logged: why") with
+// the crew's way out: fix it and send again, or discard it (after asking).
+function savedRow(p) {
+  const b = p.body;
+  const fix = () => openPayment(state.event, { fix: p, returnTo: () => $("#detail-title") });
+  const drop = () => confirm(`Discard ${formatCents(b.amount_cents)} from ${b.patron_name}? It was never logged.`) &&
+    discard(p.payment_id);
+  return h("li", { class: p.refused ? "refused" : "waiting" },
+    h("p", { class: "line" },
+      h("span", { class: "amount" }, formatCents(b.amount_cents)),
+      h("span", { class: "who" }, b.patron_name),
+      h("span", { class: "badge" }, p.refused ? "Not logged" : "Waiting to send")),
+    h("p", { class: "meta" }, p.refused ? `Not logged: ${p.refused}` : [b.method, b.note].filter(Boolean).join(" · ")),
+    p.refused && h("p", { class: "actions" },
+      !isCancelled(state.event) && h("button", { type: "button", class: "small", onclick: fix }, "Fix and send"),
+      h("button", { type: "button", class: "ghost small", onclick: drop }, "Discard")));
 }
 
 function waiverRow(w) {
@@ -89,6 +115,8 @@ function render() {
       !isCancelled(ev) && h("a", { class: "button", href: `#/e/${encodeURIComponent(ev.id)}/edit` }, "Edit trip"),
       !isCancelled(ev) && h("button", { type: "button", class: "danger", id: "detail-cancel", onclick: openCancel },
         "Cancel trip")),
+    kept.length > 0 && h("h2", {}, `Saved on this phone (${kept.length})`),
+    kept.length > 0 && h("ol", { class: "ledger saved" }, kept.map(savedRow)),
     h("h2", {}, `Payments (${payments.length})`),
     payments.length ? h("ol", { class: "ledger" }, payments.map(ledgerRow)) : h("p", { class: "empty" }, "No payments yet."),
     h("h2", {}, `Waivers (${ev.waiver_count} covered)`),

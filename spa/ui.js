@@ -1,5 +1,6 @@
 // Small DOM helpers. Text always goes in as text nodes: nothing a user typed is
 // ever parsed as HTML.
+import { formatClock } from "./dates.js";
 
 /** h("p", {class: "x", onclick: fn}, "text", child) -> element. */
 export function h(tag, attrs = {}, ...children) {
@@ -27,6 +28,12 @@ export function newId() {
   b[8] = (b[8] & 0x3f) | 0x80;
   const x = [...b].map((n) => n.toString(16).padStart(2, "0")).join("");
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** Mark data kept on the phone: "As of 4:12 PM · updating…", or "No signal · as of 4:12 PM". */
+export function markAsOf(el, at, offline = false) {
+  el.hidden = !at;
+  if (at) el.textContent = offline ? `No signal · as of ${formatClock(at)}` : `As of ${formatClock(at)} · updating…`;
 }
 
 let toastTimer;
