@@ -170,7 +170,7 @@ def cold_load(browser: Any, url: str, session: dict, net: tuple[int, int], old: 
     context = browser.new_context(base_url=url, service_workers="block")
     try:
         page = context.new_page()
-        page.goto("/")
+        page.goto("/#/")  # the login screen: nothing of the board is kept yet
         _keep_login(page, session, old)
         cdp = context.new_cdp_session(page)
         cdp.send("Network.clearBrowserCache")
@@ -183,7 +183,7 @@ def cold_load(browser: Any, url: str, session: dict, net: tuple[int, int], old: 
             "requestfinished",
             lambda r: sizes.__setitem__(urlparse(r.url).path, r.sizes()["responseBodySize"]),
         )
-        page.goto("/#/")
+        page.reload()
         page.locator("article.card").first.wait_for(timeout=60_000)
         ms = page.evaluate("window.boardSeenAt")
         page.wait_for_load_state("networkidle")
@@ -205,10 +205,10 @@ def warm_loads(browser: Any, url: str, session: dict, rounds: int) -> dict[str, 
     times: dict[str, list[float]] = {name: [] for name in [*NETWORKS, "offline"]}
     try:
         page = context.new_page()
-        page.goto("/")
+        page.goto("/#/")
         _keep_login(page, session, old_page=False)
         page.add_init_script(BOARD_SEEN)
-        page.goto("/#/")
+        page.reload()
         page.locator("article.card").first.wait_for()
         deadline = time.monotonic() + 30
         while not page.evaluate("!!navigator.serviceWorker.controller"):

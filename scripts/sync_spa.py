@@ -132,6 +132,23 @@ _VERSION = re.compile(r'const VERSION = "[^"]*";')
 _SHELL = re.compile(r"const SHELL = \[[^\]]*\];")
 
 
+ENTRY = "app.js"
+_IMPORT = re.compile(r'^(?:import|export)\s[^;]*?\sfrom\s+"\./([^"]+)"', re.M)
+
+
+def static_imports(spa_dir: Path, entry: str) -> list[str]:
+    """`entry` and every module it imports statically, at any depth: what the page needs
+    before it can run (modules loaded with import() come later, and are not listed)."""
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        rel = todo.pop()
+        if rel not in seen:
+            seen.add(rel)
+            todo.extend(_IMPORT.findall((spa_dir / rel).read_text()))
+    return sorted(seen)
+
+
 def _js_list(names: list[str]) -> str:
     return "[" + ", ".join(f'"{n}"' for n in names) + "]"
 
@@ -140,7 +157,7 @@ def stamped(spa_dir: Path) -> dict[str, str]:
     """{file: text} of index.html and sw.js as `stamp` would write them (others unchanged)."""
     files = local_files(spa_dir)
     shell = sorted(rel for rel in files if rel != WORKER)
-    modules = sorted(rel for rel in shell if rel.endswith(".js"))
+    modules = static_imports(spa_dir, ENTRY) if (spa_dir / ENTRY).is_file() else []
     page = (spa_dir / "index.html").read_text()
     boot = _BOOT.search(page)
     if boot:

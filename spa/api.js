@@ -1,9 +1,40 @@
 // Every request to the API goes through apiFetch: it adds the crew token and JSON,
 // turns the API's error JSON ({code, message, field}) into an ApiError, and on a 401
-// forgets the session and sends the crew back to the login screen. No DOM here: the
-// service worker sends queued payments through it too.
+// forgets the session and sends the crew back to the login screen. `phone` is what
+// the phone keeps between visits. No DOM here: the service worker sends queued
+// payments through it too.
 import { API_BASE } from "./config.js";
-import * as store from "./store.js";
+
+// ---- what the phone keeps, in IndexedDB: the login, the last board and trips seen,
+// and payments not sent yet (outbox.js) ----
+const STORE = "kv";
+let opened = null;
+
+function db() {
+  opened ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open("scc", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  return opened;
+}
+
+async function run(mode, work) {
+  const t = (await db()).transaction(STORE, mode);
+  const req = work(t.objectStore(STORE));
+  return new Promise((resolve, reject) => {
+    t.oncomplete = () => resolve(req.result);
+    t.onerror = t.onabort = () => reject(t.error);
+  });
+}
+
+const get = (key) => run("readonly", (s) => s.get(key));
+const put = (key, value) => run("readwrite", (s) => s.put(value, key));
+const del = (key) => run("readwrite", (s) => s.delete(key));
+const list = (prefix) => run("readonly", (s) => s.getAll(IDBKeyRange.bound(prefix, `${prefix}\uffff`)));
+/** What the phone keeps (IndexedDB): get, put, del, and list(prefix) in key order. */
+export const phone = { get, put, del, list };
 
 const TIMEOUT_MS = 20000; // a weak signal at the dock: give up and let the crew retry
 
@@ -32,7 +63,7 @@ const live = (s) => (s?.token && !(s.expires_at && Date.parse(s.expires_at) <= D
 
 /** Read the session kept on the phone (once); resolves to it or null. */
 export async function loadSession() {
-  if (current === undefined) current = live(await store.get(SESSION).catch(() => null));
+  if (current === undefined) current = live(await get(SESSION).catch(() => null));
   return current;
 }
 
@@ -44,12 +75,12 @@ export function session() {
 
 export function saveSession(token, expiresAt) {
   current = { token, expires_at: expiresAt };
-  return store.put(SESSION, current);
+  return put(SESSION, current);
 }
 
 export function clearSession() {
   current = null;
-  return store.del(SESSION).catch(() => {});
+  return del(SESSION).catch(() => {});
 }
 
 const FALLBACK = {
@@ -137,12 +168,12 @@ export function retryMinutes(retryAfter) {
  * the ApiError is thrown.
  */
 export async function lastKnown(key, path, show, started = null) {
-  const kept = await store.get(key).catch(() => null);
+  const kept = await get(key).catch(() => null);
   if (kept) show(kept.data, kept.at);
   try {
     const data = await apiFetch(path, { started });
     show(data, null);
-    await store.put(key, { data, at: new Date().toISOString() }).catch(() => {});
+    await put(key, { data, at: new Date().toISOString() }).catch(() => {});
   } catch (err) {
     if (!kept || err.status !== 0) throw err;
     show(kept.data, kept.at, true);

@@ -1,15 +1,18 @@
 // Entry point: a tiny hash router over four views, the service worker, and the queue
-// of payments saved on the phone.
+// of payments saved on the phone. Only the board's code is imported here; the trip,
+// its form, the payment modal and the login screen load when first needed (and are
+// fetched quietly once the board is up), so a bad line carries the board first.
 //   #/              the board from today      #/week/YYYY-MM-DD  the board from that day
 //   #/e/{id}        one trip                  #/e/{id}/edit      edit it      #/new  a new trip
 import { loadSession, session, whenUnauthorized } from "./api.js";
-import { boardFrom, loadBoard } from "./board.js";
-import { addDays, isYmd } from "./dates.js";
-import { showDetail } from "./detail.js";
-import { initLogin, showLogin } from "./login.js";
-import { flush, onOutboxChange, saved } from "./outbox.js";
-import { editTrip, newTrip } from "./trip.js";
-import { $ } from "./ui.js";
+import { boardFrom, loadBoard, showSaved } from "./board.js";
+import { $, addDays, isYmd } from "./ui.js";
+
+// The queue of saved payments is not needed to draw the board: it arrives beside it.
+const outbox = import("./outbox.js");
+
+const LATER = ["./detail.js", "./trip.js", "./payment.js", "./login.js"];
+const login = (message) => import("./login.js").then((m) => m.showLogin(show, loggedIn, message));
 
 const VIEWS = ["login", "board", "detail", "trip"];
 const RETRY_MS = 20000;
@@ -30,18 +33,18 @@ function show(view) {
 
 /** Show the screen the hash names; `refresh` redraws it without a "Loading" step. */
 function route({ refresh = false } = {}) {
-  if (!session()) return showLogin(show);
+  if (!session()) return login();
   const path = location.hash.replace(/^#/, "") || "/";
   let m;
   if ((m = /^\/e\/([^/]+)\/edit$/.exec(path))) {
     show("trip");
-    editTrip(decodeURIComponent(m[1]));
+    import("./trip.js").then((t) => t.editTrip(decodeURIComponent(m[1])));
   } else if ((m = /^\/e\/([^/]+)$/.exec(path))) {
     show("detail");
-    showDetail(decodeURIComponent(m[1]), { refresh });
+    import("./detail.js").then((d) => d.showDetail(decodeURIComponent(m[1]), { refresh }));
   } else if (path === "/new") {
     show("trip");
-    newTrip();
+    import("./trip.js").then((t) => t.newTrip());
   } else {
     m = /^\/week\/(.+)$/.exec(path);
     show("board");
@@ -57,7 +60,8 @@ function go(hash) {
 
 /** "N waiting to send" in the header, on every screen. */
 async function countSaved() {
-  const all = await saved();
+  const all = await (await outbox).saved();
+  showSaved(all);
   const waiting = all.filter((p) => !p.refused).length;
   const refused = all.length - waiting;
   const el = $("#outbox-count");
@@ -69,22 +73,24 @@ async function countSaved() {
 // Send what waits whenever there may be signal; redraw what is on screen when some went.
 async function sendSaved() {
   const waiting = await countSaved();
-  if (waiting && session() && navigator.onLine !== false) await flush();
+  if (waiting && session() && navigator.onLine !== false) await (await outbox).flush();
 }
 
-whenUnauthorized((message) => showLogin(show, message));
-initLogin(show, () => {
+function loggedIn() {
   route();
   sendSaved();
-});
+}
+
+whenUnauthorized(login);
+$("#logout").addEventListener("click", () => import("./login.js").then((m) => m.logOut(show, loggedIn)));
 window.addEventListener("hashchange", () => route());
 window.addEventListener("online", sendSaved);
 setInterval(sendSaved, RETRY_MS);
-onOutboxChange(() => {
+outbox.then((o) => o.onOutboxChange(() => {
   // Saved because an answer got lost with signal still up: try again soon.
   countSaved().then((waiting) => waiting && setTimeout(sendSaved, SOON_MS));
   if (current === "board" || current === "detail") route({ refresh: true });
-});
+}));
 
 $("#prev-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), -7)}`));
 $("#next-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), 7)}`));
@@ -96,3 +102,5 @@ navigator.serviceWorker?.register("sw.js", { type: "module", updateViaCache: "no
 await loadSession();
 route();
 sendSaved();
+// The rest of the page's code, once the board is on its way (the service worker has it too).
+setTimeout(() => LATER.forEach((m) => import(m)), 1000);

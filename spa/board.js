@@ -3,15 +3,11 @@
 // saved on the phone show on their trip's card until they are sent.
 import { lastKnown } from "./api.js";
 import { API_BASE, OPERATOR_TZ } from "./config.js";
-import { addDays, datePart, formatDay, formatSpan, todayIn } from "./dates.js";
-import { formatCents } from "./money.js";
-import { saved } from "./outbox.js";
-import { openPayment } from "./payment.js";
-import { $, h, markAsOf } from "./ui.js";
+import { $, addDays, datePart, formatCents, formatDay, formatSpan, h, markAsOf, todayIn } from "./ui.js";
 
 let loadSeq = 0;
 let shownFrom = null;
-let kept = []; // payments saved on the phone, as of the last draw
+let kept = []; // payments saved on the phone (outbox.js), as app.js last heard
 
 export const isCancelled = (ev) => ev.status === "cancelled";
 
@@ -68,10 +64,10 @@ function fillCard(el, ev) {
     savedLine(id),
     !isCancelled(ev) && h("button", {
       type: "button", class: "primary pay", "data-pay": id, "aria-describedby": `t-${id}`,
-      onclick: () => openPayment(ev, {
+      onclick: () => import("./payment.js").then((m) => m.openPayment(ev, {
         onLogged: (res) => updateCard(res.event),
         returnTo: () => $(`[data-pay="${CSS.escape(id)}"]`),
-      }),
+      })),
     }, "Log Payment"),
   );
 }
@@ -84,6 +80,16 @@ function card(ev) {
     if (!e.target.closest("a,button")) location.hash = `#/e/${encodeURIComponent(el.dataset.id)}`;
   });
   return el;
+}
+
+/** Payments saved on the phone changed: redraw each card's "Waiting to send" line. */
+export function showSaved(list) {
+  kept = list;
+  for (const el of document.querySelectorAll("#board .card")) {
+    el.querySelector(".saved")?.remove();
+    const line = savedLine(el.dataset.id);
+    if (line) el.querySelector(".figures").after(line);
+  }
 }
 
 /** Redraw one card from a fresh event (after a payment), without reloading the board. */
@@ -125,7 +131,6 @@ export async function loadBoard(from, { refresh = false } = {}) {
   // index.html's first script may have asked for today's week already (same origin only).
   const started = from === today && !API_BASE ? window.sccBoard : null;
   window.sccBoard = null;
-  kept = await saved();
   try {
     await lastKnown(`board:${from}`, started ? "/api/events" : `/api/events?from=${from}&to=${to}`, (data, at, offline) => {
       if (seq !== loadSeq) return;

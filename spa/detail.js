@@ -5,11 +5,9 @@
 import { apiFetch, lastKnown } from "./api.js";
 import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js";
 import { API_BASE } from "./config.js";
-import { datePart, formatDay, formatSpan, formatStamp } from "./dates.js";
-import { formatCents } from "./money.js";
 import { discard, saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
-import { $, clearErrors, closeModal, h, markAsOf, openModal, showError, submitting, toast } from "./ui.js";
+import { $, clearErrors, closeModal, datePart, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf, openModal, showError, submitting, toast } from "./ui.js";
 
 const root = $("#detail");
 const title = $("#detail-title");

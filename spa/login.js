@@ -1,4 +1,5 @@
-// Logging in and out: everything about the crew's login screen lives here.
+// Logging in and out: everything about the crew's login screen lives here (loaded
+// when first needed: a crew member already logged in never waits for it).
 import { apiFetch, clearSession, retryMinutes, saveSession } from "./api.js";
 import { saved } from "./outbox.js";
 import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
@@ -6,8 +7,13 @@ import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
 const NAME_KEY = "scc.crewName";
 const form = $("#login-form");
 
+let show = () => {}; // switches screens (app.js)
+let loggedIn = () => {}; // what follows a login (app.js)
+
 /** The login screen, with an optional notice ("Your session has ended…"). */
-export function showLogin(show, message = "") {
+export function showLogin(showView, afterLogin, message = "") {
+  show = showView;
+  loggedIn = afterLogin;
   for (const m of document.querySelectorAll(".modal.active")) closeModal(m);
   const notice = $("#login-notice");
   notice.textContent = message;
@@ -18,40 +24,37 @@ export function showLogin(show, message = "") {
   requestAnimationFrame(() => $("#login-password").focus());
 }
 
-/** Wire the form and the Log out button; `show(view)` switches screens, `loggedIn()` routes. */
-export function initLogin(show, loggedIn) {
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    clearErrors(form);
-    $("#login-notice").hidden = true;
-    const password = $("#login-password").value;
-    const name = $("#login-name").value.trim();
-    if (!password) return showError(form, "Enter the crew password.", "password");
-    submitting(form, async () => {
-      const res = await apiFetch("/api/login", { method: "POST", body: name ? { password, name } : { password }, auth: false });
-      await saveSession(res.token, res.expires_at);
-      localStorage.setItem(NAME_KEY, name);
-      $("#login-password").value = "";
-      loggedIn();
-    }, {
-      onError(err) {
-        if (err.status === 401) showError(form, "Wrong password. Try again.", "password");
-        else if (err.status === 429) {
-          const n = retryMinutes(err.retryAfter);
-          showError(form, `Too many attempts. Try again in ${n} minute${n === 1 ? "" : "s"}.`);
-        } else showError(form, err.message, err.field);
-        return true;
-      },
-    });
-  });
-
-  // Payments saved on the phone are never deleted by a log out: they stay, and are sent
-  // after the next login. Log out asks first so nobody thinks they went.
-  $("#logout").addEventListener("click", async () => {
-    const n = (await saved()).length;
-    if (n && !confirm(`${n} payment${n === 1 ? " is" : "s are"} saved on this phone and not logged yet. ` +
-      "They stay on this phone and are sent after the next login. Log out?")) return;
-    await clearSession();
-    showLogin(show, "You are logged out.");
-  });
+// Payments saved on the phone are never deleted by a log out: they stay, and are sent
+// after the next login. Log out asks first so nobody thinks they went.
+export async function logOut(showView, afterLogin) {
+  const n = (await saved()).length;
+  if (n && !confirm(`${n} payment${n === 1 ? " is" : "s are"} saved on this phone and not logged yet. ` +
+    "They stay on this phone and are sent after the next login. Log out?")) return;
+  await clearSession();
+  showLogin(showView, afterLogin, "You are logged out.");
 }
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  clearErrors(form);
+  $("#login-notice").hidden = true;
+  const password = $("#login-password").value;
+  const name = $("#login-name").value.trim();
+  if (!password) return showError(form, "Enter the crew password.", "password");
+  submitting(form, async () => {
+    const res = await apiFetch("/api/login", { method: "POST", body: name ? { password, name } : { password }, auth: false });
+    await saveSession(res.token, res.expires_at);
+    localStorage.setItem(NAME_KEY, name);
+    $("#login-password").value = "";
+    loggedIn();
+  }, {
+    onError(err) {
+      if (err.status === 401) showError(form, "Wrong password. Try again.", "password");
+      else if (err.status === 429) {
+        const n = retryMinutes(err.retryAfter);
+        showError(form, `Too many attempts. Try again in ${n} minute${n === 1 ? "" : "s"}.`);
+      } else showError(form, err.message, err.field);
+      return true;
+    },
+  });
+});

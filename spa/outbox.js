@@ -5,8 +5,7 @@
 // that retrying cannot change (a 4xx, say a cancelled trip) stays as "not logged"
 // with the form data until the crew fix or discard it: nothing is dropped silently.
 // No DOM here: the service worker sends the queue too.
-import { apiFetch } from "./api.js";
-import * as store from "./store.js";
+import { apiFetch, phone as store } from "./api.js";
 
 const PREFIX = "out:";
 const SYNC_TAG = "scc-outbox";

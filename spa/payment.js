@@ -4,10 +4,8 @@
 // when the request gets no answer) the payment is saved on the phone with that id
 // and sent later (outbox.js): the modal says so.
 import { apiFetch } from "./api.js";
-import { datePart, formatDay, formatSpan } from "./dates.js";
-import { centsToInput, formatCents, parsePositiveDollars } from "./money.js";
 import { discard, keep } from "./outbox.js";
-import { $, clearErrors, h, newId, openModal, showError, submitting } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting } from "./ui.js";
 
 const modal = $("#pay-modal");
 const form = $("#pay-form");

@@ -7,8 +7,8 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "57d7d0d7a282";
-const SHELL = ["api.js", "app.js", "board.js", "config.js", "dates.js", "detail.js", "icon.svg", "index.html", "login.js", "money.js", "outbox.js", "payment.js", "store.js", "styles.css", "trip.js", "ui.js"];
+const VERSION = "841518144281";
+const SHELL = ["api.js", "app.js", "board.js", "config.js", "detail.js", "icon.svg", "index.html", "login.js", "outbox.js", "payment.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 
 self.addEventListener("install", (e) => {

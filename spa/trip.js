@@ -2,9 +2,7 @@
 // from; if someone else saved first (409) the form reloads with their version.
 import { apiFetch } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { datePart, isYmd, timePart, todayIn } from "./dates.js";
-import { centsToInput, parseDollars } from "./money.js";
-import { $, clearErrors, showError, submitting, toast } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, isYmd, parseDollars, showError, submitting, timePart, toast, todayIn } from "./ui.js";
 
 const form = $("#trip-form");
 const save = $("#trip-save");

@@ -270,7 +270,9 @@ def keep_session(page: Any, token: str, expires_at: str) -> None:
 
 def kept_session(page: Any) -> Any:
     """The login saved on the phone, or None."""
-    return page.evaluate("async () => (await (await import('./store.js')).get('session')) ?? null")
+    return page.evaluate(
+        "async () => (await (await import('./api.js')).phone.get('session')) ?? null"
+    )
 
 
 def show_board(page: Any) -> None:

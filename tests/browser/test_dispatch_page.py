@@ -498,14 +498,14 @@ def test_dollar_amounts_become_exact_cents(page: Page) -> None:
     }
     got = page.evaluate(
         """async (inputs) => {
-            const m = await import('./money.js');
+            const m = await import('./ui.js');
             return inputs.map((t) => { try { return m.parseDollars(t); } catch { return 'error'; } });
         }""",
         list(cases),
     )
     assert dict(zip(cases, got, strict=True)) == cases
     shown = page.evaluate(
-        "async () => { const m = await import('./money.js');"
+        "async () => { const m = await import('./ui.js');"
         " return [0, 5, 1250, 100000, -500, 123456789].map(m.formatCents); }"
     )
     assert shown == ["$0.00", "$0.05", "$12.50", "$1,000.00", "-$5.00", "$1,234,567.89"]
@@ -515,7 +515,7 @@ def test_board_dates_follow_the_operators_calendar(page: Page) -> None:
     page.goto("/")
     got = page.evaluate(
         """async () => {
-            const d = await import('./dates.js');
+            const d = await import('./ui.js');
             return {
                 lateEvening: d.todayIn('America/Los_Angeles', new Date('2026-11-26T05:00:00Z')),
                 monthEnd: d.addDays('2026-02-27', 3),

@@ -224,7 +224,7 @@ def test_the_board_is_asked_for_after_at_most_four_requests_on_an_empty_cache(
         assert seen[0] == "/"
         before = seen[: seen.index("/api/events")]
         assert len(before) <= 4, before
-        assert seen.count("/api/events") == 1
+        assert seen.count("/api/events") == 1, seen
     finally:
         context.close()
 
