@@ -127,7 +127,10 @@ export async function loadBoard(from, { refresh = false } = {}) {
   shownFrom = from;
   $("#week-label").textContent = `${formatDay(from)} – ${formatDay(to)}`;
   board.setAttribute("aria-busy", "true");
-  if (!refresh) board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
+  if (!refresh) {
+    board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
+    $("#board-asof").hidden = true;
+  }
   // index.html's first script may have asked for today's week already (same origin only).
   const started = from === today && !API_BASE ? window.sccBoard : null;
   window.sccBoard = null;

@@ -21,6 +21,7 @@ export async function showDetail(id, { refresh = false } = {}) {
     state = null;
     title.textContent = "Trip";
     root.replaceChildren(h("p", { class: "empty" }, "Loading…"));
+    $("#detail-asof").hidden = true;
   }
   const all = await saved();
   kept = all.filter((p) => p.event_id === id);
