@@ -60,10 +60,10 @@ def test_payments_logged_offline_are_sent_once_when_signal_returns(
     card = show_week(crew_page, trip)
     worker_ready(crew_page)
     posts: list[str] = []
-    crew_page.on(
+    crew_page.context.on(
         "request",
         lambda r: (
-            posts.append(r.post_data_json["payment_id"])
+            posts.append(r.post_data_json["patron_name"])
             if r.method == "POST" and r.url.endswith("/payments")
             else None
         ),
@@ -92,9 +92,9 @@ def test_payments_logged_offline_are_sent_once_when_signal_returns(
     assert sorted(p["patron_name"] for p in detail["payments"]) == ["Ann Lee", "Bo Cruz", "Cy Dunn"]
     assert detail["event"]["paid_cents"] == 15050
     assert detail["event"]["payment_count"] == 3
-    # Sent in the order they were logged, and only after signal returned.
-    assert len(posts) >= 3
-    assert len(set(posts)) == 3
+    # Sent in the order they were logged, once each. (The service worker's Background
+    # Sync may send some, out of this page's sight; the server's count above covers it.)
+    assert posts == [name for name in ("Ann Lee", "Bo Cruz", "Cy Dunn") if name in posts]
 
 
 def test_a_saved_payment_for_a_trip_cancelled_meanwhile_ends_as_not_logged(
