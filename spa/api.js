@@ -107,8 +107,7 @@ export async function apiFetch(path, { method = "GET", body, auth = true, starte
   let res;
   try {
     // `started`: the same request, already sent by the page's first script (index.html).
-    const timedOut = new Promise((_, fail) => (ctrl.signal.onabort = fail));
-    res = await (started ? Promise.race([started, timedOut]) : fetch(API_BASE + path, {
+    res = await (started ? Promise.race([started, new Promise((_, fail) => (ctrl.signal.onabort = fail))]) : fetch(API_BASE + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -103,4 +103,4 @@ await loadSession();
 route();
 sendSaved();
 // The rest of the page's code, once the board is on its way (the service worker has it too).
-setTimeout(() => LATER.forEach((m) => import(m)), 1000);
+setTimeout(() => LATER.forEach((m) => import(m).catch(() => {})), 1000);

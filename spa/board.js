@@ -109,7 +109,7 @@ function render(from, events) {
   }
   const days = [...byDay.keys()].sort();
   $("#board").replaceChildren(...days.map((day) => {
-    const trips = byDay.get(day).sort((a, b) => String(a.starts_at).localeCompare(String(b.starts_at)));
+    const trips = byDay.get(day).sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
     const rel = day === today ? "Today · " : day === addDays(today, 1) ? "Tomorrow · " : "";
     return h("section", { class: "day", "aria-label": `${rel}${formatDay(day)}` },
       h("h2", {}, rel, formatDay(day)),
@@ -139,7 +139,6 @@ export async function loadBoard(from, { refresh = false } = {}) {
       if (seq !== loadSeq) return;
       render(from, data.events);
       markAsOf($("#board-asof"), at, offline);
-      if (!performance.getEntriesByName("board-visible").length) performance.mark("board-visible");
     }, started);
   } catch (e) {
     if (seq !== loadSeq || e.status === 401) return;

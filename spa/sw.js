@@ -7,7 +7,7 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "bc3c3f0ae95d";
+const VERSION = "60f1cca2b495";
 const SHELL = ["api.js", "app.js", "board.js", "config.js", "detail.js", "icon.svg", "index.html", "login.js", "outbox.js", "payment.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 
