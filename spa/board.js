@@ -3,7 +3,7 @@
 // saved on the phone show on their trip's card until they are sent.
 import { lastKnown } from "./api.js";
 import { API_BASE, OPERATOR_TZ } from "./config.js";
-import { $, addDays, datePart, formatCents, formatDay, formatSpan, h, markAsOf, todayIn } from "./ui.js";
+import { $, addDays, datePart, fill, formatCents, formatDay, formatSpan, h, markAsOf, todayIn } from "./ui.js";
 
 let loadSeq = 0;
 let shownFrom = null;
@@ -56,7 +56,7 @@ export function savedLine(eventId, list = kept) {
 function fillCard(el, ev) {
   const id = ev.id;
   el.className = isCancelled(ev) ? "card cancelled" : "card";
-  el.replaceChildren(
+  fill(el,
     h("p", { class: "when" }, formatSpan(ev.starts_at, ev.ends_at), isCancelled(ev) && cancelledBadge()),
     h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title)),
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),

@@ -7,7 +7,7 @@ import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js"
 import { API_BASE } from "./config.js";
 import { discard, saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
-import { $, clearErrors, closeModal, datePart, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf, openModal, showError, submitting, toast } from "./ui.js";
+import { $, clearErrors, closeModal, datePart, fill, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf, openModal, showError, submitting, toast } from "./ui.js";
 
 const root = $("#detail");
 const title = $("#detail-title");
@@ -101,7 +101,7 @@ function render() {
   const waivers = state.waivers;
   const link = h("input", { id: "waiver-link", readonly: true, value: waiverLink(ev.id) });
   title.textContent = ev.title;
-  root.replaceChildren(
+  fill(root,
     h("p", { class: "when" }, `${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`,
       isCancelled(ev) && cancelledBadge()),
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),

@@ -7,7 +7,7 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "60f1cca2b495";
+const VERSION = "979f7a2e0499";
 const SHELL = ["api.js", "app.js", "board.js", "config.js", "detail.js", "icon.svg", "index.html", "login.js", "outbox.js", "payment.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 

@@ -13,12 +13,18 @@ export function h(tag, attrs = {}, ...children) {
     else if (k === "class") el.className = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
+  el.append(...nodes(children));
   return el;
 }
+
+// Children as nodes: text becomes text nodes; null, undefined and false (the result of
+// `cond && h(...)`) are left out rather than shown as "null" or "false".
+const nodes = (children) => children.flat()
+  .filter((c) => c !== null && c !== undefined && c !== false)
+  .map((c) => (c instanceof Node ? c : document.createTextNode(String(c))));
+
+/** Replace an element's children, leaving out null, undefined and false as h() does. */
+export const fill = (el, ...children) => el.replaceChildren(...nodes(children));
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 

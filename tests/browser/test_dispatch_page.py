@@ -234,6 +234,25 @@ def test_cancelling_a_trip_asks_first_and_marks_it(crew_page: Page, api: Api) ->
     expect(card.get_by_role("button", name="Log Payment")).to_have_count(0)
 
 
+def test_a_bare_cancelled_trip_shows_no_false_or_null(crew_page: Page, api: Api) -> None:
+    day = (operator_today() + timedelta(days=TEST_DAYS)).isoformat()
+    bare = {
+        "title": f"Bare trip {uuid.uuid4().hex[:6]}",
+        "starts_at": f"{day}T08:00:00",
+        "ends_at": f"{day}T09:00:00",
+        "capacity": 4,
+    }
+    trip = api.ok("POST", "/api/events", bare)["event"]
+    api.ok("POST", f"/api/events/{trip['id']}/cancel", {})
+    leaked = re.compile(r"\b(false|null|undefined|NaN)\b")
+    card = show_week_of(crew_page, trip)
+    expect(card.locator(".badge")).to_have_text("Cancelled")
+    assert not leaked.search(card.inner_text()), card.inner_text()
+    card.get_by_role("link").click()
+    expect(crew_page.locator("#detail .figures")).to_be_visible()
+    assert not leaked.search(crew_page.locator("#detail").inner_text())
+
+
 # --- trips ------------------------------------------------------------------------
 
 
