@@ -43,9 +43,10 @@ export function openPayment(ev, { onLogged, returnTo, fix = null } = {}) {
   openModal(modal, { focus: input("name"), returnTo });
 }
 
-function finish(current, message) {
+function finish(current, message, kept = false) {
   current.logged = true;
   if (current.replaces) discard(current.replaces);
+  $("#pay-done-msg").className = kept ? "notice" : "success"; // saved is not logged yet
   $("#pay-done-msg").textContent = message;
   form.hidden = true;
   done.hidden = false;
@@ -70,7 +71,7 @@ form.addEventListener("submit", async (e) => {
   const current = entry;
   const what = `${formatCents(cents)} (${body.method}) from ${name}`;
   const saveOnPhone = () => keep(current.eventId, body, current.event).then(
-    () => finish(current, `Saved on this phone: ${what}. Not logged yet: it will be sent when there is signal.`),
+    () => finish(current, `Saved on this phone: ${what}. Not logged yet: it will be sent when there is signal.`, true),
     (err) => showError(form, `This phone could not save it (${err?.message}). Try again.`));
   await submitting(form, async () => {
     if (navigator.onLine === false) return saveOnPhone();

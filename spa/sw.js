@@ -7,7 +7,7 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "979f7a2e0499";
+const VERSION = "475e91b36e0b";
 const SHELL = ["api.js", "app.js", "board.js", "config.js", "detail.js", "icon.svg", "index.html", "login.js", "outbox.js", "payment.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 
