@@ -127,6 +127,48 @@ def test_a_saved_payment_for_a_trip_cancelled_meanwhile_ends_as_not_logged(
     expect(crew_page.locator("#outbox-count")).to_be_hidden()
 
 
+def test_a_refused_payment_can_be_fixed_and_sent(crew_page: Page, api: Api) -> None:
+    trip = api.create_trip(TEST_DAYS)
+    crew_page.goto(f"/#/e/{trip['id']}")
+    expect(crew_page.locator("#detail-title")).to_have_text(trip["title"])
+    worker_ready(crew_page)
+    crew_page.context.set_offline(True)
+    crew_page.get_by_role("button", name="Log Payment").click()
+    too_long = "Gus Hale " + "x" * 130  # the form takes 200 characters, the API 120
+    fill_payment(crew_page, too_long, "60", "check", "no. 1041")
+    crew_page.locator("#pay-submit").click()
+    expect(crew_page.locator("#pay-done-msg")).to_contain_text(SAVED)
+    crew_page.locator("#pay-modal").get_by_role("button", name="Done").click()
+    first_id = crew_page.evaluate(
+        "async () => (await (await import('./outbox.js')).saved())[0].payment_id"
+    )
+
+    crew_page.context.set_offline(False)
+    saved = crew_page.locator("#detail .ledger.saved li")
+    expect(saved).to_contain_text("Not logged: patron_name", timeout=LONG)
+    assert api.detail(trip["id"])["payments"] == []
+
+    saved.get_by_role("button", name="Fix and send").click()
+    modal = crew_page.locator("#pay-modal")
+    expect(modal).to_have_class(ACTIVE)
+    expect(modal.get_by_label("Patron name")).to_have_value(too_long)
+    expect(modal.get_by_label("Amount ($)")).to_have_value("60")
+    expect(modal.get_by_label("Method")).to_have_value("check")
+    expect(modal.get_by_label("Note")).to_have_value("no. 1041")
+    modal.get_by_label("Patron name").fill("Gus Hale")
+    crew_page.locator("#pay-submit").click()
+    expect(crew_page.locator("#pay-done-msg")).to_contain_text("Logged $60.00")
+    modal.get_by_role("button", name="Done").click()
+    expect(saved).to_have_count(0)
+    (payment,) = api.detail(trip["id"])["payments"]
+    assert (payment["patron_name"], payment["amount_cents"], payment["note"]) == (
+        "Gus Hale",
+        6000,
+        "no. 1041",
+    )
+    assert payment["id"] != first_id  # the fix is a new entry with its own id
+
+
 def test_a_payment_whose_answer_was_lost_counts_once_after_the_replay(
     crew_page: Page, api: Api
 ) -> None:
