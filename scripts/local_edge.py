@@ -258,14 +258,18 @@ class Edge:
             "X-Content-Type-Options": "nosniff",
             "Vary": "Accept-Encoding",
         }
-        if etag in {tag.strip('" ') for tag in request.headers.get("If-None-Match", "").split(",")}:
-            return Response(status=304, headers={**headers, "ETag": f'"{etag}"'})
         kind = sync_spa.content_type(rel)
-        if _compressible(kind, len(body)) and "gzip" in request.headers.get("Accept-Encoding", ""):
-            body = gzip.compress(body, compresslevel=6, mtime=0)
-            headers["Content-Encoding"] = "gzip"
+        zipped = _compressible(kind, len(body)) and "gzip" in request.headers.get(
+            "Accept-Encoding", ""
+        )
+        if zipped:
             etag += "-gz"  # another representation, another tag (as CloudFront weakens it)
         headers["ETag"] = f'"{etag}"'
+        if etag in {tag.strip('" ') for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=304, headers=headers)
+        if zipped:
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
         response = Response(body, headers=headers, content_type=kind)
         if request.method == "HEAD":
             response.set_data(b"")

@@ -77,6 +77,11 @@ def test_local_edge_serves_the_page_with_cloudfront_headers_and_gzip() -> None:
     assert worker.headers["Cache-Control"] == "no-cache"
     again = client.get("/board.js", headers={"If-None-Match": plain.headers["ETag"]})
     assert again.status_code == 304
+    again = client.get(
+        "/board.js",
+        headers={"If-None-Match": zipped.headers["ETag"], "Accept-Encoding": "gzip"},
+    )
+    assert again.status_code == 304
     assert len(client.get("/icon.svg", headers={"Accept-Encoding": "gzip"}).data) < 1000
 
 
