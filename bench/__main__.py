@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only",
         choices=SECTIONS,
         action="append",
-        help="run only this section (repeatable); default: all",
+        help="run only this section (repeatable); default: all but page (Chromium, ~3 min)",
     )
     parser.add_argument(
         "--no-package",
