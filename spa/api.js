@@ -63,7 +63,10 @@ const live = (s) => (s?.token && !(s.expires_at && Date.parse(s.expires_at) <= D
 
 /** Read the session kept on the phone (once); resolves to it or null. */
 export async function loadSession() {
-  if (current === undefined) current = live(await get(SESSION).catch(() => null));
+  if (current === undefined) {
+    const kept = live(await get(SESSION).catch(() => null));
+    if (current === undefined) current = kept; // unless a login or log out came meanwhile
+  }
   return current;
 }
 

@@ -7,7 +7,7 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "475e91b36e0b";
+const VERSION = "d938dd1cfb93";
 const SHELL = ["api.js", "app.js", "board.js", "config.js", "detail.js", "icon.svg", "index.html", "login.js", "outbox.js", "payment.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 
