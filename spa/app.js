@@ -31,20 +31,29 @@ function show(view) {
   currentPath = location.hash;
 }
 
+/** Show `view` and run `fn` once `file` is loaded, unless the crew went elsewhere meanwhile. */
+function later(file, view, fn) {
+  const here = location.hash;
+  import(file).then((mod) => {
+    if (location.hash !== here) return;
+    show(view);
+    fn(mod);
+  });
+}
+
 /** Show the screen the hash names; `refresh` redraws it without a "Loading" step. */
 function route({ refresh = false } = {}) {
   if (!session()) return login();
   const path = location.hash.replace(/^#/, "") || "/";
   let m;
+  // A screen whose code loads later is shown once that code is here, so no form is
+  // on screen without its handler.
   if ((m = /^\/e\/([^/]+)\/edit$/.exec(path))) {
-    show("trip");
-    import("./trip.js").then((t) => t.editTrip(decodeURIComponent(m[1])));
+    later("./trip.js", "trip", (t) => t.editTrip(decodeURIComponent(m[1])));
   } else if ((m = /^\/e\/([^/]+)$/.exec(path))) {
-    show("detail");
-    import("./detail.js").then((d) => d.showDetail(decodeURIComponent(m[1]), { refresh }));
+    later("./detail.js", "detail", (d) => d.showDetail(decodeURIComponent(m[1]), { refresh }));
   } else if (path === "/new") {
-    show("trip");
-    import("./trip.js").then((t) => t.newTrip());
+    later("./trip.js", "trip", (t) => t.newTrip());
   } else {
     m = /^\/week\/(.+)$/.exec(path);
     show("board");
@@ -82,6 +91,8 @@ function loggedIn() {
 }
 
 whenUnauthorized(login);
+// No form of this page is ever sent by the browser itself (that would reload the page).
+document.addEventListener("submit", (e) => e.preventDefault(), true);
 $("#logout").addEventListener("click", () => import("./login.js").then((m) => m.logOut(show, loggedIn)));
 window.addEventListener("hashchange", () => route());
 window.addEventListener("online", sendSaved);

@@ -280,6 +280,27 @@ def test_crew_create_a_trip(crew_page: Page, api: Api) -> None:
     assert made["starts_at"].startswith(f"{day}T09:30")
 
 
+def test_the_trip_form_shows_only_once_its_code_is_there(
+    browser: Any, stack: Stack, api: Api
+) -> None:
+    # On a slow line the form's module can arrive seconds after a tap on "New trip": a
+    # form on screen before its handler would be sent by the browser, reloading the page.
+    context = browser.new_context(base_url=stack.base_url, service_workers="block")
+    try:
+        page = context.new_page()
+        page.goto("/")
+        keep_session(page, api.token, api.expires_at)
+        page.route("**/trip.js", lambda route: (page.wait_for_timeout(1500), route.continue_()))
+        page.goto("/#/new")
+        expect(page.locator("#trip-view")).to_be_hidden()
+        expect(page.locator("#trip-view")).to_be_visible(timeout=10_000)
+        page.get_by_role("button", name="Save trip").click()
+        expect(page.locator("#trip-form .error")).to_contain_text("title")
+        assert "?" not in page.url
+    finally:
+        context.close()
+
+
 def test_editing_a_trip_someone_else_changed_reloads_their_version(
     crew_page: Page, api: Api
 ) -> None:
