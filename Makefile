@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit typecheck lint format bench bench-record browser clean
+.PHONY: run test unit typecheck lint format bench bench-record bench-page screenshot browser clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -50,6 +50,14 @@ bench: $(STAMP)
 
 bench-record: $(STAMP)
 	$(BIN)/python -m bench --output bench/results.json
+
+# The dispatch page in Chromium on emulated networks; writes build/bench/page.json.
+bench-page: $(STAMP) browser
+	$(BIN)/python -m bench.page
+
+# Refresh the README's picture of the board on purpose (tests write theirs to test-artifacts/).
+screenshot: $(STAMP) browser
+	SCC_SCREENSHOT=docs/screenshot-board.png $(BIN)/pytest -q tests/browser -k screenshot_for_the_readme
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -18,7 +18,10 @@ from typing import Any
 
 from bench import common
 
-SECTIONS = ("cold", "warm", "cost", "email", "footprint")
+SECTIONS = ("cold", "warm", "cost", "email", "footprint", "page")
+# The page section drives Chromium for a few minutes: run it with --only page (or
+# `make bench-page`, which writes build/bench/page.json).
+DEFAULT_SECTIONS = SECTIONS[:-1]
 FULL = {"cold_rounds": 15, "warm_iterations": 1000, "sizes": (1_000, 20_000), "payments": 15}
 QUICK = {"cold_rounds": 4, "warm_iterations": 150, "sizes": (1_000, 3_000), "payments": 4}
 
@@ -35,7 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only",
         choices=SECTIONS,
         action="append",
-        help="run only this section (repeatable); default: all",
+        help="run only this section (repeatable); default: all but page (Chromium, ~3 min)",
     )
     parser.add_argument(
         "--no-package",
@@ -55,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
-    wanted = args.only or list(SECTIONS)
+    wanted = args.only or list(DEFAULT_SECTIONS)
     started = time.perf_counter()
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -101,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "page": footprint.page_bytes(),
             }
+        if "page" in wanted:
+            from bench import page
+
+            common.progress("6. dispatch page in Chromium")
+            sections["page"] = page.run(3 if args.quick else 5)
     except KeyboardInterrupt:
         common.progress("interrupted: nothing written")
         return 130

@@ -173,6 +173,68 @@ def rows(sections: dict[str, Any]) -> list[dict[str, str]]:
                 f"{page['bytes'] / 1024:.1f} KiB ({page['gzip_bytes'] / 1024:.1f} KiB gzipped)",
             )
         )
+    out.extend(page_rows(sections.get("page")))
+    return out
+
+
+def page_rows(page: dict[str, Any] | None) -> list[dict[str, str]]:
+    """6. The dispatch page in Chromium on emulated lines (bench/page.py)."""
+    if not page:
+        return []
+    if page.get("skipped"):
+        return [_row("6 page", "dispatch page in Chromium", f"n/a: {page['skipped']}")]
+    goals = page["goals"]
+    out = []
+    for name, net in page["networks"].items():
+        new = net["new"]
+        line = f"{name} ({net['rtt_ms']} ms, {net['kbps']} kbit/s)"
+        result = (
+            f"{new['board_visible_ms']:.0f} ms; floor {new['floor_ms']:.0f} ms = "
+            f"{new['ratio_to_floor']:.2f}x; {new['requests_before_board']} requests before the "
+            f"board data, {new['requests']} in all"
+        )
+        old = net.get("baseline")
+        if old:
+            result += (
+                f" (page before issue 13: {old['board_visible_ms']:.0f} ms, "
+                f"{old['requests']} requests = {old['board_visible_ms'] / new['board_visible_ms']:.1f}x slower)"
+            )
+        ok = new["board_visible_ms"] <= goals["cold_ms"]
+        if name == "slow 3G":
+            ok = ok and new["requests_before_board"] <= goals["cold_requests"]
+            goal = f"<= {goals['cold_ms']} ms, <= {goals['cold_requests']} requests before"
+            verdict = _verdict(ok)
+        else:
+            goal, verdict = "", INFO
+        out.append(
+            _row(
+                "6 page",
+                f"board visible, empty cache, {line}, median of {page['rounds']}",
+                result,
+                goal,
+                verdict,
+            )
+        )
+    warm = page["warm_ms"]
+    out.append(
+        _row(
+            "6 page",
+            "board visible, warm (service worker + board kept on the phone): " + ", ".join(warm),
+            " / ".join(f"{v:.0f} ms" for v in warm.values()),
+            f"<= {goals['warm_ms']} ms",
+            _verdict(max(warm.values()) <= goals["warm_ms"]),
+        )
+    )
+    weight = page["weight"]
+    out.append(
+        _row(
+            "6 page",
+            f"page weight: spa/ .html + .js + .css ({weight['files']} files, service worker included)",
+            f"{weight['bytes'] / 1024:.1f} KiB ({weight['gzip_bytes'] / 1024:.1f} KiB gzipped)",
+            f"<= {goals['weight_bytes'] // 1024} KiB raw",
+            _verdict(weight["bytes"] <= goals["weight_bytes"]),
+        )
+    )
     return out
 
 

@@ -2,7 +2,10 @@
 
 It applies the same routing table (chalicelib.edge) as the CloudFront
 distribution: API paths are proxied to `chalice local`, everything else is a
-static file from spa/ (index.html for the page's own client-side paths). It
+static file from spa/ (index.html for the page's own client-side paths), with the
+headers the bucket and CloudFront give it (the Content-Type and Cache-Control that
+`sync_spa.py push` sets, an ETag, gzip when the browser accepts it), so a page
+measured here loads as it would from AWS. It
 also answers the local-only `/_dev/outbox` pages with the emails sent.
 
 Used by scripts/dev_stack.py. Run alone, it fronts a `chalice local` you started
@@ -12,9 +15,9 @@ yourself: `python scripts/local_edge.py --api-port 8001` (no emulator, no outbox
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import json
-import mimetypes
 import os
 import signal
 import sys
@@ -29,13 +32,13 @@ from jinja2 import Environment
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.security import safe_join
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
-from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib import edge
+from scripts import sync_spa
 from scripts.emulator import bind_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,19 +60,11 @@ HOP_BY_HOP = frozenset(
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 ORIGIN_HEADER = "X-Local-Origin"  # which origin answered: api, spa or dev (tests read it)
-CONTENT_TYPES = {
-    ".html": "text/html",
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".css": "text/css",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".svg": "image/svg+xml",
-    ".webmanifest": "application/manifest+json",
-    ".woff2": "font/woff2",
-    ".ico": "image/x-icon",
-    ".png": "image/png",
-    ".txt": "text/plain",
+COMPRESSIBLE = {
+    "application/json",
+    "application/javascript",
+    "image/svg+xml",
+    "application/manifest+json",
 }
 
 PLACEHOLDER_PAGE = """<!doctype html>
@@ -254,16 +249,39 @@ class Edge:
         )
 
     def _file(self, path: Path, request: Request) -> Response:
-        kind = CONTENT_TYPES.get(path.suffix.lower()) or (
-            mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        """The file as S3 behind CloudFront serves it: the object's Content-Type and
+        Cache-Control as `sync_spa.py push` sets them, an ETag, and CloudFront's gzip."""
+        rel = path.relative_to(self.spa_dir).as_posix()
+        body = path.read_bytes()
+        etag = sync_spa.md5_hex(body)
+        headers = {
+            "Cache-Control": sync_spa.cache_control(rel),
+            "X-Content-Type-Options": "nosniff",
+            "Vary": "Accept-Encoding",
+        }
+        kind = sync_spa.content_type(rel)
+        zipped = _compressible(kind, len(body)) and "gzip" in request.headers.get(
+            "Accept-Encoding", ""
         )
-        response = send_file(path, request.environ, mimetype=kind, max_age=None)
-        # Revalidate every time (ETag/Last-Modified answer 304): an edited file shows at once.
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        # The server writes its own Date; a second one from send_file would repeat it.
-        del response.headers["Date"]
+        if zipped:
+            etag += "-gz"  # another representation, another tag (as CloudFront weakens it)
+        headers["ETag"] = f'"{etag}"'
+        if etag in {tag.strip('" ') for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=304, headers=headers)
+        if zipped:
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        response = Response(body, headers=headers, content_type=kind)
+        if request.method == "HEAD":
+            response.set_data(b"")
+            response.headers["Content-Length"] = str(len(body))
         return response
+
+
+def _compressible(kind: str, size: int) -> bool:
+    # CloudFront compresses text types between 1,000 bytes and 10 MB when the viewer asks.
+    text = kind.startswith("text/") or kind.split(";")[0] in COMPRESSIBLE
+    return text and 1000 <= size <= 10_000_000
 
 
 _NO_STORE = {"Cache-Control": "no-store"}

@@ -4,6 +4,12 @@
     python scripts/sync_spa.py [--stage prod] status
     python scripts/sync_spa.py [--stage prod] push   --slot staging|prod [--force] [--yes] [--dry-run]
     python scripts/sync_spa.py [--stage prod] promote [--yes] [--dry-run]
+    python scripts/sync_spa.py stamp
+
+`stamp` writes what the page derives from its own files: the service worker's
+VERSION and list of files (spa/sw.js), and the module list of index.html's first
+script with that script's hash in the Content-Security-Policy. `push` refuses a
+stale stamp: phones would keep the old page, or the CSP would block its first script.
 
 The prod page lives at the root of the stage's SPA_BUCKET, the staging page under
 `_staging/`. `pull` records the ETag of every object it downloaded in
@@ -24,10 +30,12 @@ checkout. `push --slot prod` is for emergencies only (it asks, and says so).
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import mimetypes
 import posixpath
+import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,8 +50,9 @@ from scripts.awstools import UserError
 
 STATE_NAME = ".sync-state.json"
 SLOTS = ("prod", "staging")
-# The files a browser must revalidate every time: they name everything else.
-NO_CACHE = {"index.html", "config.js"}
+# The files a browser must revalidate every time: they name everything else. The
+# service worker is checked for a new version on every load, and holds the rest.
+NO_CACHE = {"index.html", "config.js", "sw.js"}
 SHORT_CACHE = "public, max-age=300"
 # Per-slot settings (which API, which zone): never carried from one slot to another.
 SLOT_FILES = {"config.js"}
@@ -119,6 +128,79 @@ def cache_control(rel: str) -> str:
     name = rel.rsplit("/", 1)[-1]
     # No build step means no content hashes in file names, so even assets stay short-lived.
     return "no-cache" if name in NO_CACHE or name.endswith(".html") else SHORT_CACHE
+
+
+# --- the page's stamp (service worker version, first script) -------------------------
+
+WORKER = "sw.js"
+# Per slot, so outside the version: a slot's own config.js reaches phones with the next page.
+UNVERSIONED = SLOT_FILES | {WORKER}
+_BOOT = re.compile(r"(<script>)(.*?)(</script>)", re.S)
+_MODULES = re.compile(r"const MODULES = \[[^\]]*\];")
+_CSP_HASH = re.compile(r"script-src 'self'( 'sha256-[A-Za-z0-9+/=]+')?")
+_VERSION = re.compile(r'const VERSION = "[^"]*";')
+_SHELL = re.compile(r"const SHELL = \[[^\]]*\];")
+
+
+ENTRY = "app.js"
+_IMPORT = re.compile(r'^(?:import|export)\s[^;]*?\sfrom\s+"\./([^"]+)"', re.M)
+
+
+def static_imports(spa_dir: Path, entry: str) -> list[str]:
+    """`entry` and every module it imports statically, at any depth: what the page needs
+    before it can run (modules loaded with import() come later, and are not listed)."""
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        rel = todo.pop()
+        if rel not in seen:
+            seen.add(rel)
+            todo.extend(_IMPORT.findall((spa_dir / rel).read_text()))
+    return sorted(seen)
+
+
+def _js_list(names: list[str]) -> str:
+    return "[" + ", ".join(f'"{n}"' for n in names) + "]"
+
+
+def stamped(spa_dir: Path) -> dict[str, str]:
+    """{file: text} of index.html and sw.js as `stamp` would write them (others unchanged)."""
+    files = local_files(spa_dir)
+    shell = sorted(rel for rel in files if rel != WORKER)
+    modules = static_imports(spa_dir, ENTRY) if (spa_dir / ENTRY).is_file() else []
+    page = (spa_dir / "index.html").read_text()
+    boot = _BOOT.search(page)
+    if boot:
+        script = _MODULES.sub(f"const MODULES = {_js_list(modules)};", boot.group(2))
+        page = page[: boot.start(2)] + script + page[boot.end(2) :]
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        page = _CSP_HASH.sub(f"script-src 'self' 'sha256-{digest}'", page, count=1)
+    version = hashlib.sha256()
+    for rel in shell:
+        if rel not in UNVERSIONED:
+            body = page.encode() if rel == "index.html" else (spa_dir / rel).read_bytes()
+            version.update(rel.encode() + b"\0" + body + b"\0")
+    worker = (spa_dir / WORKER).read_text()
+    worker = _VERSION.sub(f'const VERSION = "{version.hexdigest()[:12]}";', worker)
+    worker = _SHELL.sub(f"const SHELL = {_js_list(shell)};", worker)
+    return {"index.html": page, WORKER: worker}
+
+
+def stale_stamp(spa_dir: Path) -> list[str]:
+    """The files `stamp` would change; none when the page has no service worker."""
+    if not (spa_dir / WORKER).is_file():
+        return []
+    return [rel for rel, text in stamped(spa_dir).items() if (spa_dir / rel).read_text() != text]
+
+
+def cmd_stamp(args: argparse.Namespace, spa_dir: Path) -> int:
+    stale = stale_stamp(spa_dir)
+    for rel, text in stamped(spa_dir).items():
+        if rel in stale:
+            (spa_dir / rel).write_text(text)
+            awstools.detail(f"stamped {rel}")
+    awstools.step(f"Stamped {len(stale)} file(s)" if stale else "The stamp is up to date")
+    return 0
 
 
 # --- the state file ------------------------------------------------------------------
@@ -397,6 +479,12 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
     slot = args.slot
+    stale = stale_stamp(ctx.spa_dir)
+    if stale:
+        raise UserError(
+            f"the page's stamp is stale ({', '.join(stale)}): run `scripts/sync_spa.py stamp`, "
+            "commit, then push"
+        )
     s3 = ctx.client("s3")
     prefix = awstools.SLOT_PREFIXES[slot]
     local = local_files(ctx.spa_dir)
@@ -563,6 +651,10 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--yes", action="store_true", help="do not ask before pushing to prod")
     push.add_argument("--dry-run", action="store_true", help="show what would be uploaded")
 
+    commands.add_parser(
+        "stamp", help="write the service worker's version and index.html's first script (local)"
+    )
+
     promote = commands.add_parser("promote", help="copy staging to prod inside S3")
     promote.add_argument("--yes", action="store_true", help="do not ask")
     promote.add_argument("--dry-run", action="store_true", help="show what would be copied")
@@ -570,6 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "stamp":  # local files only: no stage, bucket or AWS
+        return cmd_stamp(args, args.spa_dir.resolve())
     stage = awstools.load_stage(args.stage)
     bucket = args.bucket or stage.spa_bucket
     if not bucket:

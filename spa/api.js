@@ -1,9 +1,41 @@
 // Every request to the API goes through apiFetch: it adds the crew token and JSON,
 // turns the API's error JSON ({code, message, field}) into an ApiError, and on a 401
-// forgets the session and sends the crew back to the login screen.
+// forgets the session and sends the crew back to the login screen. `phone` is what
+// the phone keeps between visits. No DOM here: the service worker sends queued
+// payments through it too.
 import { API_BASE } from "./config.js";
 
-const KEY = "scc.session";
+// ---- what the phone keeps, in IndexedDB: the login, the last board and trips seen,
+// and payments not sent yet (outbox.js) ----
+const STORE = "kv";
+let opened = null;
+
+function db() {
+  opened ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open("scc", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  return opened;
+}
+
+async function run(mode, work) {
+  const t = (await db()).transaction(STORE, mode);
+  const req = work(t.objectStore(STORE));
+  return new Promise((resolve, reject) => {
+    t.oncomplete = () => resolve(req.result);
+    t.onerror = t.onabort = () => reject(t.error);
+  });
+}
+
+const get = (key) => run("readonly", (s) => s.get(key));
+const put = (key, value) => run("readwrite", (s) => s.put(value, key));
+const del = (key) => run("readwrite", (s) => s.delete(key));
+const list = (prefix) => run("readonly", (s) => s.getAll(IDBKeyRange.bound(prefix, `${prefix}\uffff`)));
+/** What the phone keeps (IndexedDB): get, put, del, and list(prefix) in key order. */
+export const phone = { get, put, del, list };
+
 const TIMEOUT_MS = 20000; // a weak signal at the dock: give up and let the crew retry
 
 export class ApiError extends Error {
@@ -22,23 +54,32 @@ export function whenUnauthorized(fn) {
   onUnauthorized = fn;
 }
 
-export function session() {
-  try {
-    const s = JSON.parse(sessionStorage.getItem(KEY));
-    if (!s?.token) return null;
-    if (s.expires_at && Date.parse(s.expires_at) <= Date.now()) {
-      clearSession();
-      return null;
-    }
-    return s;
-  } catch {
-    return null;
+// The login lives in IndexedDB until it expires or the crew log out: a tab the phone
+// discards, or a reload out of signal, must not mean logging in again (which needs
+// signal). The service worker reads it too, to send queued payments.
+const SESSION = "session";
+let current; // undefined until read from the phone, then the session or null
+const live = (s) => (s?.token && !(s.expires_at && Date.parse(s.expires_at) <= Date.now()) ? s : null);
+
+/** Read the session kept on the phone (once); resolves to it or null. */
+export async function loadSession() {
+  if (current === undefined) {
+    const kept = live(await get(SESSION).catch(() => null));
+    if (current === undefined) current = kept; // unless a login or log out came meanwhile
   }
+  return current;
+}
+
+/** The session as last read (call loadSession first), or null once it has expired. */
+export function session() {
+  current = live(current);
+  return current;
 }
 
 export function saveSession(token, expiresAt, account = null) {
-  sessionStorage.setItem(KEY, JSON.stringify({ token, expires_at: expiresAt, account }));
+  current = { token, expires_at: expiresAt, account };
   showRole();
+  return put(SESSION, current);
 }
 
 /** The logged-in account ({id, username, display_name, role, ...}), if known. */
@@ -48,14 +89,16 @@ export function myAccount() {
 
 /** Mark the page with the role, so CSS hides what it may not use (.needs-captain). */
 export function showRole() {
+  if (typeof document === "undefined") return; // the service worker has no page
   const role = myAccount()?.role;
   if (role) document.body.dataset.role = role;
   else delete document.body.dataset.role;
 }
 
 export function clearSession() {
-  sessionStorage.removeItem(KEY);
+  current = null;
   showRole();
+  return del(SESSION).catch(() => {});
 }
 
 const FALLBACK = {
@@ -72,23 +115,24 @@ const FALLBACK = {
  * Call the API. `auth: false` for the login request itself (its 401 means a wrong
  * password, not an expired session). Resolves to the parsed JSON; rejects with ApiError.
  */
-export async function apiFetch(path, { method = "GET", body, auth = true } = {}) {
+export async function apiFetch(path, { method = "GET", body, auth = true, started = null } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const token = auth ? session()?.token : null;
+  const token = auth ? (await loadSession(), session()?.token) : null;
   if (token) headers.Authorization = `Bearer ${token}`;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
   let res;
   try {
-    res = await fetch(API_BASE + path, {
+    // `started`: the same request, already sent by the page's first script (index.html).
+    res = await (started ? Promise.race([started, new Promise((_, fail) => (ctrl.signal.onabort = fail))]) : fetch(API_BASE + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
       credentials: "omit",
       signal: ctrl.signal,
-    });
+    }));
   } catch {
     throw new ApiError(0, "network", "No connection to the server. Check the signal and try again.");
   } finally {
@@ -132,4 +176,23 @@ export function retryMinutes(retryAfter) {
   if (!Number.isFinite(secs)) secs = (Date.parse(retryAfter) - Date.now()) / 1000;
   if (!Number.isFinite(secs)) secs = 60;
   return Math.max(1, Math.ceil(secs / 60));
+}
+
+/**
+ * Data the phone keeps: `show(data, asOf)` gets the copy saved under `key` at once
+ * (asOf: when it was fetched), then the server's (asOf null), which is saved in turn.
+ * Out of signal the saved copy stays on screen (`show(data, asOf, true)`); with none,
+ * the ApiError is thrown.
+ */
+export async function lastKnown(key, path, show, started = null) {
+  const kept = await get(key).catch(() => null);
+  if (kept) show(kept.data, kept.at);
+  try {
+    const data = await apiFetch(path, { started });
+    show(data, null);
+    await put(key, { data, at: new Date().toISOString() }).catch(() => {});
+  } catch (err) {
+    if (!kept || err.status !== 0) throw err;
+    show(kept.data, kept.at, true);
+  }
 }

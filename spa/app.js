@@ -1,17 +1,25 @@
-// Entry point: login, and a tiny hash router over four views.
+// Entry point: a tiny hash router over four views, the service worker, and the queue
+// of payments saved on the phone. Only the board's code is imported here; the trip,
+// its form, the payment modal and the login screen load when first needed (and are
+// fetched quietly once the board is up), so a bad line carries the board first.
 //   #/              the board from today      #/week/YYYY-MM-DD  the board from that day
 //   #/e/{id}        one trip                  #/e/{id}/edit      edit it      #/new  a new trip
 //   #/account       my account (account.js)   #/crew             crew accounts (crew.js)
 //   #/setup/{code}  set your password from a setup link (account.js)
-import { apiFetch, clearSession, retryMinutes, saveSession, session, showRole, whenUnauthorized } from "./api.js";
-import { boardFrom, loadBoard } from "./board.js";
-import { addDays, isYmd } from "./dates.js";
-import { showDetail } from "./detail.js";
-import { editTrip, newTrip } from "./trip.js";
-import { $, clearErrors, closeModal, showError } from "./ui.js";
+import { apiFetch, loadSession, saveSession, session, showRole, whenUnauthorized } from "./api.js";
+import { boardFrom, loadBoard, showSaved } from "./board.js";
+import { $, addDays, isYmd } from "./ui.js";
+
+// The queue of saved payments is not needed to draw the board: it arrives beside it.
+const outbox = import("./outbox.js");
+
+const LATER = ["./detail.js", "./trip.js", "./payment.js", "./login.js"];
+const login = (message) => import("./login.js").then((m) => m.showLogin(show, loggedIn, message));
+const logOut = () => import("./login.js").then((m) => m.logOut(show, loggedIn));
 
 const VIEWS = ["login", "board", "detail", "trip", "setup", "account", "crew"];
-const NAME_KEY = "scc.crewName";
+const RETRY_MS = 20000;
+const SOON_MS = 3000;
 
 let current = null;
 let currentPath = null;
@@ -27,46 +35,41 @@ function show(view) {
   currentPath = location.hash;
 }
 
-function showLogin(message = "") {
-  for (const m of document.querySelectorAll(".modal.active")) closeModal(m);
-  const notice = $("#login-notice");
-  notice.textContent = message;
-  notice.hidden = !message;
-  clearErrors($("#login-form"));
-  $("#login-name").value ||= localStorage.getItem(NAME_KEY) ?? "";
-  show("login");
-  requestAnimationFrame(() => $("#login-password").focus());
+/** Show `view` and run `fn` once `file` is loaded, unless the crew went elsewhere meanwhile. */
+function later(file, view, fn) {
+  const here = location.hash;
+  import(file).then((mod) => {
+    if (location.hash !== here) return;
+    show(view);
+    fn(mod);
+  });
 }
 
-function route() {
+/** Show the screen the hash names; `refresh` redraws it without a "Loading" step. */
+function route({ refresh = false } = {}) {
   showRole(); // the session may have changed since the last route (another tab, a test)
   const path = location.hash.replace(/^#/, "") || "/";
   let m;
-  // The account screens live in their own modules, loaded when first opened.
+  // A screen whose code loads later is shown once that code is here, so no form is
+  // on screen without its handler. The account screens are such screens too.
   if ((m = /^\/setup\/([^/]+)$/.exec(path))) {
-    show("setup");
-    return import("./account.js").then((a) => a.showSetup(decodeURIComponent(m[1]), route));
+    return later("./account.js", "setup", (a) => a.showSetup(decodeURIComponent(m[1]), route));
   }
-  if (!session()) return showLogin();
+  if (!session()) return login();
   if (path === "/account") {
-    show("account");
-    import("./account.js").then((a) => a.showAccount(() => logOut("You are logged out.")));
+    later("./account.js", "account", (a) => a.showAccount(logOut));
   } else if (path === "/crew") {
-    show("crew");
-    import("./crew.js").then((c) => c.showCrew());
+    later("./crew.js", "crew", (c) => c.showCrew());
   } else if ((m = /^\/e\/([^/]+)\/edit$/.exec(path))) {
-    show("trip");
-    editTrip(decodeURIComponent(m[1]));
+    later("./trip.js", "trip", (t) => t.editTrip(decodeURIComponent(m[1])));
   } else if ((m = /^\/e\/([^/]+)$/.exec(path))) {
-    show("detail");
-    showDetail(decodeURIComponent(m[1]));
+    later("./detail.js", "detail", (d) => d.showDetail(decodeURIComponent(m[1]), { refresh }));
   } else if (path === "/new") {
-    show("trip");
-    newTrip();
+    later("./trip.js", "trip", (t) => t.newTrip());
   } else {
     m = /^\/week\/(.+)$/.exec(path);
     show("board");
-    loadBoard(m && isYmd(m[1]) ? m[1] : null);
+    loadBoard(m && isYmd(m[1]) ? m[1] : null, { refresh });
   }
 }
 
@@ -76,68 +79,56 @@ function go(hash) {
   else location.hash = hash;
 }
 
-whenUnauthorized((message) => showLogin(message));
-window.addEventListener("hashchange", route);
+/** "N waiting to send" in the header, on every screen. */
+async function countSaved() {
+  const all = await (await outbox).saved();
+  showSaved(all);
+  const waiting = all.filter((p) => !p.refused).length;
+  const refused = all.length - waiting;
+  const el = $("#outbox-count");
+  el.textContent = [waiting && `${waiting} waiting to send`, refused && `${refused} not logged`].filter(Boolean).join(" · ");
+  el.hidden = !all.length;
+  return waiting;
+}
+
+// Send what waits whenever there may be signal; redraw what is on screen when some went.
+async function sendSaved() {
+  const waiting = await countSaved();
+  if (waiting && session() && navigator.onLine !== false) await (await outbox).flush();
+}
+
+function loggedIn() {
+  route();
+  sendSaved();
+}
+
+whenUnauthorized(login);
+// No form of this page is ever sent by the browser itself (that would reload the page).
+document.addEventListener("submit", (e) => e.preventDefault(), true);
+$("#logout").addEventListener("click", logOut);
+window.addEventListener("hashchange", () => route());
+window.addEventListener("online", sendSaved);
+setInterval(sendSaved, RETRY_MS);
+outbox.then((o) => o.onOutboxChange(() => {
+  // Saved because an answer got lost with signal still up: try again soon.
+  countSaved().then((waiting) => waiting && setTimeout(sendSaved, SOON_MS));
+  if (current === "board" || current === "detail") route({ refresh: true });
+}));
 
 $("#prev-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), -7)}`));
 $("#next-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), 7)}`));
 $("#this-week").addEventListener("click", () => go("#/"));
-/** End the token server-side too, then forget it here. */
-async function logOut(message) {
-  try {
-    await apiFetch("/api/logout", { method: "POST", body: {} });
-  } catch {
-    // Offline or already ended: forgetting it here is what the crew asked for.
-  }
-  clearSession();
-  location.hash = "#/";
-  showLogin(message);
-}
-$("#logout").addEventListener("click", () => logOut("You are logged out."));
 
-let loggingIn = false;
-$("#login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const form = e.currentTarget;
-  if (loggingIn) return;
-  clearErrors(form);
-  $("#login-notice").hidden = true;
-  const password = $("#login-password").value;
-  const name = $("#login-name").value.trim().toLowerCase();
-  if (!password) return showError(form, "Enter your password.", "password");
-  loggingIn = true;
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  try {
-    const body = { password };
-    if (name) body.username = name;
-    const res = await apiFetch("/api/login", { method: "POST", body, auth: false });
-    saveSession(res.token, res.expires_at, res.account);
-    localStorage.setItem(NAME_KEY, name);
-    $("#login-password").value = "";
-    // A session from before roles were stored: ask who it is, so role-hidden buttons are right.
-const stored = session();
-if (stored && !stored.account) {
-  apiFetch("/api/me").then((me) => saveSession(stored.token, stored.expires_at, me.account)).catch(() => {});
-}
-showRole();
-route();
-  } catch (err) {
-    if (err.status === 401) showError(form, "Wrong username or password. Try again.", "password");
-    else if (err.status === 429) {
-      const n = retryMinutes(err.retryAfter);
-      showError(form, `Too many attempts. Try again in ${n} minute${n === 1 ? "" : "s"}.`);
-    } else showError(form, err.message, err.field);
-  } finally {
-    loggingIn = false;
-    button.disabled = false;
-  }
-});
+// Service workers need a secure context (https, or http on 127.0.0.1/localhost).
+navigator.serviceWorker?.register("sw.js", { type: "module", updateViaCache: "none" }).catch(() => {});
 
+await loadSession();
 // A session from before roles were stored: ask who it is, so role-hidden buttons are right.
 const stored = session();
 if (stored && !stored.account) {
   apiFetch("/api/me").then((me) => saveSession(stored.token, stored.expires_at, me.account)).catch(() => {});
 }
-showRole();
 route();
+sendSaved();
+// The rest of the page's code, once the board is on its way (the service worker has it too).
+setTimeout(() => LATER.forEach((m) => import(m).catch(() => {})), 1000);

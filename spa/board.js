@@ -1,21 +1,21 @@
 // The week board: today and the next six days, one card per trip, one API request.
-import { apiFetch } from "./api.js";
-import { OPERATOR_TZ } from "./config.js";
-import { addDays, datePart, formatDay, formatSpan, todayIn } from "./dates.js";
-import { formatCents } from "./money.js";
-import { openPayment } from "./payment.js";
-import { $, h } from "./ui.js";
+// The last copy seen is kept on the phone and shown at once, marked "as of"; payments
+// saved on the phone show on their trip's card until they are sent.
+import { lastKnown } from "./api.js";
+import { API_BASE, OPERATOR_TZ } from "./config.js";
+import { $, addDays, datePart, fill, formatCents, formatDay, formatSpan, h, markAsOf, todayIn } from "./ui.js";
 
 let loadSeq = 0;
 let shownFrom = null;
+let kept = []; // payments saved on the phone (outbox.js), as app.js last heard
 
 export const isCancelled = (ev) => ev.status === "cancelled";
 
 /** The figures crew look for first, as [label, value, tone] rows. */
 export function figures(ev) {
-  const covered = ev.waiver_count ?? 0;
-  const waivers = ev.capacity ? [`${covered} `, h("small", {}, `of ${ev.capacity}`)] : `${covered}`;
-  const paid = [formatCents(ev.paid_cents ?? 0)];
+  const covered = ev.waiver_count;
+  const waivers = [`${covered} `, h("small", {}, `of ${ev.capacity}`)];
+  const paid = [formatCents(ev.paid_cents)];
   if (Number.isInteger(ev.price_cents)) paid.push(" ", h("small", {}, `of ${formatCents(ev.price_cents)}`));
   let balance = ["Balance", "No price set", ""];
   if (Number.isInteger(ev.balance_cents)) {
@@ -23,7 +23,7 @@ export function figures(ev) {
     else if (ev.balance_cents < 0) balance = ["Overpaid", formatCents(-ev.balance_cents), "due"];
     else balance = ["Balance", "Paid in full", "ok"];
   }
-  const rows = [["Waivers", waivers, covered && covered >= (ev.capacity ?? Infinity) ? "ok" : ""], ["Paid", paid, ""], balance];
+  const rows = [["Waivers", waivers, covered >= (ev.capacity ?? Infinity) ? "ok" : ""], ["Paid", paid, ""], balance];
   // At the dock: aboard of the boat's limit (the capacity for a free-text boat).
   const limit = ev.boat_limit ?? ev.capacity;
   const aboard = ev.boarded_count ?? 0;
@@ -48,26 +48,39 @@ export function peopleLine(ev) {
   const bits = [];
   if (ev.boat) bits.push(ev.boat);
   if (ev.captain) bits.push(`Capt. ${ev.captain}`);
-  if (ev.crew?.length) bits.push(`Crew: ${ev.crew.join(", ")}`);
+  if (ev.crew.length) bits.push(`Crew: ${ev.crew.join(", ")}`);
   return bits.join(" · ");
 }
 
 export const cancelledBadge = () => h("span", { class: "badge" }, "Cancelled");
 
+/** "Waiting to send: $45.00 (3)" and "1 not logged" for a trip's payments saved on the phone. */
+export function savedLine(eventId, list = kept) {
+  const mine = list.filter((p) => p.event_id === eventId);
+  const waiting = mine.filter((p) => !p.refused);
+  const refused = mine.length - waiting.length;
+  const sum = waiting.reduce((n, p) => n + p.body.amount_cents, 0);
+  return mine.length > 0 && h("p", { class: "saved" },
+    waiting.length > 0 && `Waiting to send: ${formatCents(sum)} (${waiting.length})`,
+    waiting.length > 0 && refused > 0 && " · ",
+    refused > 0 && h("strong", {}, `${refused} not logged`));
+}
+
 function fillCard(el, ev) {
   const id = ev.id;
   el.className = isCancelled(ev) ? "card cancelled" : ev.overdue ? "card overdue" : "card";
-  el.replaceChildren(
+  fill(el,
     h("p", { class: "when" }, formatSpan(ev.starts_at, ev.ends_at), isCancelled(ev) && cancelledBadge(), voyageBadge(ev)),
-    h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title || "Untitled trip")),
+    h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title)),
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
     figureList(ev),
+    savedLine(id),
     !isCancelled(ev) && h("button", {
       type: "button", class: "primary pay", "data-pay": id, "aria-describedby": `t-${id}`,
-      onclick: () => openPayment(ev, {
+      onclick: () => import("./payment.js").then((m) => m.openPayment(ev, {
         onLogged: (res) => updateCard(res.event),
         returnTo: () => $(`[data-pay="${CSS.escape(id)}"]`),
-      }),
+      })),
     }, "Log Payment"),
   );
 }
@@ -80,6 +93,16 @@ function card(ev) {
     if (!e.target.closest("a,button")) location.hash = `#/e/${encodeURIComponent(el.dataset.id)}`;
   });
   return el;
+}
+
+/** Payments saved on the phone changed: redraw each card's "Waiting to send" line. */
+export function showSaved(list) {
+  kept = list;
+  for (const el of document.querySelectorAll("#board .card")) {
+    el.querySelector(".saved")?.remove();
+    const line = savedLine(el.dataset.id);
+    if (line) el.querySelector(".figures").after(line);
+  }
 }
 
 /** Redraw one card from a fresh event (after a payment), without reloading the board. */
@@ -99,7 +122,7 @@ function render(from, events) {
   }
   const days = [...byDay.keys()].sort();
   $("#board").replaceChildren(...days.map((day) => {
-    const trips = byDay.get(day).sort((a, b) => String(a.starts_at).localeCompare(String(b.starts_at)));
+    const trips = byDay.get(day).sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
     const rel = day === today ? "Today · " : day === addDays(today, 1) ? "Tomorrow · " : "";
     return h("section", { class: "day", "aria-label": `${rel}${formatDay(day)}` },
       h("h2", {}, rel, formatDay(day)),
@@ -108,18 +131,28 @@ function render(from, events) {
 }
 
 /** Load and draw the week starting `from` (default: today in the operator's zone). */
-export async function loadBoard(from) {
-  from = from || todayIn(OPERATOR_TZ);
+export async function loadBoard(from, { refresh = false } = {}) {
+  const today = todayIn(OPERATOR_TZ);
+  from = from || today;
   const to = addDays(from, 6);
   const board = $("#board");
   const seq = ++loadSeq;
   shownFrom = from;
   $("#week-label").textContent = `${formatDay(from)} – ${formatDay(to)}`;
   board.setAttribute("aria-busy", "true");
-  board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
+  if (!refresh) {
+    board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
+    $("#board-asof").hidden = true;
+  }
+  // index.html's first script may have asked for today's week already (same origin only).
+  const started = from === today && !API_BASE ? window.sccBoard : null;
+  window.sccBoard = null;
   try {
-    const data = await apiFetch(`/api/events?from=${from}&to=${to}`);
-    if (seq === loadSeq) render(from, data?.events ?? []);
+    await lastKnown(`board:${from}`, started ? "/api/events" : `/api/events?from=${from}&to=${to}`, (data, at, offline) => {
+      if (seq !== loadSeq) return;
+      render(from, data.events);
+      markAsOf($("#board-asof"), at, offline);
+    }, started);
   } catch (e) {
     if (seq !== loadSeq || e.status === 401) return;
     board.replaceChildren(h("div", { class: "problem", role: "alert" },

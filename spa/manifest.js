@@ -2,8 +2,7 @@
 // not carry it): who is aboard, one tap each; Depart with the headcount and who has
 // no waiver yet; Return; the printed manifest; the QR code and Share for the waiver link.
 import { apiFetch } from "./api.js";
-import { datePart, formatDay, formatSpan, formatStamp } from "./dates.js";
-import { $, h, toast } from "./ui.js";
+import { $, datePart, formatDay, formatSpan, formatStamp, h, toast } from "./ui.js";
 
 let root = null;
 let state = null; // the manifest: {trip, boat, passengers, counts, departure}

@@ -2,16 +2,13 @@
 // from; if someone else saved first (409) the form reloads with their version.
 import { apiFetch } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { datePart, isYmd, timePart, todayIn } from "./dates.js";
-import { centsToInput, parseDollars } from "./money.js";
-import { $, clearErrors, showError, toast } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, isYmd, parseDollars, showError, submitting, timePart, toast, todayIn } from "./ui.js";
 
 const form = $("#trip-form");
 const save = $("#trip-save");
 const notice = $("#trip-notice");
 let editId = null; // set while editing an existing trip
 let editing = null; // that trip as loaded (null until it arrives)
-let busy = false;
 let fleet = null; // ./fleet.js once loaded: the boats of the fleet for the Boat field
 
 const field = (id) => $(`#trip-${id}`);
@@ -22,15 +19,15 @@ function setNotice(text) {
 }
 
 function fill(ev) {
-  field("name").value = ev.title ?? "";
+  field("name").value = ev.title;
   field("date").value = datePart(ev.starts_at);
   field("start").value = timePart(ev.starts_at);
   field("end").value = timePart(ev.ends_at);
   field("boat").value = ev.boat ?? "";
-  field("capacity").value = ev.capacity ?? "";
+  field("capacity").value = ev.capacity;
   field("price").value = centsToInput(ev.price_cents);
   field("captain").value = ev.captain ?? "";
-  field("crew").value = (ev.crew ?? []).join(", ");
+  field("crew").value = ev.crew.join(", ");
   field("notes").value = ev.notes ?? "";
 }
 
@@ -106,15 +103,15 @@ function read() {
 }
 
 function same(key, value, ev) {
-  if (key === "starts_at" || key === "ends_at") return value.slice(0, 16) === String(ev[key] ?? "").slice(0, 16);
-  if (key === "crew") return value.join("\n") === (ev.crew ?? []).join("\n");
+  if (key === "starts_at" || key === "ends_at") return value.slice(0, 16) === ev[key].slice(0, 16);
+  if (key === "crew") return value.join("\n") === ev.crew.join("\n");
   if (key === "boat_id") return value === undefined || value === (ev.boat_id ?? null);
   return (value ?? "") === (ev[key] ?? "");
 }
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (busy || (editId && !editing)) return;
+  if (editId && !editing) return;
   clearErrors(form);
   let fields;
   try {
@@ -138,21 +135,17 @@ form.addEventListener("submit", async (e) => {
     // A new trip leaves blanks out rather than sending empty values.
     body = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length)));
   }
-  busy = true;
-  save.disabled = true;
-  try {
+  await submitting(form, async () => {
     const res = await apiFetch(path, { method, body });
     toast(editing ? "Trip saved." : "Trip created.");
     location.hash = `#/e/${encodeURIComponent(res.event.id)}`;
-  } catch (err) {
-    if (err.status === 409 && err.code === "stale" && editId) {
-      await editTrip(editId, "Someone else changed this trip while you were editing. Their version is loaded below: check it and make your change again.");
-      notice.focus?.();
-    } else if (err.status !== 401) {
-      showError(form, err.message, err.field);
-    }
-  } finally {
-    busy = false;
-    save.disabled = Boolean(editId && !editing);
-  }
+  }, {
+    onError(err) {
+      if (err.status !== 409 || err.code !== "stale" || !editId) return false;
+      editTrip(editId, "Someone else changed this trip while you were editing. Their version is loaded below: check it and make your change again.")
+        .then(() => notice.focus());
+      return true;
+    },
+  });
+  save.disabled = Boolean(editId && !editing);
 });

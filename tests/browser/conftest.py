@@ -254,16 +254,28 @@ def crew_page(page: Any, api: Api) -> Any:
     """The dispatch page with a crew session already in place (no board loaded yet).
 
     The login form itself is tested on its own; here the session the login form
-    would store is put in sessionStorage directly, which saves a bcrypt check per test.
+    would keep is saved on the phone directly, which saves a bcrypt check per test.
     """
     page.goto("/")
     page.locator("#login-view").wait_for(state="visible")
-    page.evaluate(
-        "([token, expires, account]) => sessionStorage.setItem('scc.session',"
-        " JSON.stringify({token, expires_at: expires, account}))",
-        [api.token, api.expires_at, api.account],
-    )
+    keep_session(page, api.token, api.expires_at, getattr(api, "account", None))
     return page
+
+
+def keep_session(page: Any, token: str, expires_at: str, account: Any = None) -> None:
+    """Save a login on the phone (IndexedDB) as the login form does."""
+    page.evaluate(
+        "async ([token, expires, account]) =>"
+        " (await import('./api.js')).saveSession(token, expires, account)",
+        [token, expires_at, account],
+    )
+
+
+def kept_session(page: Any) -> Any:
+    """The login saved on the phone, or None."""
+    return page.evaluate(
+        "async () => (await (await import('./api.js')).phone.get('session')) ?? null"
+    )
 
 
 def show_board(page: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CAPTAIN, DECKHAND, Api, Stack, log_in, new_page
+from tests.browser.conftest import CAPTAIN, DECKHAND, Api, Stack, kept_session, log_in, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +116,7 @@ def test_my_account_changes_the_password_and_logs_out(
     page.get_by_label("New password again").fill("second password 2")
     page.get_by_role("button", name="Change password").click()
     expect(page.locator("#toast")).to_contain_text("Password changed")
-    token = page.evaluate("JSON.parse(sessionStorage.getItem('scc.session')).token")
+    token = kept_session(page)["token"]
     page.get_by_role("button", name="Log out").first.click()
     expect(page.locator("#login-view")).to_be_visible()
     # The token was ended on the server, not only forgotten here.

@@ -1,0 +1,64 @@
+// Logging in and out: everything about the crew's login screen lives here (loaded
+// when first needed: a crew member already logged in never waits for it).
+import { apiFetch, clearSession, retryMinutes, saveSession } from "./api.js";
+import { saved } from "./outbox.js";
+import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
+
+const NAME_KEY = "scc.crewName";
+const form = $("#login-form");
+
+let show = () => {}; // switches screens (app.js)
+let loggedIn = () => {}; // what follows a login (app.js)
+
+/** The login screen, with an optional notice ("Your session has ended…"). */
+export function showLogin(showView, afterLogin, message = "") {
+  show = showView;
+  loggedIn = afterLogin;
+  for (const m of document.querySelectorAll(".modal.active")) closeModal(m);
+  const notice = $("#login-notice");
+  notice.textContent = message;
+  notice.hidden = !message;
+  clearErrors(form);
+  $("#login-name").value ||= localStorage.getItem(NAME_KEY) ?? "";
+  show("login");
+  requestAnimationFrame(() => $("#login-password").focus());
+}
+
+// Payments saved on the phone are never deleted by a log out: they stay, and are sent
+// after the next login. Log out asks first so nobody thinks they went.
+export async function logOut(showView, afterLogin) {
+  const n = (await saved()).length;
+  if (n && !confirm(`${n} payment${n === 1 ? " is" : "s are"} saved on this phone and not logged yet. ` +
+    "They stay on this phone and are sent after the next login. Log out?")) return;
+  // Ends the account's tokens on the server too; offline, forgetting it here still counts.
+  await apiFetch("/api/logout", { method: "POST", body: {} }).catch(() => {});
+  await clearSession();
+  location.hash = "#/";
+  showLogin(showView, afterLogin, "You are logged out.");
+}
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  clearErrors(form);
+  $("#login-notice").hidden = true;
+  const password = $("#login-password").value;
+  // The username; left empty, the owner's break-glass password.
+  const name = $("#login-name").value.trim().toLowerCase();
+  if (!password) return showError(form, "Enter your password.", "password");
+  submitting(form, async () => {
+    const res = await apiFetch("/api/login", { method: "POST", body: name ? { password, username: name } : { password }, auth: false });
+    await saveSession(res.token, res.expires_at, res.account);
+    localStorage.setItem(NAME_KEY, name);
+    $("#login-password").value = "";
+    loggedIn();
+  }, {
+    onError(err) {
+      if (err.status === 401) showError(form, "Wrong username or password. Try again.", "password");
+      else if (err.status === 429) {
+        const n = retryMinutes(err.retryAfter);
+        showError(form, `Too many attempts. Try again in ${n} minute${n === 1 ? "" : "s"}.`);
+      } else showError(form, err.message, err.field);
+      return true;
+    },
+  });
+});
