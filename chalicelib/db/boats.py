@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.table import Table, Update
+from chalicelib.db.table import Table, versioned
 from chalicelib.records import Boat, Kind
 
 
@@ -37,24 +37,5 @@ class Boats:
 
         None when the boat is gone or someone else changed it first.
         """
-        names = {f"#f{i}": name for i, name in enumerate(changes)}
-        sets, removes, values = [], [], {}
-        for i, value in enumerate(changes.values()):
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                sets.append(f"#f{i} = :v{i}")
-                values[f":v{i}"] = value
-        expression = "SET " + ", ".join([*sets, "version = version + :one"])
-        if removes:
-            expression += " REMOVE " + ", ".join(removes)
-        updated = self.table.update(
-            keys.boat_key(boat_id),
-            Update(
-                expression,
-                condition="attribute_exists(PK) AND version = :expected",
-                names=names,
-                values={**values, ":one": 1, ":expected": expected_version},
-            ),
-        )
+        updated = self.table.update(keys.boat_key(boat_id), versioned(changes, expected_version))
         return Boat.from_item(updated) if updated is not None else None

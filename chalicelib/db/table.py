@@ -64,6 +64,27 @@ class Update:
     names: dict[str, str] | None = None
 
 
+def versioned(changes: dict[str, Any], expected_version: int) -> Update:
+    """Set (or, for None, remove) fields and bump `version`, if it is still the one read."""
+    names = {f"#f{i}": name for i, name in enumerate(changes)}
+    sets, removes, values = [], [], {}
+    for i, value in enumerate(changes.values()):
+        if value is None:
+            removes.append(f"#f{i}")
+        else:
+            sets.append(f"#f{i} = :v{i}")
+            values[f":v{i}"] = value
+    expression = "SET " + ", ".join([*sets, "version = version + :one"])
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    return Update(
+        expression,
+        condition="attribute_exists(PK) AND version = :expected",
+        names=names,
+        values={**values, ":one": 1, ":expected": expected_version},
+    )
+
+
 def _error_code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
-from chalicelib.db.table import Cancelled, Table, Update
+from chalicelib.db.table import Cancelled, Table, versioned
 from chalicelib.records import Activity, Kind, Payment, Trip, TripStatus, Waiver
 
 
@@ -131,23 +131,7 @@ class Trips:
         changes = {k: (str(v) if isinstance(v, TripStatus) else v) for k, v in changes.items()}
         if starts is not None:
             changes.update(_date_keys(trip_id, starts))
-        names = {f"#f{i}": name for i, name in enumerate(changes)}
-        sets, removes, values = [], [], {}
-        for i, value in enumerate(changes.values()):
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                sets.append(f"#f{i} = :v{i}")
-                values[f":v{i}"] = value
-        expression = "SET " + ", ".join([*sets, "version = version + :one"])
-        if removes:
-            expression += " REMOVE " + ", ".join(removes)
-        update = Update(
-            expression,
-            condition="attribute_exists(PK) AND version = :expected",
-            names=names,
-            values={**values, ":one": 1, ":expected": expected_version},
-        )
+        update = versioned(changes, expected_version)
         if activity is None:
             updated = self.table.update(keys.trip_key(trip_id), update)
         else:
