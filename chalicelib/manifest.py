@@ -156,13 +156,7 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
     try:
         get_store().dock.board(mark, limit=limit, busy=_BUSY)
     except Refused as refused:
-        now = refused.trip
-        if now is None:
-            raise NotFound("no such event", field="event_id") from None
-        if now.cancelled:
-            raise Conflict("this trip is cancelled", field="event_id", code="cancelled") from None
-        if now.departed_at:
-            raise _departed_already(now) from None
+        now = _gone_cancelled_or_out(refused.trip)
         if boarded:
             raise Conflict(
                 f"over the limit: {now.boarded_count} aboard already and "
@@ -191,6 +185,18 @@ def _find_person(voyage: Voyage, waiver_id: str, name: str) -> Passenger:
     raise BadInput(
         "name is not one of the people this waiver covers", field="name", code="no_waiver"
     )
+
+
+def _gone_cancelled_or_out(now: Trip | None) -> Trip:
+    """The trip as it stands after a refused change, unless that is why: gone (404),
+    cancelled or already out (409)."""
+    if now is None:
+        raise NotFound("no such event", field="event_id")
+    if now.cancelled:
+        raise Conflict("this trip is cancelled", field="event_id", code="cancelled")
+    if now.departed_at:
+        raise _departed_already(now)
+    return now
 
 
 def _departed_already(trip: Trip) -> Conflict:
@@ -233,13 +239,7 @@ def depart(trip_id: str, who: Caller) -> dict[str, Any]:
     try:
         get_store().dock.depart(departure, overdue_after=trip.overdue_after(), busy=_BUSY)
     except Refused as refused:
-        now = refused.trip
-        if now is None:
-            raise NotFound("no such event", field="event_id") from None
-        if now.cancelled:
-            raise Conflict("this trip is cancelled", field="event_id", code="cancelled") from None
-        if now.departed_at:
-            raise _departed_already(now) from None
+        _gone_cancelled_or_out(refused.trip)
         raise Conflict(
             "someone boarded or put ashore a passenger meanwhile: check the list and depart again",
             field="boarded",
