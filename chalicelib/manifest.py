@@ -138,10 +138,7 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
     voyage = _voyage(trip_id)
     person = _find_person(voyage, waiver_id, name)
     trip = voyage.trip
-    if trip.cancelled:
-        raise Conflict("this trip is cancelled", field="event_id", code="cancelled")
-    if trip.departed_at:
-        raise _departed_already(trip)
+    _gone_cancelled_or_out(trip)
     boat = _boat(trip)
     limit = allowed_aboard(trip, boat)
     mark = Boarding(
@@ -212,10 +209,7 @@ def depart(trip_id: str, who: Caller) -> dict[str, Any]:
     manifest, start the overdue watch. 409 when over the limit or departed already."""
     voyage = _voyage(trip_id)
     trip = voyage.trip
-    if trip.cancelled:
-        raise Conflict("this trip is cancelled", field="event_id", code="cancelled")
-    if trip.departed_at:
-        raise _departed_already(trip)
+    _gone_cancelled_or_out(trip)
     boat = _boat(trip)
     limit = allowed_aboard(trip, boat)
     aboard = [p for p in passengers(voyage) if p.boarded]
