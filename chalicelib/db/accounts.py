@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.table import Cancelled, Table, Update
+from chalicelib.db.table import Table, Update
 from chalicelib.records import Account, AccountStatus, Kind, Role
 
 _BUSY = "the account is busy: try again in a moment"
@@ -46,6 +46,23 @@ def _account_item(account: Account) -> dict[str, Any]:
         "kind": str(Kind.ACCOUNT),
         **account.attributes(),
     }
+
+
+def _new_password(
+    password_hash: str, condition: str, values: dict[str, Any], also: str = ""
+) -> Update:
+    """Set an active account's password and end its other tokens, if `condition` holds."""
+    return Update(
+        f"SET #hash = :hash ADD token_version :one {also}".strip(),
+        condition=f"{condition} AND #status = :active",
+        names={"#hash": "password_hash", "#status": "status"},
+        values={
+            ":hash": password_hash,
+            ":one": 1,
+            ":active": str(AccountStatus.ACTIVE),
+            **values,
+        },
+    )
 
 
 class Accounts:
@@ -102,11 +119,7 @@ class Accounts:
         ]
         if code_sha256 is not None:
             writes.append(self._setup_write(account.id, code_sha256, expires_epoch))
-        try:
-            self.table.transact(writes, busy=_BUSY)
-        except Cancelled:
-            return False
-        return True
+        return self.table.try_transact(writes, busy=_BUSY)
 
     def _setup_write(self, account_id: str, code_sha256: str, expires_epoch: int) -> dict:
         return self.table.put_write(
@@ -175,11 +188,7 @@ class Accounts:
             ),
             self._setup_write(account_id, code_sha256, expires_epoch),
         ]
-        try:
-            self.table.transact(writes, busy=_BUSY)
-        except Cancelled:
-            return False
-        return True
+        return self.table.try_transact(writes, busy=_BUSY)
 
     def setup_code(self, code_sha256: str) -> SetupCode | None:
         item = self.table.get(keys.setup_key(code_sha256))
@@ -206,40 +215,21 @@ class Accounts:
             ),
             self.table.update_write(
                 keys.account_key(account_id),
-                Update(
-                    "SET #hash = :hash ADD token_version :one REMOVE setup_sha256",
-                    condition="setup_sha256 = :sha AND #status = :active",
-                    names={"#hash": "password_hash", "#status": "status"},
-                    values={
-                        ":hash": password_hash,
-                        ":one": 1,
-                        ":sha": code_sha256,
-                        ":active": str(AccountStatus.ACTIVE),
-                    },
+                _new_password(
+                    password_hash,
+                    "setup_sha256 = :sha",
+                    {":sha": code_sha256},
+                    "REMOVE setup_sha256",
                 ),
             ),
         ]
-        try:
-            self.table.transact(writes, busy=_BUSY)
-        except Cancelled:
-            return False
-        return True
+        return self.table.try_transact(writes, busy=_BUSY)
 
     def set_password(self, account_id: str, password_hash: str, *, version: int) -> bool:
         """Replace the password and end every other token, if no one changed it meanwhile."""
         updated = self.table.update(
             keys.account_key(account_id),
-            Update(
-                "SET #hash = :hash ADD token_version :one",
-                condition="token_version = :version AND #status = :active",
-                names={"#hash": "password_hash", "#status": "status"},
-                values={
-                    ":hash": password_hash,
-                    ":one": 1,
-                    ":version": version,
-                    ":active": str(AccountStatus.ACTIVE),
-                },
-            ),
+            _new_password(password_hash, "token_version = :version", {":version": version}),
             answer=False,
         )
         return updated is not None

@@ -228,6 +228,14 @@ class Table:
             update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Update": update}
 
+    def try_transact(self, writes: Sequence[dict[str, Any]], *, busy: str) -> bool:
+        """`transact`, answering False (instead of raising) when a condition refused it."""
+        try:
+            self.transact(writes, busy=busy)
+        except Cancelled:
+            return False
+        return True
+
     def transact(self, writes: Sequence[dict[str, Any]], *, busy: str, tries: int = TRIES) -> None:
         """Write all of `writes` or none, retrying contention up to `tries` times in all.
 

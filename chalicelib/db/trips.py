@@ -60,11 +60,7 @@ class Trips:
             self.table.put_write(trip_item(trip), condition="attribute_not_exists(PK)"),
             activity_write(self.table, activity),
         ]
-        try:
-            self.table.transact(writes, busy=_BUSY)
-        except Cancelled:
-            return False
-        return True
+        return self.table.try_transact(writes, busy=_BUSY)
 
     def get(self, trip_id: str) -> Trip | None:
         item = self.table.get(keys.trip_key(trip_id))
