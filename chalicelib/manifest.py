@@ -28,7 +28,17 @@ from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.dock import Refused, Voyage
 from chalicelib.errors import BadInput, Conflict, NotFound
-from chalicelib.records import Boarding, Boat, Departure, Notification, Passenger, Role, Trip
+from chalicelib.records import (
+    Action,
+    Actor,
+    Boarding,
+    Boat,
+    Departure,
+    Notification,
+    Passenger,
+    Role,
+    Trip,
+)
 from chalicelib.request_facts import Caller
 
 # A trip without a boat of the fleet and without a capacity: the most the app books.
@@ -36,6 +46,10 @@ FALLBACK_LIMIT = 150
 _BUSY = "the trip is busy at the gangway: try again in a moment"
 # The waiver link's origin as the dispatch page sees it (scheme, host, optional port).
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]{1,190}(:[0-9]{1,5})?")
+
+
+def _actor(who: Caller) -> Actor:
+    return Actor(who.name, who.account_id)
 
 
 def sees_contacts(who: Caller) -> bool:
@@ -151,7 +165,11 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
         by=who.name,
     )
     try:
-        get_store().dock.board(mark, limit=limit, busy=_BUSY)
+        action, verb = (Action.BOARDED, "aboard") if boarded else (Action.PUT_ASHORE, "ashore")
+        entry = trips.activity_entry(
+            trip.id, _actor(who), action, f"{who.name} marked {person.name} {verb}"
+        )
+        get_store().dock.board(mark, limit=limit, busy=_BUSY, activity=entry)
     except Refused as refused:
         now = _gone_cancelled_or_out(refused.trip)
         if boarded:
@@ -231,7 +249,15 @@ def depart(trip_id: str, who: Caller) -> dict[str, Any]:
         notification=Notification.PENDING,
     )
     try:
-        get_store().dock.depart(departure, overdue_after=trip.overdue_after(), busy=_BUSY)
+        entry = trips.activity_entry(
+            trip.id,
+            _actor(who),
+            Action.DEPARTED,
+            f"{who.name} departed with {len(aboard)} aboard",
+        )
+        get_store().dock.depart(
+            departure, overdue_after=trip.overdue_after(), busy=_BUSY, activity=entry
+        )
     except Refused as refused:
         _gone_cancelled_or_out(refused.trip)
         raise Conflict(
@@ -299,6 +325,9 @@ def return_trip(trip_id: str, who: Caller) -> dict[str, Any]:
                 by=who.name,
                 overdue_sent=trip.overdue_at is not None,
                 busy=_BUSY,
+                activity=trips.activity_entry(
+                    trip.id, _actor(who), Action.RETURNED, f"{who.name} recorded the return"
+                ),
             )
         except Refused:
             continue  # flagged overdue (or returned) meanwhile: read it again

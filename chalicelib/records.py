@@ -61,6 +61,10 @@ class Action(StrEnum):
     PAYMENT_LOGGED = "payment_logged"
     PAYMENT_VOIDED = "payment_voided"
     WAIVER_SIGNED = "waiver_signed"
+    BOARDED = "boarded"
+    PUT_ASHORE = "put_ashore"
+    DEPARTED = "departed"
+    RETURNED = "returned"
 
 
 class Kind(StrEnum):

@@ -120,7 +120,7 @@ function render() {
       : h("p", { class: "empty" }, "Nobody has signed a waiver yet: share the link or show the QR code."),
     confirming && !t.departed_at ? departPanel() : null,
     h("div", { class: "actions" },
-      open && !t.departed_at && !confirming && h("button", { type: "button", class: "primary", id: "dock-depart", onclick: () => { confirming = true; render(); $("#depart-confirm")?.focus(); } }, "Depart"),
+      open && !t.departed_at && !confirming && h("button", { type: "button", class: "primary needs-captain", id: "dock-depart", onclick: () => { confirming = true; render(); $("#depart-confirm")?.focus(); } }, "Depart"),
       t.departed_at && !t.returned_at && h("button", { type: "button", class: "primary", id: "dock-return", onclick: comeBack }, "Return"),
       h("button", { type: "button", id: "dock-print", onclick: printManifest }, "Print manifest")),
     open && h("div", { class: "actions" },

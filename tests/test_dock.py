@@ -431,3 +431,26 @@ def test_waiver_qr_code_needs_a_plain_site_origin(crew_api, event, origin):
 
     response = crew_api.get(f"/api/events/{event['id']}/waiver-qr.svg?origin={quote(origin)}")
     assert response.status_code == 400 and response.json_body["field"] == "origin"
+
+
+def test_boarding_departure_and_return_are_in_the_trips_activity(crew_api, voyage):
+    eid = voyage["event"]["id"]
+    crew_api.board(eid, voyage["adults"]["Di Vo"], "Di Vo")
+    crew_api.board(eid, voyage["adults"]["Di Vo"], "Di Vo", boarded=False)
+    crew_api.board(eid, voyage["adults"]["Di Vo"], "Di Vo")
+    crew_api.as_role("captain", "Maria Reyes")
+    assert crew_api.post(f"/api/events/{eid}/depart").status_code == 200
+    assert crew_api.post(f"/api/events/{eid}/return").status_code == 200
+    activity = crew_api.get(f"/api/events/{eid}").json_body["activity"]
+    dock = [
+        (a["action"], a["by"]) for a in activity if a["action"] not in ("created", "waiver_signed")
+    ]
+    assert [action for action, _ in dock] == [
+        "boarded",
+        "put_ashore",
+        "boarded",
+        "departed",
+        "returned",
+    ]
+    assert dock[-1][1] == "Maria Reyes"
+    assert "1 aboard" in next(a["summary"] for a in activity if a["action"] == "departed")

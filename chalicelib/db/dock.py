@@ -23,9 +23,11 @@ from typing import Any
 
 from chalicelib import timeutil
 from chalicelib.db import keys
+from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
 from chalicelib.db.table import Cancelled, Table, Update
 from chalicelib.records import (
+    Activity,
     Boarding,
     Departure,
     Kind,
@@ -91,7 +93,9 @@ class Dock:
 
     # --- Boarding ------------------------------------------------------------------
 
-    def board(self, mark: Boarding, *, limit: int, busy: str) -> bool:
+    def board(
+        self, mark: Boarding, *, limit: int, busy: str, activity: Activity | None = None
+    ) -> bool:
         """Mark a person aboard (`mark.boarded`) or ashore and count them on the trip.
 
         False when they already were (nothing written). Raises Refused when the
@@ -128,6 +132,8 @@ class Dock:
                 values={":minus_one": -1, ":zero": 0},
             )
         writes = [mine, self.table.update_write(keys.trip_key(mark.trip_id), trip_change)]
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
         try:
             self.table.transact(writes, busy=busy)
         except Cancelled as cancelled:
@@ -138,7 +144,14 @@ class Dock:
 
     # --- Departure and return --------------------------------------------------------
 
-    def depart(self, departure: Departure, *, overdue_after: datetime, busy: str) -> None:
+    def depart(
+        self,
+        departure: Departure,
+        *,
+        overdue_after: datetime,
+        busy: str,
+        activity: Activity | None = None,
+    ) -> None:
         """Record the departure once, with the headcount read, and start the watch.
 
         Raises Refused (with the trip as it stands) when the trip already left, is
@@ -185,12 +198,23 @@ class Dock:
             ),
             self.table.put_write(watch, condition="attribute_not_exists(PK)"),
         ]
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
         try:
             self.table.transact(writes, busy=busy)
         except Cancelled:
             raise Refused(self._trip_now(trip_id)) from None
 
-    def come_back(self, trip_id: str, *, at: str, by: str, overdue_sent: bool, busy: str) -> None:
+    def come_back(
+        self,
+        trip_id: str,
+        *,
+        at: str,
+        by: str,
+        overdue_sent: bool,
+        busy: str,
+        activity: Activity | None = None,
+    ) -> None:
         """Record the return once, after a departure; end the watch.
 
         `overdue_sent`: the trip was flagged overdue when read, so the shore
@@ -223,6 +247,8 @@ class Dock:
         ]
         if overdue_sent:
             writes.append(self._notice_write(trip_id, keys.ALL_BACK_SK, Kind.ALL_BACK, at, by))
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
         try:
             self.table.transact(writes, busy=busy)
         except Cancelled:
