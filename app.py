@@ -12,7 +12,7 @@ from typing import Any
 from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib import auth, aws, boats, config, errors, logs, request_facts, trips
+from chalicelib import aws, config, errors, logs, request_facts, trips
 from chalicelib import validation as v
 from chalicelib.records import Actor, Role
 
@@ -33,6 +33,8 @@ def crew(auth_request: Any) -> AuthResponse:
 
     AWS calls per run: one GetItem (the account's token version and status).
     """
+    from chalicelib import auth
+
     try:
         holder = auth.crew_from_token(auth_request.token)
     except errors.Unauthorized:
@@ -156,6 +158,8 @@ def health() -> dict:
 @app.route("/api/login", methods=["POST"])
 @guarded
 def login() -> dict:
+    from chalicelib import auth
+
     data = body()
     v.reject_unknown(data, ("username", "password", "name"))
     return auth.login(data.get("username"), data.get("password"), data.get("name"), source_ip())
@@ -176,7 +180,7 @@ def set_up_account() -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def me() -> dict:
-    from chalicelib import accounts
+    from chalicelib import accounts, auth
 
     who = caller()
     return accounts.me(who.account_id or auth.ADMIN, who.name)
@@ -186,7 +190,7 @@ def me() -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def change_my_password() -> dict:
-    from chalicelib import accounts
+    from chalicelib import accounts, auth
 
     return accounts.change_own_password(caller().account_id or auth.ADMIN, body())
 
@@ -195,6 +199,8 @@ def change_my_password() -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def log_out() -> dict:
+    from chalicelib import auth
+
     auth.log_out(caller().account_id or auth.ADMIN)
     return {"logged_out": True}
 
@@ -360,6 +366,8 @@ def waiver_record(event_id: str, waiver_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def list_boats() -> dict:
+    from chalicelib import boats
+
     return {"boats": [boat.to_json() for boat in boats.list_boats()]}
 
 
@@ -367,6 +375,8 @@ def list_boats() -> dict:
 @guarded
 @allow(*CAPTAINS)
 def add_boat() -> Response:
+    from chalicelib import boats
+
     boat = boats.add_boat(body(), by=caller().name)
     return Response(body={"boat": boat.to_json()}, status_code=201)
 
@@ -375,6 +385,8 @@ def add_boat() -> Response:
 @guarded
 @allow(*CAPTAINS)
 def update_boat(boat_id: str) -> dict:
+    from chalicelib import boats
+
     return {"boat": boats.update_boat(boat_id, body(), by=caller().name).to_json()}
 
 

@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from chalicelib import boats, timeutil
+from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.trips import Stale
@@ -92,6 +92,8 @@ def new_trip(body: dict[str, Any], *, by: Actor | str, trip_id: str | None = Non
     """A validated, scheduled trip from a request body, not yet stored."""
     by = Actor.of(by)
     v.reject_unknown(body, EDITABLE_FIELDS)
+    from chalicelib import boats  # the fleet: loaded by the routes that need it
+
     fields = boats.fit_trip(_clean(body, partial=False))
     _check_times(fields["starts_at"], fields["ends_at"])
     stamp = timeutil.now_iso()
@@ -172,6 +174,8 @@ def update_trip(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Trip:
         raise Conflict("this trip is cancelled and can no longer be edited", code="cancelled")
     if current.version != version:
         raise _stale()
+    from chalicelib import boats
+
     changes = boats.fit_trip(changes, current)
     starts = changes.get("starts_at") or timeutil.parse_datetime(current.starts_at, "starts_at")
     ends = changes.get("ends_at") or timeutil.parse_datetime(current.ends_at, "ends_at")

@@ -12,32 +12,79 @@ pays for them on the first request that needs the table, not at import.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.db.accounts import Accounts
-from chalicelib.db.boats import Boats
-from chalicelib.db.counters import Counters
-from chalicelib.db.dock import Dock
-from chalicelib.db.ledger import Ledger
-from chalicelib.db.outbox import OutboxTable
 from chalicelib.db.table import Table
-from chalicelib.db.trips import Trips
-from chalicelib.db.waivers import Waivers
+
+if TYPE_CHECKING:
+    from chalicelib.db.accounts import Accounts
+    from chalicelib.db.boats import Boats
+    from chalicelib.db.counters import Counters
+    from chalicelib.db.dock import Dock
+    from chalicelib.db.ledger import Ledger
+    from chalicelib.db.outbox import OutboxTable
+    from chalicelib.db.trips import Trips
+    from chalicelib.db.waivers import Waivers
 
 
 class Store:
-    """Every DynamoDB request the app makes, grouped by what it stores."""
+    """Every DynamoDB request the app makes, grouped by what it stores.
+
+    Each part is imported when first used: a Lambda's first request loads the
+    store code it needs (a trip's detail never loads the accounts or the dock).
+    """
 
     def __init__(self, client: Any, table_name: str) -> None:
         self.table = Table(client, table_name)
-        self.trips = Trips(self.table)
-        self.ledger = Ledger(self.table)
-        self.waivers = Waivers(self.table)
-        self.outbox = OutboxTable(self.table)
-        self.counters = Counters(self.table)
-        self.boats = Boats(self.table)
-        self.dock = Dock(self.table)
-        self.accounts = Accounts(self.table)
+
+    @cached_property
+    def trips(self) -> Trips:
+        from chalicelib.db.trips import Trips
+
+        return Trips(self.table)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from chalicelib.db.ledger import Ledger
+
+        return Ledger(self.table)
+
+    @cached_property
+    def waivers(self) -> Waivers:
+        from chalicelib.db.waivers import Waivers
+
+        return Waivers(self.table)
+
+    @cached_property
+    def outbox(self) -> OutboxTable:
+        from chalicelib.db.outbox import OutboxTable
+
+        return OutboxTable(self.table)
+
+    @cached_property
+    def counters(self) -> Counters:
+        from chalicelib.db.counters import Counters
+
+        return Counters(self.table)
+
+    @cached_property
+    def boats(self) -> Boats:
+        from chalicelib.db.boats import Boats
+
+        return Boats(self.table)
+
+    @cached_property
+    def dock(self) -> Dock:
+        from chalicelib.db.dock import Dock
+
+        return Dock(self.table)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        from chalicelib.db.accounts import Accounts
+
+        return Accounts(self.table)
 
     @property
     def name(self) -> str:
