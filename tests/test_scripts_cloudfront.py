@@ -28,18 +28,7 @@ S3_DOMAIN = "shipcaptaincrew-site.s3.us-west-2.amazonaws.com"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 
-@pytest.fixture(autouse=True)
-def settings_in_us_east_1(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The stages' settings files, in the region the moto clients here use."""
-    from scripts import stage_settings
-
-    folder = tmp_path_factory.mktemp("deploy")
-    for path in stage_settings.SETTINGS_DIR.glob("*.toml"):
-        text = path.read_text().replace('region = "us-west-2"', 'region = "us-east-1"')
-        (folder / path.name).write_text(text)
-    monkeypatch.setattr(stage_settings, "SETTINGS_DIR", folder)
+pytestmark = pytest.mark.usefixtures("settings_in_us_east_1")
 
 
 def behaviour(pattern: str, origin: str, **extra: Any) -> dict[str, Any]:

@@ -198,12 +198,7 @@ class Dock:
             ),
             self.table.put_write(watch, condition="attribute_not_exists(PK)"),
         ]
-        if activity is not None:
-            writes.append(activity_write(self.table, activity))
-        try:
-            self.table.transact(writes, busy=busy)
-        except Cancelled:
-            raise Refused(self._trip_now(trip_id)) from None
+        self._change_trip(trip_id, writes, activity, busy)
 
     def come_back(
         self,
@@ -247,6 +242,16 @@ class Dock:
         ]
         if overdue_sent:
             writes.append(self._notice_write(trip_id, keys.ALL_BACK_SK, Kind.ALL_BACK, at, by))
+        self._change_trip(trip_id, writes, activity, busy)
+
+    def _change_trip(
+        self,
+        trip_id: str,
+        writes: list[dict[str, Any]],
+        activity: Activity | None,
+        busy: str,
+    ) -> None:
+        """Write a change of the trip with its activity entry; Refused if the trip said no."""
         if activity is not None:
             writes.append(activity_write(self.table, activity))
         try:
