@@ -359,7 +359,8 @@ class Stack:
         say(f"Ship Captain Crew is running at {self.edge.url}")
         say(f"  admin password: {password}  (owner: leave the username empty)")
         for username, role, login_password in logins:
-            say(f"  {role} login:    {username} / {login_password}  (local only)")
+            label = f"{role} login:"
+            say(f"  {label:<16}{username} / {login_password}  (local only)")
         say(f"  emails sent:    {self.edge.url}_dev/outbox")
         say(f"  data kept in:   {self.data_dir}/  (Ctrl-C stops; data survives)")
 

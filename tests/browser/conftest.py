@@ -160,6 +160,9 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+_stack_log: Path | None = None  # for the failure report of tests that don't ask for `stack`
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole site (edge, app, emulator, demo data) on a free port, for this session."""
@@ -204,6 +207,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             start_new_session=True,  # its own process group, so _stop reaches its children
         )
     url = f"http://127.0.0.1:{port}"
+    global _stack_log
+    _stack_log = log
     try:
         _wait_healthy(url, proc, log)
         yield Stack(url, PASSWORD)
@@ -289,11 +294,51 @@ CAPTAIN = ("maria", "captain-local-pass")
 DECKHAND = ("sam", "crew-local-pass")
 
 
+# The first login of a session pays bcrypt at the real cost while Chromium, the
+# emulator and the app start their first pages: more than a click's usual wait.
+LOGIN_WAIT_MS = 30_000
+
+
 def log_in(page: Any, password: str, username: str = "") -> None:
-    """Log in through the form (no username: the owner's break-glass password)."""
+    """Log in through the form (no username: the owner's break-glass password).
+
+    Fails with what the form said when the login was refused, instead of waiting
+    out the timeout for a board that will not come.
+    """
     page.goto("/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.locator("#board-view").wait_for(state="visible")
+    page.wait_for_function(
+        "() => !document.querySelector('#board-view').hidden"
+        " || !document.querySelector('#login-form .error').hidden",
+        timeout=LOGIN_WAIT_MS,
+    )
+    refused = page.locator("#login-form .error")
+    assert refused.is_hidden(), f"the login was refused: {refused.text_content()}"
     page.locator("#board .day").first.wait_for()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failed browser test, report what the page showed and the stack's last lines."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or call.when == "teardown":
+        return
+    funcargs = getattr(item, "funcargs", {})
+    tab = funcargs.get("page") or funcargs.get("crew_page")
+    if tab is not None:
+        with contextlib.suppress(Exception):
+            state = tab.evaluate(
+                "() => ({url: location.href,"
+                " views: [...document.querySelectorAll('.view')].filter((v) => !v.hidden)"
+                ".map((v) => v.id),"
+                " errors: [...document.querySelectorAll('.error')].filter((e) => !e.hidden)"
+                ".map((e) => e.textContent),"
+                " worker: navigator.serviceWorker?.controller?.state ?? null})"
+            )
+            report.sections.append(("page at failure", json.dumps(state, indent=2)))
+    if _stack_log is not None and _stack_log.exists():
+        tail = _stack_log.read_text(errors="replace").splitlines()[-60:]
+        report.sections.append(("local stack log (last 60 lines)", "\n".join(tail)))
