@@ -47,7 +47,7 @@ export function showSetup(code, done) {
       button.disabled = false;
     }
   });
-  requestAnimationFrame(() => $("#setup-password").focus());
+  $("#setup-password").focus(); // now, never a frame later: the crew may be typing already
 }
 
 /** My account: who I am, change my password, log out. */

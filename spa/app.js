@@ -28,8 +28,15 @@ function show(view) {
   const out = view === "login" || view === "setup";
   for (const id of ["#logout", "#menu-account", "#menu-crew"]) $(id).hidden = out;
   // A new screen: focus its heading so screen readers announce it. Paging the board
-  // keeps focus on the button that was pressed.
-  if (view !== current) requestAnimationFrame(() => $(`#${view}-view h1`)?.focus({ preventScroll: true }));
+  // keeps focus on the button that was pressed, and a screen that put focus in its
+  // first field (login, set password) keeps it there: a crew member already typing
+  // must not have the next letters land somewhere else.
+  if (view !== current) {
+    requestAnimationFrame(() => {
+      const here = $(`#${view}-view`);
+      if (!here.contains(document.activeElement)) here.querySelector("h1")?.focus({ preventScroll: true });
+    });
+  }
   if (location.hash !== currentPath) window.scrollTo(0, 0);
   current = view;
   currentPath = location.hash;

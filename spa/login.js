@@ -21,7 +21,9 @@ export function showLogin(showView, afterLogin, message = "") {
   clearErrors(form);
   $("#login-name").value ||= localStorage.getItem(NAME_KEY) ?? "";
   show("login");
-  requestAnimationFrame(() => $("#login-password").focus());
+  // Focus now, in the step that shows the form, never a frame later (see show()).
+  const name = $("#login-name");
+  (name.value ? $("#login-password") : name).focus();
 }
 
 // Payments saved on the phone are never deleted by a log out: they stay, and are sent

@@ -99,6 +99,23 @@ def test_wrong_password_shows_an_error_and_stays_on_login(page: Page) -> None:
     expect(page.locator("#board-view")).to_be_hidden()
 
 
+def test_typing_at_once_stays_in_the_field_typed_into(page: Page) -> None:
+    """The login screen focuses its first field as it appears, and nothing moves focus
+    a frame later: letters typed at once land in Username, not in Password."""
+    page.goto("/")
+    username = page.get_by_label("Username")
+    expect(username).to_be_focused()
+    username.fill(DECKHAND[0])
+    # Three frames: anything queued for "the next frame" by showing the screen has run.
+    page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() =>"
+        " requestAnimationFrame(() => requestAnimationFrame(done))))"
+    )
+    expect(username).to_be_focused()
+    expect(username).to_have_value(DECKHAND[0])
+    expect(page.get_by_label("Password")).to_have_value("")
+
+
 def test_throttled_login_says_how_long_to_wait(page: Page) -> None:
     page.route(
         "**/api/login",
