@@ -1,8 +1,11 @@
-"""The one place boto3 clients are made: lazily, once per process, resettable.
+"""The one place AWS clients are made: lazily, once per process, resettable.
 
-A client made before moto's `mock_aws` starts would talk to real AWS, so tests
-call `reset()` inside the mock. The low-level client is used rather than
-`boto3.resource`: it loads faster, which is Lambda cold-start time.
+Clients come from botocore's own session, not boto3: boto3 adds nothing a
+low-level client uses (its extras are the resource layer and S3 transfers), and
+not importing it is Lambda cold-start time saved. A client made before moto's
+`mock_aws` starts would talk to real AWS, so tests call `reset()` inside the
+mock; it drops the session too, as `mock_aws` drops boto3's default session,
+so credentials and region are read afresh.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from chalicelib.errors import ApiError, InternalError, Unavailable
 
 _clients: dict[str, Any] = {}
+_session: Any = None
 _lock = threading.Lock()
 # Callables (service, operation, params) told of every AWS call the app makes:
 # the tests use it to check the IAM policy, the benchmarks to count calls.
@@ -21,15 +25,18 @@ observers: list[Callable[[str, str, dict], None]] = []
 
 
 def client(service: str) -> Any:
+    global _session
     found = _clients.get(service)
     if found is None:
         with _lock:
             found = _clients.get(service)
             if found is None:
-                import boto3
+                import botocore.session
                 from botocore.config import Config
 
-                found = boto3.client(
+                if _session is None:
+                    _session = botocore.session.get_session()
+                found = _session.create_client(
                     service,
                     # Backoff and timeouts stay well inside API Gateway's 29 s limit,
                     # so a busy dependency is the app's clear 503, never a gateway 504.
@@ -74,8 +81,10 @@ def secret_version(secret_id: str, version_stage: str) -> str | None:
 
 
 def reset() -> None:
+    global _session
     with _lock:
         _clients.clear()
+        _session = None
 
 
 # DynamoDB answers these when it is busy; the client retried already (botocore's

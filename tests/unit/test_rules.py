@@ -1,16 +1,15 @@
 """Pure rules of the app, checked without moto or HTTP: dates, validation, money,
-PNG checks, retry delays, CSV neutralising, records and the attribute codec."""
+PNG checks, retry delays, CSV neutralising and records (the codec has test_codec.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
 
 from chalicelib import ledger, money, outbox, timeutil, trips
 from chalicelib import validation as v
-from chalicelib.db import codec, keys
+from chalicelib.db import keys
 from chalicelib.errors import BadInput, NotFound, TooLarge
 from chalicelib.records import Payment, PaymentMethod, Trip, TripStatus
 from chalicelib.waiver_form import age_on, check_png, parse_day
@@ -168,7 +167,7 @@ def test_cells_starting_like_formulas_get_a_leading_quote(cell, shown):
     assert ledger.neutralise(cell) == shown
 
 
-# --- Records and the store's codec ---------------------------------------------------
+# --- Records and keys ----------------------------------------------------------------
 
 
 def test_trip_json_has_the_contracts_balance():
@@ -187,15 +186,6 @@ def test_payment_round_trips_through_its_stored_attributes():
     assert stored["event_id"] == "t1" and "trip_id" not in stored
     assert Payment.from_item(stored) == payment
     assert payment.to_json()["method"] == "cash"
-
-
-def test_codec_brings_numbers_back_as_integers():
-    item = codec.to_item({"amount": 12000, "none": None, "list": [1, "a"]})
-    assert "none" not in item
-    plain = codec.from_item(item)
-    assert plain == {"amount": 12000, "list": [1, "a"]}
-    assert isinstance(plain["amount"], int)
-    assert codec.plain(Decimal("1.5")) == 1.5
 
 
 def test_keys_keep_a_trips_items_in_one_partition():
