@@ -29,7 +29,8 @@ from typing import Any
 from bench import common, emulator
 
 CHILD = common.ROOT / "bench" / "_cold_child.py"
-GOAL = 1.15
+# Issue 10: no worse than the first version's 1.11x (the first goal was 1.15x).
+GOAL = 1.11
 SECRET_ID = "shipcaptaincrew/bench/token-signing-key"  # noqa: S105 (a name, in the emulator)
 
 
