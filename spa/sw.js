@@ -7,8 +7,8 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "1493a385c5bd";
-const SHELL = ["account.js", "api.js", "app.js", "board.js", "config.js", "crew.js", "detail.js", "dock.css", "fleet.js", "icon.svg", "index.html", "login.js", "manifest.js", "outbox.js", "payment.js", "print.css", "qr.js", "styles.css", "trip.js", "ui.js"];
+const VERSION = "127df1cc67db";
+const SHELL = ["account.js", "api.js", "app.js", "board.js", "config.js", "crew.js", "detail.js", "dock.css", "exports.js", "fleet.js", "icon.svg", "index.html", "login.js", "manifest.js", "money.css", "outbox.js", "payment.js", "print.css", "qr.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 
 self.addEventListener("install", (e) => {
