@@ -126,24 +126,24 @@ function byMethod(sums = {}) {
   return lines.length ? lines : "—";
 }
 
-/** A row: the person (a row header), then fares, tips, refunds and the cash to hand in. */
-function cashupRow([who, ...rest]) {
-  return h("tr", {}, h("th", { scope: "row" }, who),
-    rest.map((c, i) => h("td", { class: i === rest.length - 1 ? "num" : "" }, c)));
+/** A row: the person (a row header), the cash to hand in (first: what a phone shows
+ * without scrolling sideways), then fares, tips and refunds by method. */
+function cashupRow(who, sums, cash) {
+  return h("tr", {}, h("th", { scope: "row" }, who), h("td", { class: "num" }, formatCents(cash)),
+    [sums.fares, sums.tips, sums.refunds].map((s) => h("td", {}, byMethod(s))));
 }
 
 function showCashup(data) {
-  const rows = data.accounts.map((a) => cashupRow([a.name, byMethod(a.fares), byMethod(a.tips), byMethod(a.refunds),
-    formatCents(a.cash_to_hand_in_cents)]));
+  const rows = data.accounts.map((a) => cashupRow(a.name, a, a.cash_to_hand_in_cents));
   const t = data.totals;
   const voided = data.accounts.flatMap((a) => (a.voided ?? []).map((v) => ({ ...v, name: a.name })));
   $("#cashup-out").replaceChildren(
     h("div", { class: "scroll", role: "region", "aria-labelledby": "cashup-caption", tabindex: "0" },
       h("table", { class: "money", id: "cashup-table" },
         h("caption", { id: "cashup-caption" }, `Cash-up for ${formatDay(data.date)}`),
-        h("thead", {}, h("tr", {}, ["Person", "Fares", "Tips", "Refunds", "Cash to hand in"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, ["Person", "Cash to hand in", "Fares", "Tips", "Refunds"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "Nothing collected this day."))),
-        h("tfoot", {}, cashupRow(["Totals", byMethod(t.fares), byMethod(t.tips), byMethod(t.refunds), formatCents(t.cash_to_hand_in_cents)])))),
+        h("tfoot", {}, cashupRow("Totals", t, t.cash_to_hand_in_cents)))),
     voided.length > 0 && h("h3", {}, "Voided (not counted)"),
     voided.length > 0 && h("ul", { class: "ledger", id: "cashup-voided" }, voided.map((v) =>
       h("li", {}, h("p", { class: "line" }, h("span", { class: "amount" }, formatCents(v.amount_cents)), h("span", { class: "who" }, v.name)),

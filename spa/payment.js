@@ -34,9 +34,12 @@ $("#pay-note").previousElementSibling.before(
   h("label", { for: "pay-email" }, "Patron email for a receipt ", h("span", { class: "hint" }, "(optional)")),
   h("input", { id: "pay-email", type: "email", "data-field": "patron_email", autocomplete: "off", inputmode: "email", autocapitalize: "none", spellcheck: "false", maxlength: "254" }));
 const isTip = () => $("#pay-kind-tip").checked;
-form.addEventListener("change", (e) => {
-  if (e.target.name === "pay-kind") tipFor.hidden = !isTip();
-});
+/** Show "Tip for" and name the button after what is being logged. */
+function showKind() {
+  tipFor.hidden = !isTip();
+  $("#pay-submit").textContent = isTip() ? "Log tip" : "Log payment";
+}
+form.addEventListener("change", (e) => e.target.name === "pay-kind" && showKind());
 
 let accounts = null; // captains and owners: {id: display name}, once fetched
 
@@ -74,7 +77,7 @@ async function fillTipFor(ev, chosen = CREW) {
 function startEntry(ev) {
   form.reset();
   clearErrors(form);
-  tipFor.hidden = true;
+  showKind();
   input("tip-for").replaceChildren();
   entry = { eventId: ev.id, paymentId: newId(), logged: false, replaces: null };
 }
@@ -93,7 +96,7 @@ export function openPayment(ev, { onLogged, returnTo, fix = null } = {}) {
     input("note").value = b.note ?? "";
     input("email").value = b.patron_email ?? "";
     $(`#pay-kind-${b.kind === "tip" ? "tip" : "fare"}`).checked = true;
-    tipFor.hidden = b.kind !== "tip";
+    showKind();
     entry.replaces = fix.payment_id;
   }
   entry.event = ev;
