@@ -4,7 +4,7 @@
 // which a plain link cannot send: they are fetched, then saved from a Blob.
 import { apiFetch, myAccount } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { $, addDays, clearErrors, formatCents, formatDay, datePart, h, isYmd, showError, submitting, todayIn } from "./ui.js";
+import { $, addDays, clearErrors, datePart, fill, formatCents, formatDay, h, isYmd, showError, submitting, todayIn } from "./ui.js";
 
 // The API's payment methods (PaymentMethod), in its order.
 const METHODS = ["cash", "card", "check", "venmo", "zelle", "other"];
@@ -91,7 +91,7 @@ function tipsRow(p) {
 
 function showTips(data) {
   const out = $("#tips-out");
-  out.replaceChildren(
+  fill(out,
     h("p", { class: "total" }, `Tips ${formatDay(data.from)} – ${formatDay(data.to)}: `, h("strong", {}, formatCents(data.total_cents))),
     data.people.length
       ? h("ul", { class: "ledger", id: "tips-list" }, data.people.map(tipsRow))
@@ -137,7 +137,7 @@ function showCashup(data) {
   const rows = data.accounts.map((a) => cashupRow(a.name, a, a.cash_to_hand_in_cents));
   const t = data.totals;
   const voided = data.accounts.flatMap((a) => (a.voided ?? []).map((v) => ({ ...v, name: a.name })));
-  $("#cashup-out").replaceChildren(
+  fill($("#cashup-out"),
     h("div", { class: "scroll", role: "region", "aria-labelledby": "cashup-caption", tabindex: "0" },
       h("table", { class: "money", id: "cashup-table" },
         h("caption", { id: "cashup-caption" }, `Cash-up for ${formatDay(data.date)}`),

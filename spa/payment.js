@@ -9,7 +9,7 @@
 // index.html, so the board's first load does not carry them.
 import { apiFetch, myAccount } from "./api.js";
 import { discard, keep } from "./outbox.js";
-import { $, centsToInput, clearErrors, datePart, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, fill, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting } from "./ui.js";
 
 const modal = $("#pay-modal");
 const form = $("#pay-form");
@@ -66,7 +66,7 @@ async function fillTipFor(ev, chosen = CREW) {
   if (entry?.eventId !== ev.id) return; // another trip was opened meanwhile
   const keep = select.value || chosen;
   const known = new Set(people.map((p) => p.account_id));
-  select.replaceChildren(
+  fill(select,
     h("option", { value: CREW }, "The trip's crew (split evenly)"),
     people.map((p) => h("option", { value: p.account_id }, p.name)),
     // A saved tip for someone not listed here (fix and send): keep it choosable.
