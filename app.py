@@ -310,6 +310,25 @@ def void_payment(event_id: str, payment_id: str) -> dict:
     return voided.to_json()
 
 
+def csv_file(text: str, filename: str) -> Response:
+    """A CSV download (never cached: it is the books)."""
+    return Response(
+        body=text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def own_rows_only() -> str | None:
+    """For reports: the account whose rows alone a crew member may see (None: all)."""
+    who = caller()
+    return (who.account_id or "") if who.role is Role.CREW else None
+
+
 @app.route("/api/payments.csv", methods=["GET"], authorizer=crew)
 @guarded
 @allow(*CAPTAINS)
@@ -317,15 +336,52 @@ def payments_csv() -> Response:
     from chalicelib import ledger
 
     export = ledger.payments_csv(query("from"), query("to"))
-    return Response(
-        body=export.text,
-        status_code=200,
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csv_file(export.text, export.filename)
+
+
+# --- Refunds, tips and the cash-up (issue 15) ----------------------------------------
+
+
+@app.route("/api/events/{event_id}/refunds", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def log_refund(event_id: str) -> Response:
+    from chalicelib import refunds
+
+    logged = refunds.log_refund(event_id, body(), by=actor())
+    # 201 for a new refund; 200 when a resent tap replays one already logged.
+    return Response(body=logged.to_json(), status_code=201 if logged.created else 200)
+
+
+@app.route("/api/events/{event_id}/refunds/{refund_id}/void", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def void_refund(event_id: str, refund_id: str) -> dict:
+    from chalicelib import refunds
+
+    return refunds.void_refund(event_id, refund_id, body(), by=actor()).void_json()
+
+
+@app.route("/api/tips", methods=["GET"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def tips_report() -> dict:
+    from chalicelib import tips
+
+    return tips.tips_report(query("from"), query("to"), only=own_rows_only())
+
+
+@app.route("/api/cashup", methods=["GET"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def cashup() -> Any:
+    from chalicelib import cashup
+
+    shape = cashup.cashup_format(query("format"))
+    report = cashup.cashup(cashup.cashup_day(query("date")), only=own_rows_only())
+    if shape == "csv":
+        return csv_file(cashup.cashup_csv(report), f"cashup-{report['date']}.csv")
+    return report
 
 
 # --- Waivers --------------------------------------------------------------------

@@ -15,6 +15,8 @@ LABELS = {
     "waiver_record": "one waiver, whole (crew)",
     "payments_csv": "payments.csv, board week",
     "authorizer": "authorizer run (revocation: the account's token version)",
+    "tip": "log a tip for the crew (3-way split)",
+    "refund": "log a refund",
 }
 
 
@@ -105,7 +107,12 @@ def rows(sections: dict[str, Any]) -> list[dict[str, str]]:
             ops = " + ".join(f"{n} {op}" for op, n in c["operations"].items()) or "none"
             goal = "1 call, same items" if name in ("board", "detail", "payment", "waiver") else ""
             verdict = INFO
-            if goal:
+            if "same_calls_as_payment" in c:
+                goal = "same calls as a payment"
+                verdict = _verdict(
+                    c["same_calls_as_payment"] and c["same_items"] and not c["scans"]
+                )
+            elif goal:
                 verdict = _verdict(c["one_call"] and c["same_items"] and not c["scans"])
             elif not c["same_items"] or c["scans"]:
                 verdict = MISSED

@@ -59,6 +59,11 @@ def sender_email() -> str:
     return os.environ.get("SENDER_EMAIL", "dispatch@shipcaptaincrew.example")
 
 
+def operator_name() -> str:
+    """The charter operation's name, as patrons' receipts are signed (OPERATOR_NAME)."""
+    return os.environ.get("OPERATOR_NAME") or "Ship Captain Crew"
+
+
 def crew_notify_emails() -> list[str]:
     raw = os.environ.get("CREW_NOTIFY_EMAILS", "")
     return [addr.strip() for addr in raw.split(",") if addr.strip()]

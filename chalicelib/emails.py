@@ -11,7 +11,16 @@ from typing import Any
 
 from chalicelib import config, money, templates, timeutil, trips
 from chalicelib.notifications import Email
-from chalicelib.records import Departure, Kind, Payment, Record, ShoreNotice, Trip, Waiver
+from chalicelib.records import (
+    Departure,
+    Kind,
+    Payment,
+    Receipt,
+    Record,
+    ShoreNotice,
+    Trip,
+    Waiver,
+)
 from chalicelib.waiver_text import text_version
 
 # What a waiver keeps of its trip, as the page showed it when signed.
@@ -28,8 +37,10 @@ def payment_email(payment: Payment) -> Email:
     starts = timeutil.local(trip.starts_at)
     method = money.method_label(payment.method)
     amount = money.display_dollars(payment.amount_cents)
+    tip = " tip" if payment.tip else ""
     subject = (
-        f"{amount} {method} from {payment.patron_name} — {trip.title}, {timeutil.short_day(starts)}"
+        f"{amount} {method}{tip} from {payment.patron_name} — {trip.title},"
+        f" {timeutil.short_day(starts)}"
     )
     logged = timeutil.local(payment.logged_at)
     balance = trip.balance_cents
@@ -44,6 +55,11 @@ def payment_email(payment: Payment) -> Email:
         "paid": money.display_dollars(trip.paid_cents),
         "price": None if trip.price_cents is None else money.display_dollars(trip.price_cents),
         "balance": None if balance is None else money.display_dollars(balance),
+        "tips": money.display_dollars(trip.tips_cents),
+        "shares": ", ".join(
+            f"{share['name']} {money.display_dollars(share['cents'])}"
+            for share in payment.tip_shares
+        ),
         "subject": subject,
     }
     return Email(
@@ -51,6 +67,47 @@ def payment_email(payment: Payment) -> Email:
         subject=subject,
         text=templates.render("email/payment.txt", **context),
         html=templates.render("email/payment.html", **context),
+    )
+
+
+def receipt_email(receipt: Receipt) -> Email:
+    """The patron's receipt: operator, trip, date, amount, method and the balance left.
+
+    It goes to whoever's address the crew typed, so it says nothing of the crew (no
+    names, notes or tip shares) or of other patrons (no names, no other payments):
+    the balance left is the one figure about the trip as a whole.
+    """
+    from chalicelib.db import get_store
+
+    payment = get_store().ledger.get(receipt.trip_id, receipt.payment_id)
+    if payment is None:
+        raise RuntimeError(f"receipt for payment {receipt.payment_id}: no such payment")
+    trip = trips.load_trip(receipt.trip_id)
+    starts = timeutil.local(trip.starts_at)
+    amount = money.display_dollars(payment.amount_cents)
+    operator = config.operator_name()
+    balance = None if payment.tip else trip.balance_cents
+    subject = f"Your receipt from {operator}: {amount} — {trip.title}, {timeutil.short_day(starts)}"
+    context = {
+        "subject": subject,
+        "operator": operator,
+        "patron_name": payment.patron_name,
+        "what": "tip for the crew" if payment.tip else "payment",
+        "amount": amount,
+        "method": money.method_label(payment.method),
+        "paid_on": timeutil.human_stamp(payment.logged_at),
+        "trip_title": trip.title,
+        "trip_day": f"{starts:%A, %B} {starts.day}",
+        "trip_time": timeutil.human_time(starts),
+        "balance": None if balance is None else money.display_dollars(max(0, balance)),
+        "voided": payment.void,
+        "receipt_number": payment.id,
+    }
+    return Email(
+        to=[receipt.email],
+        subject=subject,
+        text=templates.render("email/receipt.txt", **context),
+        html=templates.render("email/receipt.html", **context),
     )
 
 
@@ -169,6 +226,7 @@ def all_back_email(notice: ShoreNotice) -> Email:
 
 RENDERERS: dict[str, Callable[[Any], Email]] = {
     Kind.PAYMENT: payment_email,
+    Kind.RECEIPT: receipt_email,
     Kind.WAIVER: waiver_email,
     Kind.DEPARTURE: departure_email,
     Kind.OVERDUE: overdue_email,

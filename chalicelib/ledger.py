@@ -1,19 +1,30 @@
-"""The ledger export: every payment of the trips in a date window, as CSV for the books.
+"""The ledger for the books: every fare, tip and refund of the trips in a date window.
 
-Read cost: the trips come from the date index (one Query per UTC year the
-window touches), then one Query per trip on its own partition, begins_with
-SK "PAY#" (voids included). So an export costs 1-2 + (number of trips) Queries,
-each reading only that trip's payments: it grows with the window, never with
-the table, and never Scans.
+Read cost: the trips come from the date index, then one Query per trip on its
+own partition (SK range PAY#..REFUND#, voids included). A window longer than
+the board's 92 days is read 92 days at a time, each part one Query per UTC year
+it touches (every Query follows its pages): the cost grows with the window,
+never with the table, and nothing Scans. The tips report (chalicelib/tips.py)
+and the cash-up (chalicelib/cashup.py) read through the same `trip_ledgers`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 from chalicelib import money, payments, trips
+from chalicelib.db.ledger import Entries
+from chalicelib.records import Payment, Refund, Trip
+
+# A year of books in one export; longer windows are read in parts of this many days.
+MAX_EXPORT_DAYS = 366
+PART_DAYS = trips.MAX_WINDOW_DAYS
+REFUND = "refund"
 
 COLUMNS = (
     "date",
@@ -27,6 +38,11 @@ COLUMNS = (
     "note",
     "void reason",
     "payment id",
+    # Issue 15: fare | tip | refund; a tip's split ("name:cents; ..."); a refund's own id
+    # (its "payment id" is the fare it hands back, if it names one).
+    "kind",
+    "tip_shares",
+    "refund id",
 )
 # A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,29 +60,90 @@ def neutralise(cell: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+def csv_text(
+    rows: list[tuple[Any, ...]] | Iterator[tuple[Any, ...]], header: tuple[str, ...]
+) -> str:
+    """RFC 4180 CSV (CRLF line ends, quoted only where needed), every cell neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(neutralise(cell) for cell in row)
+    return out.getvalue()
+
+
+def export_window(from_text: str | None, to_text: str | None) -> tuple[date, date]:
+    """The dates of an export or report: as the board's, but up to a year long."""
+    return trips.window(from_text, to_text, max_days=MAX_EXPORT_DAYS)
+
+
+def trip_ledgers(first: date, last: date) -> Iterator[tuple[Trip, Entries]]:
+    """Each trip starting on the operator's dates first..last, by start time, with its
+    ledger (entries oldest first), read PART_DAYS days of trips at a time."""
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=PART_DAYS - 1))
+        for trip in trips.trips_between(start, end):
+            yield trip, payments.ledger_of(trip.id)
+        start = end + timedelta(days=1)
+
+
+def shares_text(payment: Payment) -> str:
+    """A tip's split for a CSV cell: "Ana:334; Bo:333" (cents)."""
+    return "; ".join(f"{share['name']}:{share['cents']}" for share in payment.tip_shares)
+
+
+def _payment_row(trip: Trip, payment: Payment) -> tuple[Any, ...]:
+    return (
+        trip.starts_at[:10],  # the trip's local date (stored with its offset)
+        trip.title,
+        payment.patron_name,
+        money.dollars(payment.amount_cents),
+        payment.method,
+        payment.status,
+        payment.logged_at,
+        payment.logged_by,
+        payment.note,
+        payment.void_reason,
+        payment.id,
+        payment.payment_kind,
+        shares_text(payment),
+        None,
+    )
+
+
+def _refund_row(trip: Trip, refund: Refund, patrons: dict[str, str]) -> tuple[Any, ...]:
+    return (
+        trip.starts_at[:10],
+        trip.title,
+        patrons.get(refund.payment_id or "", ""),
+        money.dollars(refund.amount_cents),  # money back: the kind says so, not a sign
+        refund.method,
+        refund.status,
+        refund.logged_at,
+        refund.logged_by,
+        refund.reason,
+        refund.void_reason,
+        refund.payment_id,
+        REFUND,
+        None,
+        refund.id,
+    )
+
+
+def ledger_rows(first: date, last: date) -> Iterator[tuple[Any, ...]]:
+    """One row per fare, tip and refund (voids included) of the window's trips."""
+    for trip, entries in trip_ledgers(first, last):
+        patrons = {payment.id: payment.patron_name for payment in entries.payments}
+        for payment in entries.payments:
+            yield _payment_row(trip, payment)
+        for refund in entries.refunds:
+            yield _refund_row(trip, refund, patrons)
+
+
 def payments_csv(from_text: str | None, to_text: str | None) -> Export:
     """The ledger of the trips on the operator's dates from..to (defaults as the board's)."""
-    first, last = trips.window(from_text, to_text)
-    out = io.StringIO()
-    # RFC 4180 line ends; every cell quoted only when it needs to be.
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for trip in trips.trips_between(first, last):
-        for payment in payments.payments_of(trip.id):
-            writer.writerow(
-                neutralise(cell)
-                for cell in (
-                    trip.starts_at[:10],  # the trip's local date (stored with its offset)
-                    trip.title,
-                    payment.patron_name,
-                    money.dollars(payment.amount_cents),
-                    payment.method,
-                    payment.status,
-                    payment.logged_at,
-                    payment.logged_by,
-                    payment.note,
-                    payment.void_reason,
-                    payment.id,
-                )
-            )
-    return Export(filename=f"payments-{first}-{last}.csv", text=out.getvalue())
+    first, last = export_window(from_text, to_text)
+    return Export(
+        filename=f"payments-{first}-{last}.csv", text=csv_text(ledger_rows(first, last), COLUMNS)
+    )

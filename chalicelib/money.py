@@ -35,3 +35,19 @@ def display_dollars(cents: int) -> str:
 def method_label(method: PaymentMethod | str) -> str:
     """How a payment method is written in a sentence: "Venmo", "cash"."""
     return METHOD_LABELS.get(PaymentMethod(method), str(method))
+
+
+def split_cents(cents: int, account_ids: list[str]) -> list[tuple[str, int]]:
+    """Split `cents` evenly among the accounts, in whole cents that add up exactly.
+
+    Everyone gets `cents // n`; the `cents % n` cents left over go one each to the
+    accounts in ascending account id order (the stated, deterministic order), so
+    1000 three ways is 334 + 333 + 333. Accounts are listed once each, in that order.
+    """
+    people = sorted(set(account_ids))
+    if not people:
+        raise ValueError("a split needs at least one account")
+    if cents < 0:
+        raise ValueError("a split needs a non-negative amount")
+    each, extra = divmod(cents, len(people))
+    return [(account, each + (1 if n < extra else 0)) for n, account in enumerate(people)]

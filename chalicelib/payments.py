@@ -8,26 +8,56 @@ transaction), never deleted.
 Crew phones on dock signal resend taps, so the client may send its own
 `payment_id`: a replay with the same content returns the stored payment and
 counts nothing twice; the same id with other content is a 409. The crew email
-goes out through the outbox (chalicelib/outbox.py, chalicelib/emails.py).
+goes out through the outbox (chalicelib/outbox.py, chalicelib/emails.py), and so
+does the patron's receipt when the payment carries a `patron_email`.
+
+A payment is a fare (the default: it counts toward the trip's price) or a tip
+for the crew, which never counts toward paid or balance. A tip names whom it is
+for: "crew" (the trip's `crew_ids`) or some of those accounts; it is split in
+whole cents by `money.split_cents` (the extra cents to the lowest account ids).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import money, timeutil, trips
 from chalicelib import validation as v
 from chalicelib.db import get_store
-from chalicelib.errors import Conflict, Forbidden, NotFound
-from chalicelib.records import Action, Actor, Notification, Payment, PaymentMethod, Role, Trip
+from chalicelib.db.ledger import Entries, Refused
+from chalicelib.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
+from chalicelib.records import (
+    TIP_FOR_CREW,
+    Action,
+    Actor,
+    Notification,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    Receipt,
+    Role,
+    Trip,
+)
 
-FIELDS = ("payment_id", "patron_name", "amount_cents", "method", "note")
+FIELDS = (
+    "payment_id",
+    "patron_name",
+    "amount_cents",
+    "method",
+    "note",
+    "kind",
+    "tip_for",
+    "patron_email",
+)
 MAX_AMOUNT_CENTS = 10_000_000
 # Crew may void a payment they logged themselves within this long; captains any.
 OWN_VOID_SECONDS = 30 * 60
 _BUSY = "the trip is busy: try again in a moment"
+# A tip retries this many times when the trip's crew changes between its read and write.
+TIP_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +88,7 @@ class VoidOutcome:
 
 def _read(body: dict[str, Any]) -> dict[str, Any]:
     """Validated payment fields (400 naming the field on the first problem)."""
+    kind = v.choice(body, "kind", [k.value for k in PaymentKind]) or PaymentKind.FARE
     return {
         "payment_id": v.uuid_text(body, "payment_id"),
         "patron_name": v.text(body, "patron_name", required=True, max_len=120),
@@ -66,20 +97,72 @@ def _read(body: dict[str, Any]) -> dict[str, Any]:
         ),
         "method": v.choice(body, "method", [m.value for m in PaymentMethod], required=True),
         "note": v.text(body, "note", max_len=500, multiline=True),
+        "payment_kind": PaymentKind(kind),
+        "tip_for": _tip_for(body, PaymentKind(kind)),
+        "patron_email": v.email(body, "patron_email"),
     }
+
+
+def _tip_for(body: dict[str, Any], kind: PaymentKind) -> str | list[str] | None:
+    """Whom a tip is for: "crew" or a list of account ids (required for a tip, else refused)."""
+    value = body.get("tip_for")
+    if kind is not PaymentKind.TIP:
+        if value is not None:
+            raise BadInput("tip_for is only for a payment of kind tip", field="tip_for")
+        return None
+    if value == TIP_FOR_CREW:
+        return TIP_FOR_CREW
+    if value is None:
+        raise BadInput('a tip needs tip_for: "crew" or a list of account ids', field="tip_for")
+    ids = v.id_list(body, "tip_for")
+    if not ids:
+        raise BadInput('tip_for must be "crew" or a list of account ids', field="tip_for")
+    return ids
+
+
+def tip_shares(trip: Trip, tip_for: str | list[str], cents: int) -> list[dict[str, Any]]:
+    """A tip's split among the trip's crew accounts it is for: [{account_id, name, cents}].
+
+    "crew" with no crew on the trip is a 409 (nobody to give it to); an account that is
+    not on the trip's crew is a 400. Both name `tip_for`.
+    """
+    if tip_for == TIP_FOR_CREW:
+        if not trip.crew_ids:
+            raise Conflict(
+                "this trip has no crew accounts to split a tip among: set its crew first",
+                field="tip_for",
+                code="no_crew",
+            )
+        people = trip.crew_ids
+    else:
+        people = list(tip_for)
+        strangers = sorted(set(people) - set(trip.crew_ids))
+        if strangers:
+            raise BadInput(
+                f"tip_for names an account that is not on this trip's crew: {strangers[0]}",
+                field="tip_for",
+            )
+    return [
+        {"account_id": account, "name": trip.crew_names.get(account, account), "cents": share}
+        for account, share in money.split_cents(cents, people)
+    ]
 
 
 def log_payment(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Logged:
     """Record money received for a trip and add it to the trip's totals, atomically.
 
-    AWS calls: one TransactWriteItems, then one consistent GetItem of the trip
-    (a transaction cannot return the updated item, and the response carries it).
-    A replay costs the same; the cancelled transaction itself says why it failed.
+    AWS calls, a fare: one TransactWriteItems, then one consistent GetItem of the
+    trip (a transaction cannot return the updated item, and the response carries
+    it). A tip: one consistent GetItem of the trip first (its crew decide the
+    shares), then one TransactWriteItems that holds only if the crew are still
+    those; its answer's trip is the one read with the tip added. A replay costs
+    the same; the cancelled transaction itself says why it failed.
     """
     by = Actor.of(by)
     v.path_id(trip_id)
     v.reject_unknown(body, FIELDS)
     fields = _read(body)
+    email = fields["patron_email"]
     payment = Payment(
         id=fields.pop("payment_id") or str(uuid.uuid4()),
         trip_id=trip_id,
@@ -88,32 +171,73 @@ def log_payment(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Logge
         logged_by=by.name,
         logged_by_id=by.id,
         notification=Notification.PENDING,
+        receipt=Notification.PENDING if email else None,
     )
-    store = get_store()
-    entry = trips.activity_entry(
-        trip_id,
-        by,
-        Action.PAYMENT_LOGGED,
-        f"{by.name} logged {money.display_dollars(payment.amount_cents)}"
-        f" {money.method_label(payment.method)} from {payment.patron_name}",
-    )
-    refused = store.ledger.log(payment, busy=_BUSY, activity=entry)
-    if refused is None:
-        return Logged(payment, trips.load_trip(trip_id), created=True)
-    if refused.existing is not None:
-        if refused.existing.content() != payment.content():
-            raise Conflict(
-                "this payment_id was already used for a different payment",
-                field="payment_id",
-                code="payment_id_reused",
-            )
-        return Logged(refused.existing, trips.load_trip(trip_id), created=False)
-    if refused.trip is not None and refused.trip.cancelled:
+    receipt = Receipt(trip_id, payment.id, email) if email else None
+    entry = trips.activity_entry(trip_id, by, Action.PAYMENT_LOGGED, _logged_summary(payment, by))
+    if not payment.tip:
+        refused = get_store().ledger.log(payment, busy=_BUSY, activity=entry, receipt=receipt)
+        if refused is None:
+            return Logged(payment, trips.load_trip(trip_id), created=True)
+        return _replayed(payment, refused, lambda: trips.load_trip(trip_id))
+    for _ in range(TIP_TRIES):
+        # A cancelled trip is refused by the write itself, after a replay is recognised.
+        trip = trips.load_trip(trip_id)
+        assert payment.tip_for is not None
+        payment.tip_shares = tip_shares(trip, payment.tip_for, payment.amount_cents)
+        refused = get_store().ledger.log(
+            payment, busy=_BUSY, activity=entry, receipt=receipt, crew_version=trip.version
+        )
+        if refused is None:
+            return Logged(payment, _with_tip(trip, payment), created=True)
+        if refused.existing is not None or refused.trip is None or refused.trip.cancelled:
+            return _replayed(payment, refused, _as_read(trip))
+        # The crew changed between our read and our write: split again.
+    raise Unavailable(_BUSY)
+
+
+def _logged_summary(payment: Payment, by: Actor) -> str:
+    """ "Dana logged $60.00 cash from Ana", or "... logged a $10.00 cash tip from Ana"."""
+    amount = money.display_dollars(payment.amount_cents)
+    method = money.method_label(payment.method)
+    what = f"a {amount} {method} tip" if payment.tip else f"{amount} {method}"
+    return f"{by.name} logged {what} from {payment.patron_name}"
+
+
+def _as_read(trip: Trip) -> Callable[[], Trip]:
+    return lambda: trip
+
+
+def _with_tip(trip: Trip, payment: Payment) -> Trip:
+    """The trip as read before the tip, with the tip added (what the write did to it)."""
+    trip.tips_cents += payment.amount_cents
+    trip.payment_logged = trip.updated_at = payment.logged_at
+    return trip
+
+
+def _check_open(trip: Trip) -> None:
+    if trip.cancelled:
         raise Conflict(
             "this trip is cancelled: payments can no longer be logged on it",
             field="event_id",
             code="cancelled",
         )
+
+
+def _replayed(payment: Payment, refused: Refused, trip_now: Callable[[], Trip]) -> Logged:
+    """A refused payment: the stored one for a replay, else why it was refused."""
+    if refused.existing is not None:
+        if not isinstance(refused.existing, Payment) or (
+            refused.existing.content() != payment.content()
+        ):
+            raise Conflict(
+                "this payment_id was already used for a different payment",
+                field="payment_id",
+                code="payment_id_reused",
+            )
+        return Logged(refused.existing, trip_now(), created=False)
+    if refused.trip is not None:
+        _check_open(refused.trip)
     raise NotFound("no such event", field="event_id")
 
 
@@ -156,7 +280,19 @@ def void_payment(
     )
     if voided is None:
         raise NotFound("no such event", field="event_id")
+    if voided.refused_by is not None:
+        raise refunds_exceed_paid("voiding this fare", field="payment_id")
     return VoidOutcome(voided.payment, trips.load_trip(trip_id), already_void=voided.already)
+
+
+def refunds_exceed_paid(what: str, *, field: str) -> Conflict:
+    """409: the trip's paid total (net of refunds) would go below zero."""
+    return Conflict(
+        f"{what} would take the trip's paid total below zero: refunds already hand back"
+        " more than would be left paid",
+        field=field,
+        code="refund_exceeds_paid",
+    )
 
 
 def _check_own_recent(payment: Payment, by: Actor) -> None:
@@ -175,7 +311,7 @@ def _check_own_recent(payment: Payment, by: Actor) -> None:
         )
 
 
-def payments_of(trip_id: str) -> list[Payment]:
-    """Every payment of a trip (voids included), oldest first: one Query on its partition."""
+def ledger_of(trip_id: str) -> Entries:
+    """Every payment and refund of a trip (voids included), each oldest first: one Query."""
     found = get_store().ledger.of_trip(trip_id)
-    return sorted(found, key=lambda p: (timeutil.instant(p.logged_at), p.id))
+    return Entries(trips.oldest_first(found.payments), trips.oldest_first(found.refunds))

@@ -33,6 +33,17 @@ class PaymentMethod(StrEnum):
     OTHER = "other"
 
 
+class PaymentKind(StrEnum):
+    """What money a payment is: a fare counts toward the trip's price, a tip goes to crew."""
+
+    FARE = "fare"
+    TIP = "tip"
+
+
+# A tip for `TIP_FOR_CREW` is split among the trip's crew accounts (its `crew_ids`).
+TIP_FOR_CREW = "crew"
+
+
 class Notification(StrEnum):
     """Where an item's email stands in the outbox."""
 
@@ -60,6 +71,8 @@ class Action(StrEnum):
     CANCELLED = "cancelled"
     PAYMENT_LOGGED = "payment_logged"
     PAYMENT_VOIDED = "payment_voided"
+    REFUND_LOGGED = "refund_logged"
+    REFUND_VOIDED = "refund_voided"
     WAIVER_SIGNED = "waiver_signed"
     BOARDED = "boarded"
     PUT_ASHORE = "put_ashore"
@@ -72,6 +85,8 @@ class Kind(StrEnum):
 
     TRIP = "event"
     PAYMENT = "payment"
+    REFUND = "refund"
+    RECEIPT = "receipt"
     WAIVER = "waiver"
     SIGNATURE = "waiver_signature"
     BOAT = "boat"
@@ -118,6 +133,9 @@ class Record:
 
     # The names of the record's public JSON, in order (the API's names).
     PUBLIC: ClassVar[tuple[str, ...]] = ()
+    # Public name -> field, where one record's JSON word is stored under another name
+    # (a payment's `kind` is `payment_kind`: the item's own `kind` says what item it is).
+    SHOWN_AS: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Self:
@@ -134,7 +152,10 @@ class Record:
 
     def to_json(self) -> dict[str, Any]:
         """The record as the API contract shows it."""
-        return {name: _plain(getattr(self, _STORED_AS.get(name, name))) for name in self.PUBLIC}
+        return {name: _plain(getattr(self, self._field(name))) for name in self.PUBLIC}
+
+    def _field(self, public_name: str) -> str:
+        return self.SHOWN_AS.get(public_name) or _STORED_AS.get(public_name, public_name)
 
 
 def _plain(value: Any) -> Any:
@@ -161,6 +182,7 @@ class Trip(Record):
         "crew",
         "notes",
         "boat_id",
+        "crew_ids",
     )
     PUBLIC: ClassVar[tuple[str, ...]] = (
         "id",
@@ -169,6 +191,10 @@ class Trip(Record):
         "paid_cents",
         "payment_count",
         "balance_cents",
+        # Money (issue 15): tips apart from fares; paid_cents is fares net of refunds.
+        "tips_cents",
+        "refunded_cents",
+        "refund_count",
         "waiver_count",
         "payment_logged",
         "version",
@@ -218,10 +244,19 @@ class Trip(Record):
     returned_by: str | None = None
     overdue_at: str | None = None
     cancelled_by_id: str | None = None
+    # The crew accounts a tip "for crew" is split among, and their names when they were
+    # put on the trip (stored with them, so a tip's shares need no read of the accounts).
+    crew_ids: list[str] = field(default_factory=list)
+    crew_names: dict[str, str] = field(default_factory=dict)
+    tips_cents: int = 0
+    refunded_cents: int = 0
+    refund_count: int = 0
 
     def __post_init__(self) -> None:
         self.status = TripStatus(self.status)
         self.crew = list(self.crew or [])
+        self.crew_ids = list(self.crew_ids or [])
+        self.crew_names = dict(self.crew_names or {})
 
     @property
     def allowed_aboard(self) -> int | None:
@@ -271,7 +306,12 @@ class Payment(Record):
         "voided_by",
         "voided_by_id",
         "notification",
+        "kind",
+        "tip_for",
+        "tip_shares",
+        "receipt",
     )
+    SHOWN_AS: ClassVar[dict[str, str]] = {"kind": "payment_kind"}
 
     id: str
     trip_id: str
@@ -288,15 +328,41 @@ class Payment(Record):
     notification: Notification | None = None
     logged_by_id: str | None = None
     voided_by_id: str | None = None
+    payment_kind: PaymentKind = PaymentKind.FARE
+    # A tip's: "crew" or the account ids named, and the split [{account_id, name, cents}].
+    tip_for: str | list[str] | None = None
+    tip_shares: list[dict[str, Any]] = field(default_factory=list)
+    # Where the patron's receipt stands (None: none asked for). The address itself is
+    # kept on the payment and its receipt item, and never shown in lists.
+    patron_email: str | None = None
+    receipt: Notification | None = None
+    # How much of this fare refunds linked to it have handed back.
+    refunded_cents: int = 0
 
     # What must match for a replayed payment_id to be the same payment.
-    CONTENT: ClassVar[tuple[str, ...]] = ("patron_name", "amount_cents", "method", "note")
+    CONTENT: ClassVar[tuple[str, ...]] = (
+        "patron_name",
+        "amount_cents",
+        "method",
+        "note",
+        "payment_kind",
+        "tip_for",
+        "patron_email",
+    )
 
     def __post_init__(self) -> None:
         self.method = PaymentMethod(self.method)
         self.status = PaymentStatus(self.status)
+        self.payment_kind = PaymentKind(self.payment_kind or PaymentKind.FARE)
+        self.tip_shares = list(self.tip_shares or [])
         if self.notification is not None:
             self.notification = Notification(self.notification)
+        if self.receipt is not None:
+            self.receipt = Notification(self.receipt)
+
+    @property
+    def tip(self) -> bool:
+        return self.payment_kind is PaymentKind.TIP
 
     @property
     def void(self) -> bool:
@@ -304,6 +370,74 @@ class Payment(Record):
 
     def content(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.CONTENT)
+
+
+@dataclass
+class Refund(Record):
+    """Money handed back to a patron (a trip cut short): taken off the trip's paid total.
+
+    Like a payment it is append-only: a refund logged by mistake is voided, not deleted.
+    """
+
+    PUBLIC: ClassVar[tuple[str, ...]] = (
+        "id",
+        "event_id",
+        "amount_cents",
+        "method",
+        "reason",
+        "payment_id",
+        "logged_at",
+        "logged_by",
+        "logged_by_id",
+        "status",
+        "voided_at",
+        "voided_by",
+        "void_reason",
+    )
+
+    id: str
+    trip_id: str
+    amount_cents: int
+    method: PaymentMethod
+    reason: str
+    logged_at: str
+    payment_id: str | None = None
+    logged_by: str | None = None
+    logged_by_id: str | None = None
+    status: PaymentStatus = PaymentStatus.LOGGED
+    void_reason: str | None = None
+    voided_at: str | None = None
+    voided_by: str | None = None
+    voided_by_id: str | None = None
+
+    # What must match for a replayed refund_id to be the same refund.
+    CONTENT: ClassVar[tuple[str, ...]] = ("amount_cents", "method", "reason", "payment_id")
+
+    def __post_init__(self) -> None:
+        self.method = PaymentMethod(self.method)
+        self.status = PaymentStatus(self.status)
+
+    @property
+    def void(self) -> bool:
+        return self.status is PaymentStatus.VOID
+
+    def content(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.CONTENT)
+
+
+@dataclass
+class Receipt(Record):
+    """The patron's receipt for a payment: its own outbox item (the payment's owes the
+    crew email), holding only what the patron's email needs to find the payment."""
+
+    trip_id: str
+    payment_id: str
+    email: str
+    notification: Notification | None = None
+
+    def __post_init__(self) -> None:
+        if self.notification is not None:
+            self.notification = Notification(self.notification)
 
 
 @dataclass

@@ -10,20 +10,22 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.trips import Stale
 from chalicelib.errors import BadInput, Conflict, NotFound
-from chalicelib.records import Action, Activity, Actor, Trip, TripStatus
+from chalicelib.records import Action, Activity, Actor, Payment, Refund, Trip, TripStatus
 
 EDITABLE_FIELDS = Trip.EDITABLE
 MAX_WINDOW_DAYS = 92
 DEFAULT_WINDOW_DAYS = 7
 MAX_PRICE_CENTS = 100_000_000
 MAX_CAPACITY = 150
+MAX_CREW_ACCOUNTS = 20
+Entry = TypeVar("Entry", Payment, Refund)
 
 
 def _clean(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -50,11 +52,31 @@ def _clean(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         fields["price_cents"] = v.integer(body, "price_cents", minimum=0, maximum=MAX_PRICE_CENTS)
     if present("crew"):
         fields["crew"] = v.name_list(body, "crew") or []
+    if present("crew_ids"):
+        fields.update(_crew_accounts(body))
     if present("notes"):
         fields["notes"] = v.text(body, "notes", max_len=2000, multiline=True)
     if present("boat_id") and (partial or body.get("boat_id") is not None):
         fields["boat_id"] = v.ref_id(body, "boat_id")
     return fields
+
+
+def _crew_accounts(body: dict[str, Any]) -> dict[str, Any]:
+    """`crew_ids`, each an active account (400 naming `crew_ids` otherwise), and their
+    names as they stand now (`crew_names`, kept with the trip for tips' shares).
+
+    AWS calls: one GetItem per account named (at most MAX_CREW_ACCOUNTS).
+    """
+    ids = v.id_list(body, "crew_ids", max_items=MAX_CREW_ACCOUNTS) or []
+    names: dict[str, str] = {}
+    for account_id in ids:
+        account = get_store().accounts.get(account_id)
+        if account is None or not account.active:
+            raise BadInput(
+                f"crew_ids: {account_id} is not an active crew account", field="crew_ids"
+            )
+        names[account_id] = account.display_name
+    return {"crew_ids": ids, "crew_names": names}
 
 
 def _check_times(starts: datetime, ends: datetime) -> None:
@@ -128,23 +150,31 @@ def load_trip(trip_id: str) -> Trip:
 
 
 def trip_detail(trip_id: str) -> dict[str, Any]:
-    """The trip, its payments and who signed waivers (oldest first), in one Query."""
+    """The trip, its payments (fares and tips), refunds and who signed waivers (each
+    oldest first), in one Query."""
     v.path_id(trip_id)
     detail = get_store().trips.detail(trip_id)
     if detail is None:
         raise NotFound("no such event", field="event_id")
-    payments = sorted(detail.payments, key=lambda p: (timeutil.instant(p.logged_at), p.id))
     waivers = sorted(detail.waivers, key=lambda w: (timeutil.instant(w.signed_at), w.id))
     return {
         "event": detail.trip.to_json(),
-        "payments": [p.to_json() for p in payments],
+        "payments": [p.to_json() for p in oldest_first(detail.payments)],
+        "refunds": [r.to_json() for r in oldest_first(detail.refunds)],
         "waivers": [w.summary_json() for w in waivers],
         # Oldest first, as the table sorts them (time, then id).
         "activity": [a.to_json() for a in detail.activity],
     }
 
 
-def window(from_text: str | None, to_text: str | None) -> tuple[date, date]:
+def oldest_first(entries: list[Entry]) -> list[Entry]:
+    """Ledger entries in the order they were logged (then by id, for a stable order)."""
+    return sorted(entries, key=lambda e: (timeutil.instant(e.logged_at), e.id))
+
+
+def window(
+    from_text: str | None, to_text: str | None, *, max_days: int = MAX_WINDOW_DAYS
+) -> tuple[date, date]:
     """The board's dates: given, or today and the next six days in the operator's zone."""
     first = timeutil.parse_date(from_text, "from") if from_text else timeutil.today_local()
     if to_text:
@@ -153,8 +183,8 @@ def window(from_text: str | None, to_text: str | None) -> tuple[date, date]:
         last = first + timedelta(days=DEFAULT_WINDOW_DAYS - 1)
     if last < first:
         raise BadInput("to must be on or after from", field="to")
-    if (last - first).days + 1 > MAX_WINDOW_DAYS:
-        raise BadInput(f"the window may span at most {MAX_WINDOW_DAYS} days", field="to")
+    if (last - first).days + 1 > max_days:
+        raise BadInput(f"the window may span at most {max_days} days", field="to")
     return first, last
 
 
@@ -185,7 +215,7 @@ def update_trip(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Trip:
     stored["updated_by"] = by.name
     stored["updated_by_id"] = by.id
     moved = starts if "starts_at" in changes else None
-    what = ", ".join(sorted(changes)) or "nothing"
+    what = ", ".join(sorted(set(changes) - {"crew_names"})) or "nothing"
     entry = activity_entry(trip_id, by, Action.EDITED, f"{by.name} edited {what}")
     return _change(trip_id, stored, expected_version=current.version, starts=moved, entry=entry)
 

@@ -12,6 +12,12 @@ from chalicelib.errors import BadInput, NotFound, TooLarge
 
 MAX_JSON_BYTES = 64 * 1024
 _MISSING = object()
+EMAIL_MAX = 254
+EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+)
 
 
 def json_object(raw: bytes | str | None, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
@@ -130,6 +136,28 @@ def name_list(
             raise BadInput(f"each name in {name} must be 1 to {max_len} characters", field=name)
         names.append(entry)
     return names
+
+
+def email(body: dict[str, Any], name: str) -> str | None:
+    """An email address (one address, like name@example.com); None when absent or empty."""
+    value = text(body, name, max_len=EMAIL_MAX)
+    if value is not None and not EMAIL.fullmatch(value):
+        raise BadInput(f"{name} must be an email address like name@example.com", field=name)
+    return value
+
+
+def id_list(body: dict[str, Any], name: str, *, max_items: int = 20) -> list[str] | None:
+    """A list of record ids (32 hex digits), each once, sorted; None when absent or null."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        raise BadInput(f"{name} must be a list of account ids", field=name)
+    if len(value) > max_items:
+        raise BadInput(f"{name} may hold at most {max_items} ids", field=name)
+    for entry in value:
+        ref_id({name: entry}, name)
+    return sorted(set(value))
 
 
 def uuid_text(body: dict[str, Any], name: str) -> str | None:

@@ -36,7 +36,7 @@ MAX_SIGNATURE_PNG_BYTES = 100 * 1024
 MAX_PNG_SIDE = 2000
 MAX_MINORS = 12
 NAME_MAX = 120
-EMAIL_MAX = 254
+EMAIL_MAX = v.EMAIL_MAX
 PHONE_MAX = 40
 ADULT_AGE = 18
 OLDEST_AGE = 120
@@ -67,11 +67,7 @@ TYPED_FIELDS = (*PERSON_FIELDS, "signature")
 _TRUE_WORDS = frozenset({"yes", "on", "true", "1"})
 # Direction overrides and isolates can make a name display as something else.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
-)
+_EMAIL = v.EMAIL
 # Names never hold a link or an address. Refusing them keeps a trip link from being
 # used to send (through the signer's copy) or show the crew someone's advertising.
 _LINK_OR_ADDRESS = re.compile(

@@ -164,7 +164,7 @@ class StageTable:
         return [trip.to_json() for trip in self.store.trips.starting_between(start, end)]
 
     def payments_of(self, event_id: str) -> list[dict[str, Any]]:
-        return [payment.to_json() for payment in self.store.ledger.of_trip(event_id)]
+        return [payment.to_json() for payment in self.store.ledger.of_trip(event_id).payments]
 
 
 def open_table(stage: awstools.Stage, clients: Any) -> StageTable:

@@ -294,6 +294,29 @@ def crew_api(api: Api) -> Api:
     return api
 
 
+@pytest.fixture
+def sent() -> Iterator[list[dict[str, Any]]]:
+    """Every SES v2 SendEmail the app made: recipients, subject and both parts."""
+    seen: list[dict[str, Any]] = []
+
+    def watch(service: str, operation: str, params: dict) -> None:
+        if service == "sesv2" and operation == "SendEmail":
+            body = json.loads(params["body"])
+            simple = body["Content"]["Simple"]
+            seen.append(
+                {
+                    "to": body["Destination"]["ToAddresses"],
+                    "subject": simple["Subject"]["Data"],
+                    "text": simple["Body"]["Text"]["Data"],
+                    "html": simple["Body"]["Html"]["Data"],
+                }
+            )
+
+    app_aws.observers.append(watch)
+    yield seen
+    app_aws.observers.remove(watch)
+
+
 def setup_code(setup_url: str) -> str:
     """The one-time code in a setup link."""
     return setup_url.rsplit("/#/setup/", 1)[1]

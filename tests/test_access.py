@@ -114,6 +114,11 @@ def make_world(crew_api, event: dict[str, Any]) -> dict[str, Any]:
     boat = crew_api.post("/api/boats", {"name": "Osprey", "passenger_limit": 6, "inspected": False})
     assert boat.status_code == 201, boat.body
     deckhand = crew_api.add_account("crew")
+    refund = crew_api.post(
+        f"/api/events/{event['id']}/refunds",
+        {"amount_cents": 1000, "method": "cash", "reason": "seasick, came ashore early"},
+    )
+    assert refund.status_code == 201, refund.body
     return {
         "event_id": event["id"],
         "payment_id": payment.json_body["payment"]["id"],
@@ -122,6 +127,7 @@ def make_world(crew_api, event: dict[str, Any]) -> dict[str, Any]:
         "boat_id": boat.json_body["boat"]["id"],
         "version": event["version"],
         "account_id": deckhand["account"]["id"],
+        "refund_id": refund.json_body["refund"]["id"],
     }
 
 
@@ -148,6 +154,8 @@ def body_for(method: str, path: str, world: dict[str, Any]) -> Any:
         return account_body(method, path)
     if path.endswith("/payments"):
         return {"patron_name": "Mallory", "amount_cents": 100, "method": "cash"}
+    if path.endswith("/refunds"):
+        return {"amount_cents": 100, "method": "cash", "reason": "trip cut short"}
     if path.endswith("/void"):
         return {"reason": "not really"}
     if method == "PATCH" and path.startswith("/api/boats/"):

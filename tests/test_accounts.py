@@ -361,7 +361,7 @@ def test_the_crew_email_names_who_logged_the_payment(api):
         {"patron_name": "Ana", "amount_cents": 2500, "method": "cash"},
         token=deckhand["token"],
     )
-    (payment,) = payments.payments_of(event["id"])
+    (payment,) = payments.ledger_of(event["id"]).payments
     assert "Logged by:  Sam Deckhand" in emails.payment_email(payment).text
 
 

@@ -3,43 +3,17 @@ manifest ashore, the return and the overdue watch."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from chalicelib import aws as app_aws
 from chalicelib.db import keys
 from tests.conftest import WAIVER, stored_item, trip
 from tests.test_access import table_snapshot
 
 SHORE = ["shore@shipcaptaincrew.example", "harbor-office@shipcaptaincrew.example"]
-
-
-@pytest.fixture
-def sent() -> Iterator[list[dict[str, Any]]]:
-    """Every SES v2 SendEmail the app made: recipients, subject and both parts."""
-    seen: list[dict[str, Any]] = []
-
-    def watch(service: str, operation: str, params: dict) -> None:
-        if service == "sesv2" and operation == "SendEmail":
-            body = json.loads(params["body"])
-            simple = body["Content"]["Simple"]
-            seen.append(
-                {
-                    "to": body["Destination"]["ToAddresses"],
-                    "subject": simple["Subject"]["Data"],
-                    "text": simple["Body"]["Text"]["Data"],
-                    "html": simple["Body"]["Html"]["Data"],
-                }
-            )
-
-    app_aws.observers.append(watch)
-    yield seen
-    app_aws.observers.remove(watch)
 
 
 def signer(name: str, minors: tuple[str, ...] = (), contact: str = "Sam Lee") -> dict[str, Any]:

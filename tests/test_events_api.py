@@ -161,7 +161,7 @@ def test_detail_has_event_payments_and_waivers(crew_api, event):
     assert response.status_code == 200
     data = response.json_body
     activity = data.pop("activity")
-    assert data == {"event": event, "payments": [], "waivers": []}
+    assert data == {"event": event, "payments": [], "refunds": [], "waivers": []}
     assert [(a["action"], a["by"], a["by_id"]) for a in activity] == [("created", "Dana", "admin")]
 
 

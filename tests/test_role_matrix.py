@@ -49,6 +49,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # Whoever ties up records the return: it ends the overdue watch.
     ("POST", "/api/events/{event_id}/return"): EVERY,
     ("GET", "/api/events/{event_id}/waiver-qr.svg"): EVERY,
+    # Money (issue 15): money handed back is a captain's call; reports show crew their own
+    # row only (tests/test_money.py).
+    ("POST", "/api/events/{event_id}/refunds"): CAPTAINS,
+    ("POST", "/api/events/{event_id}/refunds/{refund_id}/void"): CAPTAINS,
+    ("GET", "/api/tips"): EVERY,
+    ("GET", "/api/cashup"): EVERY,
 }
 
 # The one refusal the role alone does not explain: the break-glass owner's password is

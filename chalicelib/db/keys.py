@@ -1,7 +1,9 @@
 """The key layout of the single-table design: one partition (item collection) per trip.
 
     PK = EVENT#<trip>   SK = EVENT           the trip and its running totals
-                        SK = PAY#<pid>       a payment (append-only; voids mark it)
+                        SK = PAY#<pid>       a payment: fare or tip (append-only; voids mark it)
+                        SK = RECEIPT#<pid>   a payment's patron receipt (owes its email)
+                        SK = REFUND#<rid>    money handed back (append-only; voids mark it)
                         SK = WAIVER#<wid>    a signed waiver (immutable)
                         SK = XSIG#<wid>      a drawn signature, kept out of detail reads
                         SK = BOARD#<wid>#<n> person n of a waiver marked aboard or ashore
@@ -29,6 +31,12 @@ DATE_INDEX = "GSI1"
 TTL_ATTRIBUTE = "expires_at_epoch"
 TRIP_SK = "EVENT"
 PAYMENT_PREFIX = "PAY#"
+RECEIPT_PREFIX = "RECEIPT#"
+REFUND_PREFIX = "REFUND#"
+# A trip's ledger (payments, receipts, refunds) is the SK range PAY# .. REFUND#~: no
+# other item of a trip sorts between them, so the ledger is one Query per trip.
+LEDGER_SK_LOW = PAYMENT_PREFIX
+LEDGER_SK_HIGH = REFUND_PREFIX + "~"
 WAIVER_PREFIX = "WAIVER#"
 SIGNATURE_PREFIX = "XSIG#"
 ACTIVITY_PREFIX = "ACT#"
@@ -65,6 +73,14 @@ def trip_key(trip_id: str) -> Key:
 
 def payment_key(trip_id: str, payment_id: str) -> Key:
     return {"PK": trip_pk(trip_id), "SK": PAYMENT_PREFIX + payment_id}
+
+
+def receipt_key(trip_id: str, payment_id: str) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": RECEIPT_PREFIX + payment_id}
+
+
+def refund_key(trip_id: str, refund_id: str) -> Key:
+    return {"PK": trip_pk(trip_id), "SK": REFUND_PREFIX + refund_id}
 
 
 def waiver_key(trip_id: str, waiver_id: str) -> Key:

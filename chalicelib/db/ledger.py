@@ -1,60 +1,172 @@
-"""Payments: each written in one transaction with its trip's running totals.
+"""The ledger: payments (fares and tips) and refunds, each written in one transaction
+with its trip's running totals.
 
-Payments leave the trip's `version` alone: that guards edits of trip fields,
-and a payment logged on the dock must not make a captain's edit fail as stale.
+The trip keeps `paid_cents` (fares net of refunds), `payment_count` (fares),
+`tips_cents`, `refunded_cents` and `refund_count`. Every entry and every void
+changes them in the same transaction as the entry itself, so totals never drift
+from the ledger; conditions keep `paid_cents` from going below zero (a refund
+larger than what is paid, or voiding a fare that refunds have handed back).
+
+Entries leave the trip's `version` alone: that guards edits of trip fields, and
+a payment logged on the dock must not make a captain's edit fail as stale. A
+tip alone checks it: its shares were worked out from the crew the version names.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
-from chalicelib.db.table import Cancelled, Table, Update
-from chalicelib.records import Activity, Actor, Kind, Payment, PaymentStatus, Trip, TripStatus
+from chalicelib.db.table import Cancelled, Item, Refusal, Table, Update
+from chalicelib.records import (
+    Activity,
+    Actor,
+    Kind,
+    Notification,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    Receipt,
+    Refund,
+    Trip,
+    TripStatus,
+)
 
 
 @dataclass(frozen=True)
 class Refused:
-    """Why a payment's transaction was refused.
+    """Why an entry's transaction was refused.
 
-    `existing` is the payment already stored under that id (a replay, or a
-    reused id); otherwise the trip refused: `trip` is it (cancelled) or None.
+    `existing` is the entry already stored under that id (a replay, or a reused
+    id). Otherwise the trip refused: `trip` is it (cancelled, a tip's crew
+    changed, or too little paid for a refund) or None when it is gone; for a
+    refund, `payment_refused` when the fare it names is not one to refund.
     """
 
-    existing: Payment | None = None
+    existing: Payment | Refund | None = None
     trip: Trip | None = None
+    payment_refused: bool = False
 
 
 @dataclass(frozen=True)
 class Voided:
-    """A void's outcome: `already` when someone else had voided it first."""
+    """A void's outcome: `already` when someone else had voided it first;
+    `refused_by` the trip when voiding would take its paid total below zero."""
 
-    payment: Payment
+    entry: Any
     already: bool
+    refused_by: Trip | None = None
+
+    @property
+    def payment(self) -> Payment:
+        assert isinstance(self.entry, Payment)
+        return self.entry
+
+
+@dataclass
+class Entries:
+    """A trip's ledger as stored: payments (with their receipts' state) and refunds."""
+
+    payments: list[Payment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+
+
+def ledger_entries(items: list[Item]) -> Entries:
+    """The ledger among a trip's items (a receipt's state goes onto its payment)."""
+    out = Entries()
+    receipts: dict[str, Notification | None] = {}
+    for item in items:
+        sk = item["SK"]
+        if sk.startswith(keys.PAYMENT_PREFIX):
+            out.payments.append(Payment.from_item(item))
+        elif sk.startswith(keys.REFUND_PREFIX):
+            out.refunds.append(Refund.from_item(item))
+        elif sk.startswith(keys.RECEIPT_PREFIX):
+            receipts[item["payment_id"]] = Receipt.from_item(item).notification
+    for payment in out.payments:
+        payment.receipt = receipts.get(payment.id)
+    return out
+
+
+def _totals_update(payment: Payment, *, version: int | None) -> Update:
+    """The trip's side of logging a payment: a fare adds to paid, a tip to tips."""
+    condition = "attribute_exists(PK) AND #status <> :cancelled"
+    values: dict[str, Any] = {
+        ":amount": payment.amount_cents,
+        ":at": payment.logged_at,
+        ":cancelled": str(TripStatus.CANCELLED),
+    }
+    if payment.tip:
+        added = "ADD tips_cents :amount"
+    else:
+        added = "ADD paid_cents :amount, payment_count :one"
+        values[":one"] = 1
+    if version is not None:
+        condition += " AND version = :version"
+        values[":version"] = version
+    return Update(
+        f"{added} SET payment_logged = :at, updated_at = :at",
+        condition=condition,
+        names={"#status": "status"},
+        values=values,
+    )
+
+
+def _void_update(amount: int, reason: str, at: str, by: Actor) -> Update:
+    """Mark a logged entry void (the same for payments and refunds)."""
+    return Update(
+        "SET #status = :void, void_reason = :reason, voided_at = :at,"
+        " voided_by = :by, voided_by_id = :by_id",
+        condition="#status = :logged AND amount_cents = :amount",
+        names={"#status": "status"},
+        values={
+            ":void": str(PaymentStatus.VOID),
+            ":logged": str(PaymentStatus.LOGGED),
+            ":reason": reason,
+            ":at": at,
+            ":by": by.name,
+            ":by_id": by.id,
+            ":amount": amount,
+        },
+    )
+
+
+def _paid_change(cents: int, at: str, extra: str, values: dict[str, Any]) -> Update:
+    """Add `cents` (negative: take off) to the trip's paid total, never below zero."""
+    return Update(
+        f"ADD paid_cents :paid{extra} SET updated_at = :at",
+        condition="attribute_exists(PK) AND paid_cents >= :floor",
+        values={":paid": cents, ":floor": max(0, -cents), ":at": at, **values},
+    )
 
 
 class Ledger:
     def __init__(self, table: Table) -> None:
         self.table = table
 
+    # --- Payments: fares and tips ---------------------------------------------------
+
     def log(
-        self, payment: Payment, *, busy: str, activity: Activity | None = None
+        self,
+        payment: Payment,
+        *,
+        busy: str,
+        activity: Activity | None = None,
+        receipt: Receipt | None = None,
+        crew_version: int | None = None,
     ) -> Refused | None:
         """Put the payment (new id only) and add it to its trip's totals, atomically.
 
-        The payment goes into the email outbox, and its activity entry into the
-        trip's activity, in the same write. Returns None
-        when it was written, else why not.
+        The payment goes into the email outbox (the crew email), its receipt (if
+        any) too, and its activity entry into the trip's activity, all in the same
+        write. `crew_version`: the trip version a tip's shares were worked out at.
+        Returns None when it was written, else why not.
         """
         key = keys.payment_key(payment.trip_id, payment.id)
-        item = {
-            **key,
-            "kind": str(Kind.PAYMENT),
-            **payment.attributes(),
-            **enqueue_fields(key),
-        }
+        item = {**key, "kind": str(Kind.PAYMENT), **payment.attributes(), **enqueue_fields(key)}
         writes = [
             # Nulls are stored, so every payment has the contract's fields.
             self.table.put_write(
@@ -62,34 +174,29 @@ class Ledger:
             ),
             self.table.update_write(
                 keys.trip_key(payment.trip_id),
-                Update(
-                    "ADD paid_cents :amount, payment_count :one"
-                    " SET payment_logged = :at, updated_at = :at",
-                    condition="attribute_exists(PK) AND #status <> :cancelled",
-                    names={"#status": "status"},
-                    values={
-                        ":amount": payment.amount_cents,
-                        ":one": 1,
-                        ":at": payment.logged_at,
-                        ":cancelled": str(TripStatus.CANCELLED),
-                    },
-                ),
+                _totals_update(payment, version=crew_version),
                 old=True,
             ),
         ]
         if activity is not None:
             writes.append(activity_write(self.table, activity))
-        try:
-            self.table.transact(writes, busy=busy)
-        except Cancelled as cancelled:
-            mine, trip = cancelled.refusals[:2]
-            if mine.condition_failed:
-                stored = mine.old or self.table.get(key)
-                return Refused(existing=Payment.from_item(stored) if stored else None)
-            # Without the old item (older emulators), a read says why.
-            stored_trip = trip.old or self.table.get(keys.trip_key(payment.trip_id))
-            return Refused(trip=Trip.from_item(stored_trip) if stored_trip else None)
-        return None
+        if receipt is not None:
+            receipt_key = keys.receipt_key(receipt.trip_id, receipt.payment_id)
+            receipt_item = {
+                **receipt_key,
+                "kind": str(Kind.RECEIPT),
+                **receipt.attributes(),
+                **enqueue_fields(receipt_key),
+            }
+            writes.append(self.table.put_write(receipt_item, condition="attribute_not_exists(PK)"))
+        refusals = self._transact(writes, busy)
+        if refusals is None:
+            return None
+        mine, trip = refusals[:2]
+        if mine.condition_failed:
+            stored = mine.old or self.table.get(key)
+            return Refused(existing=Payment.from_item(stored) if stored else None)
+        return Refused(trip=self._trip_from(trip, payment.trip_id))
 
     def get(self, trip_id: str, payment_id: str) -> Payment | None:
         item = self.table.get(keys.payment_key(trip_id, payment_id))
@@ -109,55 +216,176 @@ class Ledger:
 
         None when the trip (or the payment) is gone.
         """
+        if payment.tip:
+            totals = Update(
+                "ADD tips_cents :minus SET updated_at = :at",
+                condition="attribute_exists(PK)",
+                values={":minus": -payment.amount_cents, ":at": at},
+            )
+        else:
+            totals = _paid_change(
+                -payment.amount_cents, at, ", payment_count :minus_one", {":minus_one": -1}
+            )
+        key = keys.payment_key(payment.trip_id, payment.id)
+        return self._void(payment, key, totals, [], reason, at, by, busy, activity)
+
+    # --- Refunds ----------------------------------------------------------------------
+
+    def log_refund(
+        self, refund: Refund, *, busy: str, activity: Activity | None = None
+    ) -> Refused | None:
+        """Put the refund (new id only) and take it off its trip's paid total, atomically;
+        refused when the trip has less paid (net of earlier refunds) than it hands back.
+
+        A refund that names the fare it hands back adds to that fare's `refunded_cents`
+        in the same write (refused unless it is a logged fare of this trip).
+        """
+        key = keys.refund_key(refund.trip_id, refund.id)
+        item = {**key, "kind": str(Kind.REFUND), **refund.attributes()}
         writes = [
+            self.table.put_write(
+                item, condition="attribute_not_exists(PK)", keep_nulls=True, old=True
+            ),
             self.table.update_write(
-                keys.payment_key(payment.trip_id, payment.id),
-                Update(
-                    "SET #status = :void, void_reason = :reason, voided_at = :at,"
-                    " voided_by = :by, voided_by_id = :by_id",
-                    condition="#status = :logged AND amount_cents = :amount",
-                    names={"#status": "status"},
-                    values={
-                        ":void": str(PaymentStatus.VOID),
-                        ":logged": str(PaymentStatus.LOGGED),
-                        ":reason": reason,
-                        ":at": at,
-                        ":by": by.name,
-                        ":by_id": by.id,
-                        ":amount": payment.amount_cents,
-                    },
+                keys.trip_key(refund.trip_id),
+                _paid_change(
+                    -refund.amount_cents,
+                    refund.logged_at,
+                    ", refunded_cents :amount, refund_count :one",
+                    {":amount": refund.amount_cents, ":one": 1},
                 ),
                 old=True,
             ),
-            self.table.update_write(
-                keys.trip_key(payment.trip_id),
-                Update(
-                    "ADD paid_cents :minus, payment_count :minus_one SET updated_at = :at",
-                    condition="attribute_exists(PK)",
-                    values={":minus": -payment.amount_cents, ":minus_one": -1, ":at": at},
-                ),
-            ),
         ]
+        if refund.payment_id is not None:
+            writes.append(self._fare_refunded(refund))
         if activity is not None:
             writes.append(activity_write(self.table, activity))
+        refusals = self._transact(writes, busy)
+        if refusals is None:
+            return None
+        mine, trip = refusals[:2]
+        if mine.condition_failed:
+            stored = mine.old or self.table.get(key)
+            return Refused(existing=Refund.from_item(stored) if stored else None)
+        if trip.condition_failed:
+            return Refused(trip=self._trip_from(trip, refund.trip_id))
+        stored_trip = self.table.get(keys.trip_key(refund.trip_id))
+        return Refused(
+            trip=Trip.from_item(stored_trip) if stored_trip else None, payment_refused=True
+        )
+
+    def get_refund(self, trip_id: str, refund_id: str) -> Refund | None:
+        item = self.table.get(keys.refund_key(trip_id, refund_id))
+        return Refund.from_item(item) if item else None
+
+    def void_refund(
+        self,
+        refund: Refund,
+        *,
+        reason: str,
+        at: str,
+        by: Actor,
+        busy: str,
+        activity: Activity | None = None,
+    ) -> Voided | None:
+        """Mark a logged refund void and put it back on its trip's paid total, atomically."""
+        totals = _paid_change(
+            refund.amount_cents,
+            at,
+            ", refunded_cents :minus, refund_count :minus_one",
+            {":minus": -refund.amount_cents, ":minus_one": -1},
+        )
+        linked = [] if refund.payment_id is None else [self._fare_refunded(refund, undo=True)]
+        key = keys.refund_key(refund.trip_id, refund.id)
+        return self._void(refund, key, totals, linked, reason, at, by, busy, activity)
+
+    def _fare_refunded(self, refund: Refund, *, undo: bool = False) -> dict[str, Any]:
+        """The named fare's `refunded_cents`: the refund's amount on (only onto a logged
+        fare of this trip), or off again when the refund is voided."""
+        assert refund.payment_id is not None
+        key = keys.payment_key(refund.trip_id, refund.payment_id)
+        if undo:
+            return self.table.update_write(
+                key, Update("ADD refunded_cents :cents", values={":cents": -refund.amount_cents})
+            )
+        return self.table.update_write(
+            key,
+            Update(
+                "ADD refunded_cents :cents",
+                condition="attribute_exists(PK) AND #status = :logged"
+                " AND (attribute_not_exists(payment_kind) OR payment_kind = :fare)",
+                names={"#status": "status"},
+                values={
+                    ":cents": refund.amount_cents,
+                    ":logged": str(PaymentStatus.LOGGED),
+                    ":fare": str(PaymentKind.FARE),
+                },
+            ),
+        )
+
+    # --- Reading a trip's ledger -------------------------------------------------------
+
+    def of_trip(self, trip_id: str) -> Entries:
+        """Every payment, receipt and refund of a trip (voids included): one Query."""
+        items = self.table.query(
+            "PK = :pk AND SK BETWEEN :low AND :high",
+            {
+                ":pk": keys.trip_pk(trip_id),
+                ":low": keys.LEDGER_SK_LOW,
+                ":high": keys.LEDGER_SK_HIGH,
+            },
+        )
+        return ledger_entries(items)
+
+    # --- Shared ------------------------------------------------------------------------
+
+    def _transact(self, writes: list[dict[str, Any]], busy: str) -> list[Refusal] | None:
+        """Write them all; None when written, else the refusals in the order sent."""
         try:
             self.table.transact(writes, busy=busy)
         except Cancelled as cancelled:
-            mine = cancelled.refusals[0]
+            return cancelled.refusals
+        return None
+
+    def _trip_from(self, refusal: Refusal, trip_id: str) -> Trip | None:
+        # Without the old item (older emulators), a read says why.
+        stored = refusal.old or self.table.get(keys.trip_key(trip_id))
+        return Trip.from_item(stored) if stored else None
+
+    def _void(
+        self,
+        entry: Payment | Refund,
+        key: keys.Key,
+        totals: Update,
+        linked: list[dict[str, Any]],
+        reason: str,
+        at: str,
+        by: Actor,
+        busy: str,
+        activity: Activity | None,
+    ) -> Voided | None:
+        writes = [
+            self.table.update_write(
+                key, _void_update(entry.amount_cents, reason, at, by), old=True
+            ),
+            self.table.update_write(keys.trip_key(entry.trip_id), totals, old=True),
+            *linked,
+        ]
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
+        refusals = self._transact(writes, busy)
+        if refusals is not None:
+            mine, trip = refusals[:2]
             if mine.condition_failed:
                 # Someone voided it between our read and our write.
-                stored = mine.old or self.table.get(keys.payment_key(payment.trip_id, payment.id))
-                return Voided(Payment.from_item(stored), already=True) if stored else None
+                stored = mine.old or self.table.get(key)
+                return Voided(type(entry).from_item(stored), already=True) if stored else None
+            if trip.condition_failed:
+                found = self._trip_from(trip, entry.trip_id)
+                return Voided(entry, already=False, refused_by=found) if found else None
             return None
-        payment.status = PaymentStatus.VOID
-        payment.void_reason, payment.voided_at = reason, at
-        payment.voided_by, payment.voided_by_id = by.name, by.id
-        return Voided(payment, already=False)
-
-    def of_trip(self, trip_id: str) -> list[Payment]:
-        """Every payment of a trip (voids included): one Query on its partition."""
-        items = self.table.query(
-            "PK = :pk AND begins_with(SK, :prefix)",
-            {":pk": keys.trip_pk(trip_id), ":prefix": keys.PAYMENT_PREFIX},
-        )
-        return [Payment.from_item(item) for item in items]
+        entry.status = PaymentStatus.VOID
+        entry.void_reason, entry.voided_at = reason, at
+        entry.voided_by, entry.voided_by_id = by.name, by.id
+        return Voided(entry, already=False)

@@ -21,6 +21,7 @@ from chalicelib.records import (
     Kind,
     Notification,
     Payment,
+    Receipt,
     Record,
     ShoreNotice,
     Waiver,
@@ -63,6 +64,7 @@ class Claimed:
 # The record an outbox item of each kind is read as, for its email.
 _RECORDS: dict[str, type[Record]] = {
     Kind.PAYMENT: Payment,
+    Kind.RECEIPT: Receipt,
     Kind.WAIVER: Waiver,
     Kind.DEPARTURE: Departure,
     Kind.OVERDUE: ShoreNotice,

@@ -9,8 +9,9 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
+from chalicelib.db.ledger import ledger_entries
 from chalicelib.db.table import Cancelled, Table, versioned
-from chalicelib.records import Activity, Kind, Payment, Trip, TripStatus, Waiver
+from chalicelib.records import Activity, Kind, Payment, Refund, Trip, TripStatus, Waiver
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Detail:
 
     trip: Trip
     payments: list[Payment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
     waivers: list[Waiver] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
 
@@ -67,7 +69,7 @@ class Trips:
         return Trip.from_item(item) if item else None
 
     def detail(self, trip_id: str) -> Detail | None:
-        """The trip, its payments and its waivers in one Query (signatures sort above it)."""
+        """The trip, its ledger and its waivers in one Query (signatures sort above it)."""
         items = self.table.query(
             "PK = :pk AND SK < :ceiling",
             {":pk": keys.trip_pk(trip_id), ":ceiling": keys.DETAIL_SK_CEILING},
@@ -75,11 +77,11 @@ class Trips:
         head = next((i for i in items if i["SK"] == keys.TRIP_SK), None)
         if head is None:
             return None
+        ledger = ledger_entries(items)
         return Detail(
             trip=Trip.from_item(head),
-            payments=[
-                Payment.from_item(i) for i in items if i["SK"].startswith(keys.PAYMENT_PREFIX)
-            ],
+            payments=ledger.payments,
+            refunds=ledger.refunds,
             waivers=[Waiver.from_item(i) for i in items if i["SK"].startswith(keys.WAIVER_PREFIX)],
             activity=[
                 Activity.from_item(i) for i in items if i["SK"].startswith(keys.ACTIVITY_PREFIX)

@@ -1,0 +1,147 @@
+"""Money handed back to a patron (a trip cut short, a seat given up): refunds.
+
+A void says "this entry was a mistake"; a refund says "money went back". A
+refund is written in ONE transaction with its trip's totals (chalicelib/db/
+ledger.py): it comes off `paid_cents` (so the balance grows again) and adds to
+`refunded_cents`. The transaction refuses a refund larger than what is paid net
+of earlier refunds (409 `refund_exceeds_paid`), so two refunds at once can never
+together hand back more than was paid.
+
+Like payments on `payment_id`, refunds are idempotent on the client's
+`refund_id`: a replay with the same content answers the stored refund (200) and
+counts nothing twice; the same id with other content is a 409. Refunds are
+allowed on a cancelled trip: that is when money goes back most often.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import money, payments, timeutil, trips
+from chalicelib import validation as v
+from chalicelib.db import get_store
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.records import Action, Actor, PaymentMethod, Refund, Trip
+
+FIELDS = ("refund_id", "amount_cents", "method", "reason", "payment_id")
+_BUSY = "the trip is busy: try again in a moment"
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """A refund logged (`created`: False for a replay) or voided (`already_void`)."""
+
+    refund: Refund
+    trip: Trip
+    created: bool = True
+    already_void: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"refund": self.refund.to_json(), "event": self.trip.to_json()}
+
+    def void_json(self) -> dict[str, Any]:
+        answer = {**self.to_json(), "already_void": self.already_void}
+        if self.already_void:
+            answer["message"] = "this refund was already void: nothing changed"
+        return answer
+
+
+def _read(body: dict[str, Any]) -> dict[str, Any]:
+    """Validated refund fields (400 naming the field on the first problem)."""
+    return {
+        "refund_id": v.uuid_text(body, "refund_id"),
+        "amount_cents": v.integer(
+            body, "amount_cents", required=True, minimum=1, maximum=payments.MAX_AMOUNT_CENTS
+        ),
+        "method": v.choice(body, "method", [m.value for m in PaymentMethod], required=True),
+        "reason": v.text(body, "reason", required=True, max_len=300, multiline=True),
+        "payment_id": v.uuid_text(body, "payment_id"),
+    }
+
+
+def log_refund(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> RefundOutcome:
+    """Record money handed back and take it off the trip's paid total, atomically.
+
+    AWS calls: one TransactWriteItems, then one consistent GetItem of the trip (as
+    a payment). A replay costs the same.
+    """
+    by = Actor.of(by)
+    v.path_id(trip_id)
+    v.reject_unknown(body, FIELDS)
+    fields = _read(body)
+    refund = Refund(
+        id=fields.pop("refund_id") or str(uuid.uuid4()),
+        trip_id=trip_id,
+        **fields,
+        logged_at=timeutil.now_iso(),
+        logged_by=by.name,
+        logged_by_id=by.id,
+    )
+    entry = trips.activity_entry(
+        trip_id,
+        by,
+        Action.REFUND_LOGGED,
+        f"{by.name} refunded {money.display_dollars(refund.amount_cents)}"
+        f" {money.method_label(refund.method)}: {refund.reason}",
+    )
+    refused = get_store().ledger.log_refund(refund, busy=_BUSY, activity=entry)
+    if refused is None:
+        return RefundOutcome(refund, trips.load_trip(trip_id))
+    if refused.existing is not None:
+        if not isinstance(refused.existing, Refund) or (
+            refused.existing.content() != refund.content()
+        ):
+            raise Conflict(
+                "this refund_id was already used for a different refund",
+                field="refund_id",
+                code="refund_id_reused",
+            )
+        return RefundOutcome(refused.existing, trips.load_trip(trip_id), created=False)
+    if refused.trip is None:
+        raise NotFound("no such event", field="event_id")
+    if refused.payment_refused:
+        raise Conflict(
+            "payment_id must be a logged fare of this trip (not void, not a tip)",
+            field="payment_id",
+            code="not_refundable",
+        )
+    raise Conflict(
+        f"a refund of {money.display_dollars(refund.amount_cents)} is more than this trip"
+        f" has paid ({money.display_dollars(refused.trip.paid_cents)}, net of earlier refunds)",
+        field="amount_cents",
+        code="refund_exceeds_paid",
+    )
+
+
+def void_refund(
+    trip_id: str, refund_id: str, body: dict[str, Any], *, by: Actor | str
+) -> RefundOutcome:
+    """Mark a refund void (logged by mistake) and put it back on the trip's paid total.
+
+    Voiding again changes nothing and answers `already_void: true`.
+    """
+    by = Actor.of(by)
+    v.path_id(trip_id)
+    v.path_id(refund_id, "refund")
+    v.reject_unknown(body, ("reason",))
+    reason = v.text(body, "reason", required=True, max_len=300, multiline=True) or ""
+    store = get_store()
+    stored = store.ledger.get_refund(trip_id, str(uuid.UUID(refund_id)))
+    if stored is None:
+        raise NotFound("no such refund", field="refund_id")
+    if stored.void:
+        return RefundOutcome(stored, trips.load_trip(trip_id), already_void=True)
+    entry = trips.activity_entry(
+        trip_id,
+        by,
+        Action.REFUND_VOIDED,
+        f"{by.name} voided the {money.display_dollars(stored.amount_cents)} refund: {reason}",
+    )
+    voided = store.ledger.void_refund(
+        stored, reason=reason, at=timeutil.now_iso(), by=by, busy=_BUSY, activity=entry
+    )
+    if voided is None:
+        raise NotFound("no such event", field="event_id")
+    return RefundOutcome(voided.entry, trips.load_trip(trip_id), already_void=voided.already)
