@@ -28,9 +28,12 @@ function show(view) {
   for (const v of VIEWS) $(`#${v}-view`).hidden = v !== view;
   const out = view === "login" || view === "setup";
   for (const id of ["#logout", "#menu-account", "#menu-crew", "#menu-exports"]) $(id).hidden = out;
-  // A new screen: focus its heading so screen readers announce it. Paging the board
-  // keeps focus on the button that was pressed.
-  if (view !== current) requestAnimationFrame(() => $(`#${view}-view h1`)?.focus({ preventScroll: true }));
+  // A new screen: focus its heading so screen readers announce it, unless the crew are
+  // already in it (typing in a field: the keys must not land elsewhere). Paging the
+  // board keeps focus on the button that was pressed.
+  if (view !== current) {
+    requestAnimationFrame(() => $(`#${view}-view`).contains(document.activeElement) || $(`#${view}-view h1`)?.focus({ preventScroll: true }));
+  }
   if (location.hash !== currentPath) window.scrollTo(0, 0);
   current = view;
   currentPath = location.hash;

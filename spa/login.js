@@ -21,7 +21,8 @@ export function showLogin(showView, afterLogin, message = "") {
   clearErrors(form);
   $("#login-name").value ||= localStorage.getItem(NAME_KEY) ?? "";
   show("login");
-  requestAnimationFrame(() => $("#login-password").focus());
+  // The password (the username is usually kept), unless a field is already being typed in.
+  requestAnimationFrame(() => form.contains(document.activeElement) || $("#login-password").focus());
 }
 
 // Payments saved on the phone are never deleted by a log out: they stay, and are sent
