@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib import money, timeutil, trips
 from chalicelib import validation as v
@@ -33,6 +33,7 @@ from chalicelib.records import (
     TIP_FOR_CREW,
     Action,
     Actor,
+    LedgerEntry,
     Notification,
     Payment,
     PaymentKind,
@@ -41,6 +42,8 @@ from chalicelib.records import (
     Role,
     Trip,
 )
+
+Entry = TypeVar("Entry", bound=LedgerEntry)
 
 FIELDS = (
     "payment_id",
@@ -224,18 +227,22 @@ def _check_open(trip: Trip) -> None:
         )
 
 
+def replayed(stored: LedgerEntry, new: Entry, what: str) -> Entry:
+    """The stored entry a resent id names, when it is the same entry; else 409
+    `<what>_id_reused` (the id was used for different content)."""
+    if not isinstance(stored, type(new)) or stored.content() != new.content():
+        raise Conflict(
+            f"this {what}_id was already used for a different {what}",
+            field=f"{what}_id",
+            code=f"{what}_id_reused",
+        )
+    return stored
+
+
 def _replayed(payment: Payment, refused: Refused, trip_now: Callable[[], Trip]) -> Logged:
     """A refused payment: the stored one for a replay, else why it was refused."""
     if refused.existing is not None:
-        if not isinstance(refused.existing, Payment) or (
-            refused.existing.content() != payment.content()
-        ):
-            raise Conflict(
-                "this payment_id was already used for a different payment",
-                field="payment_id",
-                code="payment_id_reused",
-            )
-        return Logged(refused.existing, trip_now(), created=False)
+        return Logged(replayed(refused.existing, payment, "payment"), trip_now(), created=False)
     if refused.trip is not None:
         _check_open(refused.trip)
     raise NotFound("no such event", field="event_id")
@@ -256,12 +263,9 @@ def void_payment(
     A `crew` caller may void only a payment they logged, within 30 minutes.
     """
     by = Actor.of(by)
-    v.path_id(trip_id)
-    v.path_id(payment_id, "payment")
-    v.reject_unknown(body, ("reason",))
-    reason = v.text(body, "reason", required=True, max_len=300, multiline=True) or ""
+    payment_id, reason = void_request(trip_id, payment_id, body, "payment")
     store = get_store()
-    stored = store.ledger.get(trip_id, str(uuid.UUID(payment_id)))
+    stored = store.ledger.get(trip_id, payment_id)
     if stored is None:
         raise NotFound("no such payment", field="payment_id")
     if stored.void:
@@ -283,6 +287,16 @@ def void_payment(
     if voided.refused_by is not None:
         raise refunds_exceed_paid("voiding this fare", field="payment_id")
     return VoidOutcome(voided.payment, trips.load_trip(trip_id), already_void=voided.already)
+
+
+def void_request(trip_id: str, entry_id: str, body: dict[str, Any], what: str) -> tuple[str, str]:
+    """A void's entry id (canonical UUID) and its reason; 404 for ids that cannot
+    exist, 400 naming the field for a bad body."""
+    v.path_id(trip_id)
+    v.path_id(entry_id, what)
+    v.reject_unknown(body, ("reason",))
+    reason = v.text(body, "reason", required=True, max_len=300, multiline=True) or ""
+    return str(uuid.UUID(entry_id)), reason
 
 
 def refunds_exceed_paid(what: str, *, field: str) -> Conflict:

@@ -286,8 +286,41 @@ class Trip(Record):
         return None if self.price_cents is None else self.price_cents - self.paid_cents
 
 
+@dataclass(kw_only=True)
+class LedgerEntry(Record):
+    """What payments and refunds share: who logged them, and their void (a mistake is
+    voided, its row kept). Keyword-only, so each kind keeps its own fields' order."""
+
+    # What must match for a replayed id to be the same entry.
+    CONTENT: ClassVar[tuple[str, ...]] = ()
+
+    logged_by: str | None = None
+    logged_by_id: str | None = None
+    status: PaymentStatus = PaymentStatus.LOGGED
+    void_reason: str | None = None
+    voided_at: str | None = None
+    voided_by: str | None = None
+    voided_by_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.status = PaymentStatus(self.status)
+
+    @property
+    def void(self) -> bool:
+        return self.status is PaymentStatus.VOID
+
+    def content(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.CONTENT)
+
+    def mark_void(self, reason: str, at: str, by: Actor) -> None:
+        """As the void's write left it."""
+        self.status = PaymentStatus.VOID
+        self.void_reason, self.voided_at = reason, at
+        self.voided_by, self.voided_by_id = by.name, by.id
+
+
 @dataclass
-class Payment(Record):
+class Payment(LedgerEntry):
     """Money a patron handed the crew: the API's Payment."""
 
     PUBLIC: ClassVar[tuple[str, ...]] = (
@@ -320,14 +353,7 @@ class Payment(Record):
     method: PaymentMethod
     logged_at: str
     note: str | None = None
-    logged_by: str | None = None
-    status: PaymentStatus = PaymentStatus.LOGGED
-    void_reason: str | None = None
-    voided_at: str | None = None
-    voided_by: str | None = None
     notification: Notification | None = None
-    logged_by_id: str | None = None
-    voided_by_id: str | None = None
     payment_kind: PaymentKind = PaymentKind.FARE
     # A tip's: "crew" or the account ids named, and the split [{account_id, name, cents}].
     tip_for: str | list[str] | None = None
@@ -339,7 +365,6 @@ class Payment(Record):
     # How much of this fare refunds linked to it have handed back.
     refunded_cents: int = 0
 
-    # What must match for a replayed payment_id to be the same payment.
     CONTENT: ClassVar[tuple[str, ...]] = (
         "patron_name",
         "amount_cents",
@@ -351,8 +376,8 @@ class Payment(Record):
     )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.method = PaymentMethod(self.method)
-        self.status = PaymentStatus(self.status)
         self.payment_kind = PaymentKind(self.payment_kind or PaymentKind.FARE)
         self.tip_shares = list(self.tip_shares or [])
         if self.notification is not None:
@@ -364,16 +389,9 @@ class Payment(Record):
     def tip(self) -> bool:
         return self.payment_kind is PaymentKind.TIP
 
-    @property
-    def void(self) -> bool:
-        return self.status is PaymentStatus.VOID
-
-    def content(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.CONTENT)
-
 
 @dataclass
-class Refund(Record):
+class Refund(LedgerEntry):
     """Money handed back to a patron (a trip cut short): taken off the trip's paid total.
 
     Like a payment it is append-only: a refund logged by mistake is voided, not deleted.
@@ -402,27 +420,12 @@ class Refund(Record):
     reason: str
     logged_at: str
     payment_id: str | None = None
-    logged_by: str | None = None
-    logged_by_id: str | None = None
-    status: PaymentStatus = PaymentStatus.LOGGED
-    void_reason: str | None = None
-    voided_at: str | None = None
-    voided_by: str | None = None
-    voided_by_id: str | None = None
 
-    # What must match for a replayed refund_id to be the same refund.
     CONTENT: ClassVar[tuple[str, ...]] = ("amount_cents", "method", "reason", "payment_id")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.method = PaymentMethod(self.method)
-        self.status = PaymentStatus(self.status)
-
-    @property
-    def void(self) -> bool:
-        return self.status is PaymentStatus.VOID
-
-    def content(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.CONTENT)
 
 
 @dataclass

@@ -90,15 +90,8 @@ def log_refund(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Refund
     if refused is None:
         return RefundOutcome(refund, trips.load_trip(trip_id))
     if refused.existing is not None:
-        if not isinstance(refused.existing, Refund) or (
-            refused.existing.content() != refund.content()
-        ):
-            raise Conflict(
-                "this refund_id was already used for a different refund",
-                field="refund_id",
-                code="refund_id_reused",
-            )
-        return RefundOutcome(refused.existing, trips.load_trip(trip_id), created=False)
+        stored = payments.replayed(refused.existing, refund, "refund")
+        return RefundOutcome(stored, trips.load_trip(trip_id), created=False)
     if refused.trip is None:
         raise NotFound("no such event", field="event_id")
     if refused.payment_refused:
@@ -123,12 +116,9 @@ def void_refund(
     Voiding again changes nothing and answers `already_void: true`.
     """
     by = Actor.of(by)
-    v.path_id(trip_id)
-    v.path_id(refund_id, "refund")
-    v.reject_unknown(body, ("reason",))
-    reason = v.text(body, "reason", required=True, max_len=300, multiline=True) or ""
+    refund_id, reason = payments.void_request(trip_id, refund_id, body, "refund")
     store = get_store()
-    stored = store.ledger.get_refund(trip_id, str(uuid.UUID(refund_id)))
+    stored = store.ledger.get_refund(trip_id, refund_id)
     if stored is None:
         raise NotFound("no such refund", field="refund_id")
     if stored.void:
@@ -139,7 +129,7 @@ def void_refund(
         Action.REFUND_VOIDED,
         f"{by.name} voided the {money.display_dollars(stored.amount_cents)} refund: {reason}",
     )
-    voided = store.ledger.void_refund(
+    voided = store.ledger.void(
         stored, reason=reason, at=timeutil.now_iso(), by=by, busy=_BUSY, activity=entry
     )
     if voided is None:

@@ -594,3 +594,22 @@ def test_ledger_window_longer_than_92_days_reads_in_parts_and_never_scans(crew_a
     assert [row["date"] for row in rows] == [d.isoformat() for d in days]
     assert "Scan" not in calls
     assert set(calls) == {"GetItem", "Query"}
+
+
+def test_resent_tip_after_the_trip_was_cancelled_is_still_a_replay(crew_api, crewed):
+    chosen = "3a7e2b8c-1d4f-4e6a-9b0c-5d8e7f6a1b2c"
+    first = tip(crew_api, crewed["id"], payment_id=chosen)
+    crew_api.post(f"/api/events/{crewed['id']}/cancel")
+    again = tip(crew_api, crewed["id"], payment_id=chosen)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json_body["payment"] == first.json_body["payment"]
+
+
+def test_tip_receipt_thanks_for_the_tip_and_names_no_share(crew_api, crewed, crew3, sent):
+    tip(crew_api, crewed["id"], amount_cents=1000, patron_email="ana@example.com")
+    crew_api.drain()
+    [receipt] = [e for e in sent if e["to"] == ["ana@example.com"]]
+    assert "tip for the crew" in receipt["text"]
+    assert "$10.00" in receipt["text"]
+    for crew_data in ("$3.34", "$3.33", *(a["display_name"] for a in crew3)):
+        assert crew_data not in receipt["text"] + receipt["html"]

@@ -194,40 +194,12 @@ class Ledger:
             return None
         mine, trip = refusals[:2]
         if mine.condition_failed:
-            stored = mine.old or self.table.get(key)
-            return Refused(existing=Payment.from_item(stored) if stored else None)
+            return self._replay(mine, key, Payment)
         return Refused(trip=self._trip_from(trip, payment.trip_id))
 
     def get(self, trip_id: str, payment_id: str) -> Payment | None:
         item = self.table.get(keys.payment_key(trip_id, payment_id))
         return Payment.from_item(item) if item else None
-
-    def void(
-        self,
-        payment: Payment,
-        *,
-        reason: str,
-        at: str,
-        by: Actor,
-        busy: str,
-        activity: Activity | None = None,
-    ) -> Voided | None:
-        """Mark a logged payment void and take it out of its trip's totals, atomically.
-
-        None when the trip (or the payment) is gone.
-        """
-        if payment.tip:
-            totals = Update(
-                "ADD tips_cents :minus SET updated_at = :at",
-                condition="attribute_exists(PK)",
-                values={":minus": -payment.amount_cents, ":at": at},
-            )
-        else:
-            totals = _paid_change(
-                -payment.amount_cents, at, ", payment_count :minus_one", {":minus_one": -1}
-            )
-        key = keys.payment_key(payment.trip_id, payment.id)
-        return self._void(payment, key, totals, [], reason, at, by, busy, activity)
 
     # --- Refunds ----------------------------------------------------------------------
 
@@ -266,8 +238,7 @@ class Ledger:
             return None
         mine, trip = refusals[:2]
         if mine.condition_failed:
-            stored = mine.old or self.table.get(key)
-            return Refused(existing=Refund.from_item(stored) if stored else None)
+            return self._replay(mine, key, Refund)
         if trip.condition_failed:
             return Refused(trip=self._trip_from(trip, refund.trip_id))
         stored_trip = self.table.get(keys.trip_key(refund.trip_id))
@@ -279,9 +250,11 @@ class Ledger:
         item = self.table.get(keys.refund_key(trip_id, refund_id))
         return Refund.from_item(item) if item else None
 
-    def void_refund(
+    # --- Voids: a logged entry was a mistake ----------------------------------------------
+
+    def void(
         self,
-        refund: Refund,
+        entry: Payment | Refund,
         *,
         reason: str,
         at: str,
@@ -289,16 +262,57 @@ class Ledger:
         busy: str,
         activity: Activity | None = None,
     ) -> Voided | None:
-        """Mark a logged refund void and put it back on its trip's paid total, atomically."""
-        totals = _paid_change(
-            refund.amount_cents,
-            at,
-            ", refunded_cents :minus, refund_count :minus_one",
-            {":minus": -refund.amount_cents, ":minus_one": -1},
-        )
-        linked = [] if refund.payment_id is None else [self._fare_refunded(refund, undo=True)]
-        key = keys.refund_key(refund.trip_id, refund.id)
-        return self._void(refund, key, totals, linked, reason, at, by, busy, activity)
+        """Mark a logged fare, tip or refund void and undo it on its trip's totals, atomically.
+
+        A fare comes off paid (refused when refunds already handed it back: `refused_by`),
+        a tip off the tips, a refund goes back on paid (and off the fare it names).
+        None when the trip (or the entry) is gone.
+        """
+        linked: list[dict[str, Any]] = []
+        if isinstance(entry, Refund):
+            key = keys.refund_key(entry.trip_id, entry.id)
+            totals = _paid_change(
+                entry.amount_cents,
+                at,
+                ", refunded_cents :minus, refund_count :minus_one",
+                {":minus": -entry.amount_cents, ":minus_one": -1},
+            )
+            if entry.payment_id is not None:
+                linked.append(self._fare_refunded(entry, undo=True))
+        elif entry.tip:
+            key = keys.payment_key(entry.trip_id, entry.id)
+            totals = Update(
+                "ADD tips_cents :minus SET updated_at = :at",
+                condition="attribute_exists(PK)",
+                values={":minus": -entry.amount_cents, ":at": at},
+            )
+        else:
+            key = keys.payment_key(entry.trip_id, entry.id)
+            totals = _paid_change(
+                -entry.amount_cents, at, ", payment_count :minus_one", {":minus_one": -1}
+            )
+        writes = [
+            self.table.update_write(
+                key, _void_update(entry.amount_cents, reason, at, by), old=True
+            ),
+            self.table.update_write(keys.trip_key(entry.trip_id), totals, old=True),
+            *linked,
+        ]
+        if activity is not None:
+            writes.append(activity_write(self.table, activity))
+        refusals = self._transact(writes, busy)
+        if refusals is None:
+            entry.mark_void(reason, at, by)
+            return Voided(entry, already=False)
+        mine, trip = refusals[:2]
+        if mine.condition_failed:
+            # Someone voided it between our read and our write.
+            stored = mine.old or self.table.get(key)
+            return Voided(type(entry).from_item(stored), already=True) if stored else None
+        if trip.condition_failed:
+            found = self._trip_from(trip, entry.trip_id)
+            return Voided(entry, already=False, refused_by=found) if found else None
+        return None
 
     def _fare_refunded(self, refund: Refund, *, undo: bool = False) -> dict[str, Any]:
         """The named fare's `refunded_cents`: the refund's amount on (only onto a logged
@@ -353,39 +367,9 @@ class Ledger:
         stored = refusal.old or self.table.get(keys.trip_key(trip_id))
         return Trip.from_item(stored) if stored else None
 
-    def _void(
-        self,
-        entry: Payment | Refund,
-        key: keys.Key,
-        totals: Update,
-        linked: list[dict[str, Any]],
-        reason: str,
-        at: str,
-        by: Actor,
-        busy: str,
-        activity: Activity | None,
-    ) -> Voided | None:
-        writes = [
-            self.table.update_write(
-                key, _void_update(entry.amount_cents, reason, at, by), old=True
-            ),
-            self.table.update_write(keys.trip_key(entry.trip_id), totals, old=True),
-            *linked,
-        ]
-        if activity is not None:
-            writes.append(activity_write(self.table, activity))
-        refusals = self._transact(writes, busy)
-        if refusals is not None:
-            mine, trip = refusals[:2]
-            if mine.condition_failed:
-                # Someone voided it between our read and our write.
-                stored = mine.old or self.table.get(key)
-                return Voided(type(entry).from_item(stored), already=True) if stored else None
-            if trip.condition_failed:
-                found = self._trip_from(trip, entry.trip_id)
-                return Voided(entry, already=False, refused_by=found) if found else None
-            return None
-        entry.status = PaymentStatus.VOID
-        entry.void_reason, entry.voided_at = reason, at
-        entry.voided_by, entry.voided_by_id = by.name, by.id
-        return Voided(entry, already=False)
+    def _replay(
+        self, refusal: Refusal, key: keys.Key, record: type[Payment] | type[Refund]
+    ) -> Refused:
+        """The entry already stored under a new entry's key (a replay, or a reused id)."""
+        stored = refusal.old or self.table.get(key)
+        return Refused(existing=record.from_item(stored) if stored else None)
