@@ -113,9 +113,10 @@ const FALLBACK = {
 
 /**
  * Call the API. `auth: false` for the login request itself (its 401 means a wrong
- * password, not an expired session). Resolves to the parsed JSON; rejects with ApiError.
+ * password, not an expired session). Resolves to the parsed JSON (`raw`: {text, headers},
+ * for a CSV); rejects with ApiError.
  */
-export async function apiFetch(path, { method = "GET", body, auth = true, started = null } = {}) {
+export async function apiFetch(path, { method = "GET", body, auth = true, started = null, raw = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = auth ? (await loadSession(), session()?.token) : null;
@@ -139,13 +140,14 @@ export async function apiFetch(path, { method = "GET", body, auth = true, starte
     clearTimeout(timer);
   }
   let data = null;
+  let text = "";
   try {
-    const text = await res.text();
-    data = text ? JSON.parse(text) : null;
+    text = await res.text();
+    data = raw && res.ok ? null : text ? JSON.parse(text) : null;
   } catch {
     data = null;
   }
-  if (res.ok) return data;
+  if (res.ok) return raw ? { text, headers: res.headers } : data;
   const sessionLost = auth && (res.status === 401 || deniedByGateway(res, data, token));
   const err = new ApiError(
     sessionLost ? 401 : res.status,

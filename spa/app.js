@@ -5,6 +5,7 @@
 //   #/              the board from today      #/week/YYYY-MM-DD  the board from that day
 //   #/e/{id}        one trip                  #/e/{id}/edit      edit it      #/new  a new trip
 //   #/account       my account (account.js)   #/crew             crew accounts (crew.js)
+//   #/exports       ledger CSV, tips, cash-up (exports.js; captains and owners)
 //   #/setup/{code}  set your password from a setup link (account.js)
 import { apiFetch, loadSession, saveSession, session, showRole, whenUnauthorized } from "./api.js";
 import { boardFrom, loadBoard, showSaved } from "./board.js";
@@ -17,7 +18,7 @@ const LATER = ["./detail.js", "./trip.js", "./payment.js", "./login.js"];
 const login = (message) => import("./login.js").then((m) => m.showLogin(show, loggedIn, message));
 const logOut = () => import("./login.js").then((m) => m.logOut(show, loggedIn));
 
-const VIEWS = ["login", "board", "detail", "trip", "setup", "account", "crew"];
+const VIEWS = ["login", "board", "detail", "trip", "setup", "account", "crew", "exports"];
 const RETRY_MS = 20000;
 const SOON_MS = 3000;
 
@@ -26,7 +27,7 @@ let currentPath = null;
 function show(view) {
   for (const v of VIEWS) $(`#${v}-view`).hidden = v !== view;
   const out = view === "login" || view === "setup";
-  for (const id of ["#logout", "#menu-account", "#menu-crew"]) $(id).hidden = out;
+  for (const id of ["#logout", "#menu-account", "#menu-crew", "#menu-exports"]) $(id).hidden = out;
   // A new screen: focus its heading so screen readers announce it. Paging the board
   // keeps focus on the button that was pressed, and a screen that put focus in its
   // first field (login, set password) keeps it there: a crew member already typing
@@ -67,6 +68,8 @@ function route({ refresh = false } = {}) {
     later("./account.js", "account", (a) => a.showAccount(logOut));
   } else if (path === "/crew") {
     later("./crew.js", "crew", (c) => c.showCrew());
+  } else if (path === "/exports") {
+    later("./exports.js", "exports", (x) => x.showExports());
   } else if ((m = /^\/e\/([^/]+)\/edit$/.exec(path))) {
     later("./trip.js", "trip", (t) => t.editTrip(decodeURIComponent(m[1])));
   } else if ((m = /^\/e\/([^/]+)$/.exec(path))) {

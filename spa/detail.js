@@ -1,19 +1,19 @@
-// One trip: its figures, the payments ledger (with Void), payments saved on the phone
-// and not logged yet, the waivers signed and the link patrons use to sign. One request
-// to load (the last copy seen shows at once, marked "as of"); actions update from
-// their replies.
+// One trip: its figures, the fares, tips and refunds (each with Void), payments saved
+// on the phone and not logged yet, the waivers signed and the link patrons use to
+// sign. One request to load (the last copy seen shows at once, marked "as of");
+// actions update from their replies. Captains and owners log refunds here.
 import { apiFetch, lastKnown, myAccount } from "./api.js";
 import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js";
 import { API_BASE } from "./config.js";
 import { discard, saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
-import { $, clearErrors, closeModal, datePart, fill, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf, openModal, showError, submitting, toast } from "./ui.js";
+import { $, clearErrors, closeModal, datePart, fill, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf, newId, openModal, parsePositiveDollars, showError, submitting, toast } from "./ui.js";
 
 const root = $("#detail");
 const title = $("#detail-title");
-let state = null; // {event, payments, waivers}
+let state = null; // {event, payments, refunds, waivers}
 let kept = []; // this trip's payments saved on the phone
-let voiding = null; // the payment the void modal is about
+let voiding = null; // {what: "payment" | "refund", item}: what the void modal is about
 
 /** Load and show one trip. `refresh` keeps what is on screen until the new data is here. */
 export async function showDetail(id, { refresh = false } = {}) {
@@ -39,6 +39,10 @@ export async function showDetail(id, { refresh = false } = {}) {
   }
 }
 
+const isCaptain = () => ["captain", "owner"].includes(myAccount()?.role);
+const byTime = (list) => [...(list ?? [])].sort((a, b) => Date.parse(a.logged_at) - Date.parse(b.logged_at));
+const RECEIPT = { pending: "Receipt being sent", sent: "Receipt sent", failed: "Receipt not sent" };
+
 const waiverLink = (id) => `${API_BASE || location.origin}/g/${encodeURIComponent(id)}/waiver`;
 
 // Captains and owners void any payment; crew only their own, for 30 minutes (as the API).
@@ -48,19 +52,47 @@ function mayVoid(p) {
   return p.logged_by_id === me.id && Date.now() - Date.parse(p.logged_at) < 30 * 60 * 1000;
 }
 
+// A fare or a tip: a tip says who it is for and each person's share.
 function ledgerRow(p) {
   const isVoid = p.status === "void";
-  return h("li", { class: isVoid ? "void" : "", id: `pay-${p.id}`, tabindex: "-1" },
+  const tip = p.kind === "tip";
+  const shares = (p.tip_shares ?? []).map((s) => `${s.name} ${formatCents(s.cents)}`).join(", ");
+  return h("li", { class: [tip && "tip", isVoid && "void"].filter(Boolean).join(" "), id: `pay-${p.id}`, tabindex: "-1" },
     h("p", { class: "line" },
       h("span", { class: "amount" }, formatCents(p.amount_cents)),
       h("span", { class: "who" }, p.patron_name),
+      tip && h("span", { class: "badge" }, "Tip"),
       isVoid && h("span", { class: "badge" }, "Void")),
-    h("p", { class: "meta" }, [p.method, formatStamp(p.logged_at), p.logged_by && `by ${p.logged_by}`]
+    h("p", { class: "meta" }, [p.method, formatStamp(p.logged_at), p.logged_by && `by ${p.logged_by}`, RECEIPT[p.receipt]]
       .filter(Boolean).join(" · ")),
+    tip && shares && h("p", { class: "meta" }, `For: ${shares}`),
     p.note && h("p", { class: "meta" }, `Note: ${p.note}`),
     isVoid && p.void_reason && h("p", { class: "meta" }, `Voided: ${p.void_reason}`),
-    !isVoid && mayVoid(p) && h("button", { type: "button", class: "ghost small", onclick: () => openVoid(p) },
-      "Void", h("span", { class: "sr" }, ` ${formatCents(p.amount_cents)} from ${p.patron_name}`)));
+    !isVoid && mayVoid(p) && h("button", { type: "button", class: "ghost small", onclick: () => openVoid("payment", p) },
+      "Void", h("span", { class: "sr" }, ` ${tip ? "tip " : ""}${formatCents(p.amount_cents)} from ${p.patron_name}`)));
+}
+
+// Money handed back to a patron: captains and owners log and void these.
+function refundRow(r) {
+  const isVoid = r.status === "void";
+  return h("li", { class: isVoid ? "refund void" : "refund", id: `refund-${r.id}`, tabindex: "-1" },
+    h("p", { class: "line" },
+      h("span", { class: "amount" }, formatCents(r.amount_cents)),
+      h("span", { class: "who" }, r.reason),
+      isVoid && h("span", { class: "badge" }, "Void")),
+    h("p", { class: "meta" }, [r.method, formatStamp(r.logged_at), r.logged_by && `by ${r.logged_by}`].filter(Boolean).join(" · ")),
+    isVoid && r.void_reason && h("p", { class: "meta" }, `Voided: ${r.void_reason}`),
+    !isVoid && isCaptain() && h("button", { type: "button", class: "ghost small", onclick: () => openVoid("refund", r) },
+      "Void", h("span", { class: "sr" }, ` refund of ${formatCents(r.amount_cents)}`)));
+}
+
+/** Tips and refunds beside the trip's figures: neither is part of Paid as shown above it. */
+function moneyFigures(ev) {
+  const rows = [];
+  if (ev.tips_cents) rows.push(["Tips", formatCents(ev.tips_cents)]);
+  if (ev.refunded_cents) rows.push(["Refunded", `${formatCents(ev.refunded_cents)} (${ev.refund_count ?? 0})`]);
+  return rows.length > 0 && h("dl", { class: "figures extra", id: "detail-money" },
+    rows.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
 }
 
 // A payment saved on the phone: waiting to send, or refused ("Not logged: why") with
@@ -74,6 +106,7 @@ function savedRow(p) {
     h("p", { class: "line" },
       h("span", { class: "amount" }, formatCents(b.amount_cents)),
       h("span", { class: "who" }, b.patron_name),
+      b.kind === "tip" && h("span", { class: "badge" }, "Tip"),
       h("span", { class: "badge" }, p.refused ? "Not logged" : "Waiting to send")),
     h("p", { class: "meta" }, p.refused ? `Not logged: ${p.refused}` : [b.method, b.note].filter(Boolean).join(" · ")),
     p.refused && h("p", { class: "actions" },
@@ -104,7 +137,10 @@ async function copyLink(input) {
 function render() {
   const ev = state.event;
   // Compare instants: offsets differ across a DST change, so strings can sort wrong.
-  const payments = [...state.payments].sort((a, b) => Date.parse(a.logged_at) - Date.parse(b.logged_at));
+  const payments = byTime(state.payments);
+  const fares = payments.filter((p) => p.kind !== "tip");
+  const tips = payments.filter((p) => p.kind === "tip");
+  const refunds = byTime(state.refunds);
   const waivers = state.waivers;
   const link = h("input", { id: "waiver-link", readonly: true, value: waiverLink(ev.id) });
   title.textContent = ev.title;
@@ -114,17 +150,24 @@ function render() {
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
     ev.notes && h("p", { class: "notes" }, ev.notes),
     figureList(ev),
+    moneyFigures(ev),
     h("div", { class: "actions" },
       !isCancelled(ev) && h("button", { type: "button", class: "primary", id: "detail-pay",
         onclick: () => openPayment(ev, { onLogged: () => showDetail(ev.id, { refresh: true }), returnTo: () => $("#detail-pay") }) },
       "Log Payment"),
       !isCancelled(ev) && h("a", { class: "button needs-captain", href: `#/e/${encodeURIComponent(ev.id)}/edit` }, "Edit trip"),
       !isCancelled(ev) && h("button", { type: "button", class: "danger needs-captain", id: "detail-cancel", onclick: openCancel },
-        "Cancel trip")),
+        "Cancel trip"),
+      ev.paid_cents > 0 && h("button", { type: "button", class: "needs-captain", id: "detail-refund", onclick: openRefund },
+        "Log refund")),
     kept.length > 0 && h("h2", {}, `Saved on this phone (${kept.length})`),
     kept.length > 0 && h("ol", { class: "ledger saved" }, kept.map(savedRow)),
-    h("h2", {}, `Payments (${payments.length})`),
-    payments.length ? h("ol", { class: "ledger" }, payments.map(ledgerRow)) : h("p", { class: "empty" }, "No payments yet."),
+    h("h2", {}, `Payments (${fares.length})`),
+    fares.length ? h("ol", { class: "ledger", id: "fares" }, fares.map(ledgerRow)) : h("p", { class: "empty" }, "No payments yet."),
+    tips.length > 0 && h("h2", {}, `Tips (${tips.length})`),
+    tips.length > 0 && h("ol", { class: "ledger", id: "tips" }, tips.map(ledgerRow)),
+    refunds.length > 0 && h("h2", {}, `Refunds (${refunds.length})`),
+    refunds.length > 0 && h("ol", { class: "ledger", id: "refunds" }, refunds.map(refundRow)),
     h("h2", {}, `Waivers (${ev.waiver_count} covered)`),
     h("label", { for: "waiver-link" }, "Waiver link for patrons"),
     h("div", { class: "copy" }, link, h("button", { type: "button", onclick: () => copyLink(link) }, "Copy link")),
@@ -135,15 +178,24 @@ function render() {
   import("./manifest.js").then((m) => m.showDock($("#dock"), ev));
 }
 
-// ---- void a payment: a reason, then the confirm button in the same dialog ----
+// ---- void a payment or a refund: a reason, then the confirm button in the same dialog ----
 
-function openVoid(p) {
-  voiding = p;
+function openVoid(what, item) {
+  voiding = { what, item };
   const form = $("#void-form");
   form.reset();
   clearErrors(form);
-  $("#void-what").textContent = `${formatCents(p.amount_cents)} ${p.method} from ${p.patron_name}, logged ${formatStamp(p.logged_at)}.`;
-  openModal($("#void-modal"), { focus: $("#void-reason"), returnTo: () => $(`#pay-${CSS.escape(p.id)}`) });
+  const refund = what === "refund";
+  $("#void-title").textContent = refund ? "Void refund?" : "Void payment?";
+  $("#void-submit").textContent = refund ? "Void refund" : "Void payment";
+  $("#void-form .hint").textContent = refund
+    ? "The refund stays in the list, struck through; the paid total goes back up."
+    : "The payment stays in the ledger, struck through; the totals drop.";
+  $("#void-what").textContent = refund
+    ? `Refund of ${formatCents(item.amount_cents)} ${item.method} (${item.reason}), logged ${formatStamp(item.logged_at)}.`
+    : `${formatCents(item.amount_cents)} ${item.method} from ${item.patron_name}, logged ${formatStamp(item.logged_at)}.`;
+  const row = () => $(`#${refund ? "refund" : "pay"}-${CSS.escape(item.id)}`);
+  openModal($("#void-modal"), { focus: $("#void-reason"), returnTo: row });
 }
 
 $("#void-form").addEventListener("submit", (e) => {
@@ -151,19 +203,92 @@ $("#void-form").addEventListener("submit", (e) => {
   const form = e.currentTarget;
   if (!voiding) return;
   clearErrors(form);
+  const { what, item } = voiding;
   const reason = $("#void-reason").value.trim();
-  if (!reason) return showError(form, "Say why this payment is void.", "reason");
-  const p = voiding;
+  if (!reason) return showError(form, `Say why this ${what} is void.`, "reason");
+  const list = what === "refund" ? "refunds" : "payments";
   submitting(form, async () => {
-    const res = await apiFetch(`/api/events/${encodeURIComponent(p.event_id)}/payments/${encodeURIComponent(p.id)}/void`,
+    const res = await apiFetch(`/api/events/${encodeURIComponent(item.event_id)}/${list}/${encodeURIComponent(item.id)}/void`,
       { method: "POST", body: { reason } });
-    state.payments = state.payments.map((x) => (x.id === p.id ? res.payment : x));
+    const fresh = res[what === "refund" ? "refund" : "payment"];
+    state[list] = (state[list] ?? []).map((x) => (x.id === item.id ? fresh : x));
     state.event = res.event;
     render();
     closeModal($("#void-modal"));
-    toast(`Voided ${formatCents(p.amount_cents)} from ${p.patron_name}.`);
+    toast(what === "refund" ? `Voided the refund of ${formatCents(item.amount_cents)}.` : `Voided ${formatCents(item.amount_cents)} from ${item.patron_name}.`);
   });
 });
+
+// ---- log a refund (captains and owners): money handed back to a patron ----
+// Each entry has one refund_id (the API's idempotency key), kept for every retry of it.
+
+let refunding = null; // {eventId, refundId, done}
+let refundModal = null;
+
+function buildRefundModal() {
+  const methods = [...$("#pay-method").options].map((o) => h("option", { value: o.value }, o.textContent));
+  const form = h("form", { id: "refund-form", novalidate: true },
+    h("label", { for: "refund-amount" }, "Amount ($)"),
+    h("input", { id: "refund-amount", "data-field": "amount_cents", inputmode: "decimal", autocomplete: "off", required: true, maxlength: "16", placeholder: "0.00" }),
+    h("label", { for: "refund-method" }, "Paid back by"),
+    h("select", { id: "refund-method", "data-field": "method" }, methods),
+    h("label", { for: "refund-reason" }, "Reason"),
+    h("input", { id: "refund-reason", "data-field": "reason", autocomplete: "off", required: true, maxlength: "500" }),
+    h("p", { class: "hint" }, "The paid total drops by the refund; the payments stay as they are."),
+    h("p", { class: "error", role: "alert", tabindex: "-1", hidden: true }),
+    h("div", { class: "buttons" },
+      h("button", { type: "button", class: "ghost", "data-close": true }, "Close"),
+      h("button", { type: "submit", class: "primary", id: "refund-submit" }, "Log refund")));
+  form.addEventListener("submit", sendRefund);
+  const modal = h("div", { class: "modal", id: "refund-modal" },
+    h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "refund-title" },
+      h("h2", { id: "refund-title" }, "Log refund"),
+      h("p", { id: "refund-what", class: "sub" }),
+      form));
+  document.body.append(modal);
+  return modal;
+}
+
+function openRefund() {
+  const ev = state.event;
+  refundModal ??= buildRefundModal();
+  // A draft for the same trip (after an error) keeps its id and what was typed.
+  if (!refunding || refunding.eventId !== ev.id || refunding.done) {
+    $("#refund-form").reset();
+    clearErrors($("#refund-form"));
+    refunding = { eventId: ev.id, refundId: newId(), done: false };
+  }
+  $("#refund-what").textContent = `${ev.title} · paid ${formatCents(ev.paid_cents)}`;
+  openModal(refundModal, { focus: $("#refund-amount"), returnTo: () => $("#detail-refund") ?? $("#detail-title") });
+}
+
+function sendRefund(e) {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const current = refunding;
+  if (!current || current.done) return;
+  clearErrors(form);
+  let cents;
+  try {
+    cents = parsePositiveDollars($("#refund-amount").value);
+  } catch (err) {
+    return showError(form, err.message, "amount_cents");
+  }
+  const reason = $("#refund-reason").value.trim();
+  if (!reason) return showError(form, "Say why the money goes back.", "reason");
+  const body = { refund_id: current.refundId, amount_cents: cents, method: $("#refund-method").value, reason };
+  submitting(form, async () => {
+    const res = await apiFetch(`/api/events/${encodeURIComponent(current.eventId)}/refunds`, { method: "POST", body });
+    current.done = true;
+    if (state?.event.id === current.eventId) {
+      state.refunds = [...(state.refunds ?? []).filter((r) => r.id !== res.refund.id), res.refund];
+      state.event = res.event;
+      render();
+    }
+    closeModal(refundModal);
+    toast(`Refund of ${formatCents(cents)} logged.`);
+  }, { busyText: "Logging…" });
+}
 
 // ---- cancel the trip, after a confirm dialog ----
 

@@ -3,9 +3,13 @@
 // lost reply or a reopened draft can never log the money twice. Without signal (or
 // when the request gets no answer) the payment is saved on the phone with that id
 // and sent later (outbox.js): the modal says so.
-import { apiFetch } from "./api.js";
+// A payment is a fare (the trip's paid total) or a tip (never part of it) for the
+// trip's crew, split evenly by the API, or for one person of that crew. An optional
+// patron email gets the patron a receipt. Those fields are built here, not in
+// index.html, so the board's first load does not carry them.
+import { apiFetch, myAccount } from "./api.js";
 import { discard, keep } from "./outbox.js";
-import { $, centsToInput, clearErrors, datePart, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, fill, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting } from "./ui.js";
 
 const modal = $("#pay-modal");
 const form = $("#pay-form");
@@ -13,9 +17,68 @@ const done = $("#pay-done");
 const input = (name) => $(`#pay-${name}`);
 let entry = null; // {eventId, paymentId, event, onLogged, logged, replaces}
 
+if (!document.querySelector('link[href="money.css"]')) document.head.append(h("link", { rel: "stylesheet", href: "money.css" }));
+
+const CREW = "crew"; // tip_for: split among the trip's crew accounts
+const kindChoice = (value, label) => h("label", { class: "choice" },
+  h("input", { type: "radio", name: "pay-kind", value, id: `pay-kind-${value}`, checked: value === "fare" }), label);
+const tipFor = h("div", { id: "pay-tip", hidden: true },
+  h("label", { for: "pay-tip-for" }, "Tip for"),
+  h("select", { id: "pay-tip-for", "data-field": "tip_for" }));
+$("#pay-note").previousElementSibling.before(
+  h("fieldset", { class: "choices", "data-field": "kind", id: "pay-kind" },
+    h("legend", {}, "What is it?"),
+    kindChoice("fare", "Fare"),
+    kindChoice("tip", "Tip")),
+  tipFor,
+  h("label", { for: "pay-email" }, "Patron email for a receipt ", h("span", { class: "hint" }, "(optional)")),
+  h("input", { id: "pay-email", type: "email", "data-field": "patron_email", autocomplete: "off", inputmode: "email", autocapitalize: "none", spellcheck: "false", maxlength: "254" }));
+const isTip = () => $("#pay-kind-tip").checked;
+/** Show "Tip for" and name the button after what is being logged. */
+function showKind() {
+  tipFor.hidden = !isTip();
+  $("#pay-submit").textContent = isTip() ? "Log tip" : "Log payment";
+}
+form.addEventListener("change", (e) => e.target.name === "pay-kind" && showKind());
+
+let accounts = null; // captains and owners: {id: display name}, once fetched
+
+/** The trip's crew accounts as [{account_id, name}]: the API's names, else what we can learn. */
+async function crewOf(ev) {
+  if (Array.isArray(ev.crew_accounts)) return ev.crew_accounts;
+  const ids = Array.isArray(ev.crew_ids) ? ev.crew_ids : [];
+  const me = myAccount();
+  if (!accounts && (me?.role === "captain" || me?.role === "owner")) {
+    try {
+      accounts = Object.fromEntries((await apiFetch("/api/accounts")).accounts.map((a) => [a.id, a.display_name]));
+    } catch {
+      // no signal: the crew as a whole can still be chosen
+    }
+  }
+  const name = (id) => accounts?.[id] ?? (id === me?.id ? me.display_name : null);
+  return ids.filter(name).map((id) => ({ account_id: id, name: name(id) }));
+}
+
+/** Fill "Tip for": the trip's crew as a whole, then each person; keep `chosen` selected. */
+async function fillTipFor(ev, chosen = CREW) {
+  const select = input("tip-for");
+  const people = await crewOf(ev);
+  if (entry?.eventId !== ev.id) return; // another trip was opened meanwhile
+  const keep = select.value || chosen;
+  const known = new Set(people.map((p) => p.account_id));
+  fill(select,
+    h("option", { value: CREW }, "The trip's crew (split evenly)"),
+    people.map((p) => h("option", { value: p.account_id }, p.name)),
+    // A saved tip for someone not listed here (fix and send): keep it choosable.
+    keep !== CREW && !known.has(keep) && h("option", { value: keep }, "The person chosen before"));
+  select.value = keep;
+}
+
 function startEntry(ev) {
   form.reset();
   clearErrors(form);
+  showKind();
+  input("tip-for").replaceChildren();
   entry = { eventId: ev.id, paymentId: newId(), logged: false, replaces: null };
 }
 
@@ -31,6 +94,9 @@ export function openPayment(ev, { onLogged, returnTo, fix = null } = {}) {
     input("amount").value = centsToInput(b.amount_cents);
     input("method").value = b.method;
     input("note").value = b.note ?? "";
+    input("email").value = b.patron_email ?? "";
+    $(`#pay-kind-${b.kind === "tip" ? "tip" : "fare"}`).checked = true;
+    showKind();
     entry.replaces = fix.payment_id;
   }
   entry.event = ev;
@@ -40,8 +106,16 @@ export function openPayment(ev, { onLogged, returnTo, fix = null } = {}) {
     `${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`);
   form.hidden = false;
   done.hidden = true;
+  const was = fix?.body.tip_for;
+  fillTipFor(ev, Array.isArray(was) ? was[0] : input("tip-for").value || CREW);
   openModal(modal, { focus: input("name"), returnTo });
 }
+
+/** Who a tip is for, in words, from the "Tip for" choice. */
+const tipWho = () => {
+  const select = input("tip-for");
+  return select.value === CREW || !select.value ? "the trip's crew" : select.selectedOptions[0].textContent;
+};
 
 function finish(current, message, kept = false) {
   current.logged = true;
@@ -66,19 +140,39 @@ form.addEventListener("submit", async (e) => {
     return showError(form, err.message, "amount_cents");
   }
   const body = { payment_id: entry.paymentId, patron_name: name, amount_cents: cents, method: input("method").value };
+  const tip = isTip();
+  if (tip) {
+    const to = input("tip-for").value || CREW;
+    const crewIds = entry.event.crew_ids;
+    if (to === CREW && Array.isArray(crewIds) && !crewIds.length) {
+      return showError(form, "This trip has no crew accounts to share a tip: the captain adds them to the trip.", "tip_for");
+    }
+    body.kind = "tip"; // a fare is the API's default: sent without `kind`
+    body.tip_for = to === CREW ? CREW : [to];
+  }
+  const email = input("email");
+  if (email.value.trim()) {
+    email.value = email.value.trim();
+    if (!email.checkValidity()) return showError(form, "Enter an email address like name@example.com, or leave it empty.", "patron_email");
+    body.patron_email = email.value;
+  }
   const note = input("note").value.trim();
   if (note) body.note = note;
   const current = entry;
-  const what = `${formatCents(cents)} (${body.method}) from ${name}`;
+  const receipt = body.patron_email ? ` A receipt goes to ${body.patron_email}.` : "";
+  const what = tip
+    ? `a ${formatCents(cents)} tip (${body.method}) for ${tipWho()} from ${name}`
+    : `${formatCents(cents)} (${body.method}) from ${name}`;
   const saveOnPhone = () => keep(current.eventId, body, current.event).then(
-    () => finish(current, `Saved on this phone: ${what}. Not logged yet: it will be sent when there is signal.`, true),
+    () => finish(current, `Saved on this phone: ${what}. Not logged yet: it will be sent when there is signal.${receipt}`, true),
     (err) => showError(form, `This phone could not save it (${err?.message}). Try again.`));
   await submitting(form, async () => {
     if (navigator.onLine === false) return saveOnPhone();
     const res = await apiFetch(`/api/events/${encodeURIComponent(current.eventId)}/payments`, { method: "POST", body });
-    const due = Number.isInteger(res.event.balance_cents)
+    // A tip leaves the balance as it was: say so only for a fare.
+    const due = !tip && Number.isInteger(res.event.balance_cents)
       ? ` Balance due: ${formatCents(Math.max(res.event.balance_cents, 0))}.` : "";
-    finish(current, `Logged ${what}.${due}`);
+    finish(current, `Logged ${what}.${due}${receipt}`);
     current.onLogged?.(res);
   }, {
     busyText: "Logging…",
@@ -89,6 +183,7 @@ form.addEventListener("submit", async (e) => {
 
 $("#pay-another").addEventListener("click", () => {
   startEntry(entry.event);
+  fillTipFor(entry.event);
   form.hidden = false;
   done.hidden = true;
   input("name").focus();

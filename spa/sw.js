@@ -7,8 +7,8 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "79cfb9d93465";
-const SHELL = ["account.js", "api.js", "app.js", "board.js", "config.js", "crew.js", "detail.js", "dock.css", "fleet.js", "icon.svg", "index.html", "login.js", "manifest.js", "outbox.js", "payment.js", "print.css", "qr.js", "styles.css", "trip.js", "ui.js"];
+const VERSION = "602ce3e52d7e";
+const SHELL = ["account.js", "api.js", "app.js", "board.js", "config.js", "crew.js", "detail.js", "dock.css", "exports.js", "fleet.js", "icon.svg", "index.html", "login.js", "manifest.js", "money.css", "outbox.js", "payment.js", "print.css", "qr.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 
 self.addEventListener("install", (e) => {

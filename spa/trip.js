@@ -1,8 +1,10 @@
 // Create and edit a trip. Edits send only what changed plus the version they started
 // from; if someone else saved first (409) the form reloads with their version.
+// The trip's crew accounts (crew_ids: who shares a tip "for the crew") are ticked in
+// a list of the active accounts, built here once the accounts arrive.
 import { apiFetch } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { $, centsToInput, clearErrors, datePart, isYmd, parseDollars, showError, submitting, timePart, toast, todayIn } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, h, isYmd, parseDollars, showError, submitting, timePart, toast, todayIn } from "./ui.js";
 
 const form = $("#trip-form");
 const save = $("#trip-save");
@@ -12,6 +14,30 @@ let editing = null; // that trip as loaded (null until it arrives)
 let fleet = null; // ./fleet.js once loaded: the boats of the fleet for the Boat field
 
 const field = (id) => $(`#trip-${id}`);
+
+if (!document.querySelector('link[href="money.css"]')) document.head.append(h("link", { rel: "stylesheet", href: "money.css" }));
+const crewBox = h("fieldset", { class: "choices", id: "trip-crew-ids", "data-field": "crew_ids", hidden: true },
+  h("legend", {}, "Crew accounts ", h("span", { class: "hint" }, "(they share tips for the crew)")));
+field("crew").after(crewBox);
+let accounts = null; // the active accounts, fetched when the form opens
+
+/** Tick `ids` in the list of active accounts (an account no longer active stays, ticked). */
+async function showCrewIds(ids = []) {
+  try {
+    accounts ??= (await apiFetch("/api/accounts")).accounts.filter((a) => a.status !== "disabled");
+  } catch {
+    return; // no signal or not allowed: the trip keeps the crew accounts it has
+  }
+  const known = new Set(accounts.map((a) => a.id));
+  const box = (id, name) => h("label", { class: "choice" },
+    h("input", { type: "checkbox", value: id, checked: ids.includes(id) }), name);
+  crewBox.replaceChildren(crewBox.firstChild,
+    ...accounts.map((a) => box(a.id, a.display_name)),
+    ...ids.filter((id) => !known.has(id)).map((id) => box(id, "An account no longer active")));
+  crewBox.hidden = false;
+}
+
+const crewIds = () => (crewBox.hidden ? undefined : [...crewBox.querySelectorAll("input:checked")].map((i) => i.value));
 
 function setNotice(text) {
   notice.textContent = text || "";
@@ -29,6 +55,7 @@ function fill(ev) {
   field("captain").value = ev.captain ?? "";
   field("crew").value = ev.crew.join(", ");
   field("notes").value = ev.notes ?? "";
+  showCrewIds(ev.crew_ids ?? []);
 }
 
 function start(title, back) {
@@ -38,6 +65,8 @@ function start(title, back) {
   $("#trip-title").textContent = title;
   $("#trip-back").href = back;
   save.disabled = false;
+  crewBox.hidden = true;
+  accounts = null; // asked again each time: someone may have been added meanwhile
   import("./fleet.js").then((m) => { fleet = m; return m.attachFleet(field("boat")); });
 }
 
@@ -46,6 +75,7 @@ export function newTrip() {
   editing = null;
   start("New trip", "#/");
   field("date").value = todayIn(OPERATOR_TZ);
+  showCrewIds();
 }
 
 export async function editTrip(id, message = "") {
@@ -98,6 +128,7 @@ function read() {
     price_cents: price,
     captain: field("captain").value.trim(),
     crew: field("crew").value.split(",").map((s) => s.trim()).filter(Boolean),
+    crew_ids: crewIds(),
     notes: field("notes").value.trim(),
   };
 }
@@ -106,6 +137,7 @@ function same(key, value, ev) {
   if (key === "starts_at" || key === "ends_at") return value.slice(0, 16) === ev[key].slice(0, 16);
   if (key === "crew") return value.join("\n") === ev.crew.join("\n");
   if (key === "boat_id") return value === undefined || value === (ev.boat_id ?? null);
+  if (key === "crew_ids") return value === undefined || [...value].sort().join() === [...(ev.crew_ids ?? [])].sort().join();
   return (value ?? "") === (ev[key] ?? "");
 }
 
@@ -133,7 +165,7 @@ form.addEventListener("submit", async (e) => {
     method = "PATCH";
   } else {
     // A new trip leaves blanks out rather than sending empty values.
-    body = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length)));
+    body = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && !v.length)));
   }
   await submitting(form, async () => {
     const res = await apiFetch(path, { method, body });

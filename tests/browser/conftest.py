@@ -122,6 +122,47 @@ class Api:
     def detail(self, event_id: str) -> dict[str, Any]:
         return self.ok("GET", f"/api/events/{event_id}")
 
+    # --- accounts and money (issue 15) ---
+
+    def account_id(self, username: str) -> str:
+        """The id of the account with this username (the demo `sam`, say)."""
+        accounts = self.ok("GET", "/api/accounts")["accounts"]
+        return next(a["id"] for a in accounts if a["username"] == username)
+
+    def new_crew_account(self, display_name: str) -> str:
+        """A fresh crew account (its setup link unused), for a trip's crew_ids; its id."""
+        username = f"deck{uuid.uuid4().hex[:8]}"
+        body = {"username": username, "display_name": display_name, "role": "crew"}
+        return self.ok("POST", "/api/accounts", body)["account"]["id"]
+
+    def log_payment(self, event_id: str, amount_cents: int, **fields: Any) -> dict[str, Any]:
+        """A payment (a fare unless `kind="tip"`); answers {payment, event}."""
+        body = {
+            "payment_id": str(uuid.uuid4()),
+            "patron_name": "Test Patron",
+            "amount_cents": amount_cents,
+            "method": "cash",
+            **fields,
+        }
+        return self.ok("POST", f"/api/events/{event_id}/payments", body)
+
+    def log_refund(self, event_id: str, amount_cents: int, **fields: Any) -> dict[str, Any]:
+        """A refund (captain or owner); answers {refund, event}."""
+        body = {
+            "refund_id": str(uuid.uuid4()),
+            "amount_cents": amount_cents,
+            "method": "cash",
+            "reason": "Test refund",
+            **fields,
+        }
+        return self.ok("POST", f"/api/events/{event_id}/refunds", body)
+
+    def tips(self, first: date, last: date) -> dict[str, Any]:
+        return self.ok("GET", f"/api/tips?from={first}&to={last}")
+
+    def cashup(self, day: date) -> dict[str, Any]:
+        return self.ok("GET", f"/api/cashup?date={day}")
+
 
 @dataclass
 class Stack:

@@ -287,8 +287,9 @@ def test_crew_create_a_trip(crew_page: Page, api: Api) -> None:
     form.get_by_label("Boat").fill("Sea Otter")
     form.get_by_label("Capacity").fill("10")
     form.get_by_label("Price ($)").fill("1,250.50")
-    form.get_by_label("Captain").fill("Maria")
-    form.get_by_label("Crew").fill("Sam, Lee")
+    # exact: the crew accounts' ticks are labelled with names such as "Maria (captain)".
+    form.get_by_label("Captain", exact=True).fill("Maria")
+    form.get_by_label("Crew (names, comma separated)").fill("Sam, Lee")
     crew_page.get_by_role("button", name="Save trip").click()
     expect(crew_page.locator("#detail-title")).to_have_text(title)
     events = api.ok("GET", f"/api/events?from={day}&to={day}")["events"]
