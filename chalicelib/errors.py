@@ -6,7 +6,11 @@ which answers JSON `{"code", "message", "field"}` (or an HTML page on HTML route
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from chalice.app import ChaliceUnhandledError
+
+T = TypeVar("T")
 
 
 class ApiError(ChaliceUnhandledError):
@@ -53,6 +57,13 @@ class Forbidden(ApiError, status=403, code="forbidden"): ...
 
 
 class NotFound(ApiError, status=404, code="not_found"): ...
+
+
+def found(value: T | None, what: str = "event", field: str = "event_id") -> T:
+    """`value`, or a 404 "no such <what>" naming `field` when there is none."""
+    if value is None:
+        raise NotFound(f"no such {what}", field=field)
+    return value
 
 
 class Gone(ApiError, status=410, code="gone"): ...

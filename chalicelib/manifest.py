@@ -27,7 +27,7 @@ from chalicelib import logs, timeutil, trips
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.dock import Refused, Voyage
-from chalicelib.errors import BadInput, Conflict, NotFound
+from chalicelib.errors import BadInput, Conflict, NotFound, found
 from chalicelib.records import (
     Action,
     Actor,
@@ -59,10 +59,7 @@ def sees_contacts(who: Caller) -> bool:
 
 def _voyage(trip_id: str) -> Voyage:
     v.path_id(trip_id)
-    found = get_store().dock.voyage(trip_id)
-    if found is None:
-        raise NotFound("no such event", field="event_id")
-    return found
+    return found(get_store().dock.voyage(trip_id))
 
 
 def _boat(trip: Trip) -> Boat | None:

@@ -16,7 +16,7 @@ from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.trips import Stale
-from chalicelib.errors import BadInput, Conflict, NotFound
+from chalicelib.errors import BadInput, Conflict, found
 from chalicelib.records import Action, Activity, Actor, Payment, Refund, Trip, TripStatus
 
 EDITABLE_FIELDS = Trip.EDITABLE
@@ -143,19 +143,14 @@ def create_trip(body: dict[str, Any], *, by: Actor | str) -> Trip:
 def load_trip(trip_id: str) -> Trip:
     """The stored trip, or 404."""
     v.path_id(trip_id)
-    trip = get_store().trips.get(trip_id)
-    if trip is None:
-        raise NotFound("no such event", field="event_id")
-    return trip
+    return found(get_store().trips.get(trip_id))
 
 
 def trip_detail(trip_id: str) -> dict[str, Any]:
     """The trip, its payments (fares and tips), refunds and who signed waivers (each
     oldest first), in one Query."""
     v.path_id(trip_id)
-    detail = get_store().trips.detail(trip_id)
-    if detail is None:
-        raise NotFound("no such event", field="event_id")
+    detail = found(get_store().trips.detail(trip_id))
     waivers = sorted(detail.waivers, key=lambda w: (timeutil.instant(w.signed_at), w.id))
     return {
         "event": detail.trip.to_json(),

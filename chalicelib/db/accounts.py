@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.table import Table, Update
+from chalicelib.db.table import Part, Update
 from chalicelib.records import Account, AccountStatus, Kind, Role
 
 _BUSY = "the account is busy: try again in a moment"
@@ -65,10 +65,7 @@ def _new_password(
     )
 
 
-class Accounts:
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
+class Accounts(Part):
     def get(self, account_id: str) -> Account | None:
         item = self.table.get(keys.account_key(account_id))
         return Account.from_item(item) if item and item.get("username") else None

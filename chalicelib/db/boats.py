@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import keys
-from chalicelib.db.table import Table, versioned
+from chalicelib.db.table import Part, versioned
 from chalicelib.records import Boat, Kind
 
 
-class Boats:
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
+class Boats(Part):
     def add(self, boat: Boat) -> bool:
         """Store a new boat; False when its id is taken."""
         item = {**keys.boat_key(boat.id), "kind": str(Kind.BOAT), **boat.attributes()}

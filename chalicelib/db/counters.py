@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.db import keys
-from chalicelib.db.table import Table, Update
+from chalicelib.db.table import Part, Update
 
 
 @dataclass(frozen=True)
@@ -14,10 +14,7 @@ class Counter:
     window_start: int  # epoch seconds of the first attempt in the window
 
 
-class Counters:
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
+class Counters(Part):
     def get(self, scope: str, source: str) -> Counter | None:
         item = self.table.get(keys.counter_key(scope, source))
         return Counter(item["count"], item["window_start"]) if item else None

@@ -25,7 +25,8 @@ from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
-from chalicelib.db.table import Cancelled, Table, Update
+from chalicelib.db.table import Cancelled, Part, Update
+from chalicelib.db.trips import trip_items
 from chalicelib.records import (
     Activity,
     Boarding,
@@ -64,19 +65,13 @@ def _boarding_item(mark: Boarding) -> dict[str, Any]:
     }
 
 
-class Dock:
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
+class Dock(Part):
     def voyage(self, trip_id: str) -> Voyage | None:
         """The trip and its manifest's parts in one Query (drawn signatures sort above it)."""
-        items = self.table.query(
-            "PK = :pk AND SK < :ceiling",
-            {":pk": keys.trip_pk(trip_id), ":ceiling": keys.DETAIL_SK_CEILING},
-        )
-        head = next((i for i in items if i["SK"] == keys.TRIP_SK), None)
-        if head is None:
+        found = trip_items(self.table, trip_id)
+        if found is None:
             return None
+        head, items = found
         departure = next((i for i in items if i["SK"] == keys.DEPARTURE_SK), None)
         return Voyage(
             trip=Trip.from_item(head),

@@ -20,7 +20,7 @@ from typing import Any
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
-from chalicelib.db.table import Cancelled, Item, Refusal, Table, Update
+from chalicelib.db.table import Cancelled, Item, Part, Refusal, Update
 from chalicelib.records import (
     Activity,
     Actor,
@@ -143,10 +143,7 @@ def _paid_change(cents: int, at: str, extra: str, values: dict[str, Any]) -> Upd
     )
 
 
-class Ledger:
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
+class Ledger(Part):
     # --- Payments: fares and tips ---------------------------------------------------
 
     def log(

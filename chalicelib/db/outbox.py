@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib import timeutil
 from chalicelib.db import keys
-from chalicelib.db.table import Table, Update
+from chalicelib.db.table import Part, Update
 from chalicelib.records import (
     Departure,
     Kind,
@@ -80,10 +80,7 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-class OutboxTable:
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
+class OutboxTable(Part):
     def due(self, now: datetime, limit: int) -> list[keys.Key]:
         """The keys of up to `limit` items whose email is due, oldest first."""
         found = self.table.query(

@@ -267,3 +267,10 @@ class Table:
             if attempt < tries - 1:
                 time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
         raise Unavailable(busy)
+
+
+class Part:
+    """The requests for one kind of item, over the stage's table (the Store has one of each)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table

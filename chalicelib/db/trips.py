@@ -10,7 +10,7 @@ from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.ledger import ledger_entries
-from chalicelib.db.table import Cancelled, Table, versioned
+from chalicelib.db.table import Cancelled, Item, Part, Table, versioned
 from chalicelib.records import Activity, Kind, Payment, Refund, Trip, TripStatus, Waiver
 
 
@@ -49,10 +49,18 @@ def trip_item(trip: Trip) -> dict[str, Any]:
     }
 
 
-class Trips:
-    def __init__(self, table: Table) -> None:
-        self.table = table
+def trip_items(table: Table, trip_id: str) -> tuple[Item, list[Item]] | None:
+    """A trip's item and every item of its partition below the drawn signatures, in one
+    Query; None when the trip is not there."""
+    items = table.query(
+        "PK = :pk AND SK < :ceiling",
+        {":pk": keys.trip_pk(trip_id), ":ceiling": keys.DETAIL_SK_CEILING},
+    )
+    head = next((i for i in items if i["SK"] == keys.TRIP_SK), None)
+    return None if head is None else (head, items)
 
+
+class Trips(Part):
     def add(self, trip: Trip, activity: Activity | None = None) -> bool:
         """Store a new trip (and its `created` activity, in one transaction); False when
         its id is taken."""
@@ -70,13 +78,10 @@ class Trips:
 
     def detail(self, trip_id: str) -> Detail | None:
         """The trip, its ledger and its waivers in one Query (signatures sort above it)."""
-        items = self.table.query(
-            "PK = :pk AND SK < :ceiling",
-            {":pk": keys.trip_pk(trip_id), ":ceiling": keys.DETAIL_SK_CEILING},
-        )
-        head = next((i for i in items if i["SK"] == keys.TRIP_SK), None)
-        if head is None:
+        found = trip_items(self.table, trip_id)
+        if found is None:
             return None
+        head, items = found
         ledger = ledger_entries(items)
         return Detail(
             trip=Trip.from_item(head),

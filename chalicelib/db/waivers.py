@@ -9,7 +9,7 @@ from __future__ import annotations
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
-from chalicelib.db.table import Cancelled, Table, Update
+from chalicelib.db.table import Cancelled, Part, Update
 from chalicelib.records import Activity, Kind, Signature, TripStatus, Waiver
 
 
@@ -17,10 +17,7 @@ class TripRefused(Exception):
     """The trip is gone or cancelled: the waiver was not stored."""
 
 
-class Waivers:
-    def __init__(self, table: Table) -> None:
-        self.table = table
-
+class Waivers(Part):
     def add(
         self,
         waiver: Waiver,
