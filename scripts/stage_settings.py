@@ -4,9 +4,10 @@
 
 The operator decides a handful of things per stage and writes them once, in
 deploy/<stage>.toml (committed; never a secret): region, domain, sender, crew and shore
-emails, the operator's time zone, the site bucket. What bootstrap made is read back from
-AWS each time (the table's stream ARN, the stage's distribution id), so nothing has to
-be copied by hand and a `git checkout` of an older config cannot drop it.
+emails, the operator's name (receipts are signed with it) and time zone, the site
+bucket. What bootstrap made is read back from AWS each time (the table's stream ARN, the
+stage's distribution id), so nothing has to be copied by hand and a `git checkout` of an
+older config cannot drop it.
 
 From those two sources this writes:
 - the stage's block of .chalice/config.json (its environment variables, its REGIONAL
@@ -27,6 +28,7 @@ import json
 import re
 import sys
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,11 @@ SECRETS = {
 CLOUDFRONT_LOG_PREFIX = "cloudfront/{stage}/"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
+DEFAULT_OPERATOR_NAME = "Ship Captain Crew"
+OPERATOR_NAME_MAX = 80
+# Control characters (newline, tab, ...) and line/paragraph separators: the name goes
+# into a receipt's subject line and text, where a line break would be a new header.
+_NOT_IN_A_NAME = ("Cc", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class Settings:
     spa_slot: str = "prod"
     domain: str = ""
     shore_emails: tuple[str, ...] = ()
+    operator_name: str = DEFAULT_OPERATOR_NAME
     app_name: str = "shipcaptaincrew"
 
     def secret_id(self, variable: str) -> str:
@@ -117,6 +125,7 @@ def load(stage: str) -> Settings:
         "sender",
         "crew_emails",
         "shore_emails",
+        "operator_name",
         "operator_tz",
         "site_bucket",
         "spa_slot",
@@ -140,6 +149,7 @@ def load(stage: str) -> Settings:
     slot = raw.get("spa_slot", "prod")
     if slot not in awstools.SLOT_PREFIXES:
         raise UserError(f"{path}: spa_slot must be one of {', '.join(awstools.SLOT_PREFIXES)}")
+    operator_name = _operator_name(path, raw.get("operator_name", DEFAULT_OPERATOR_NAME))
     try:
         from zoneinfo import ZoneInfo
 
@@ -156,7 +166,26 @@ def load(stage: str) -> Settings:
         spa_slot=slot,
         domain=domain,
         shore_emails=shore,
+        operator_name=operator_name,
     )
+
+
+def _operator_name(path: Path, value: Any) -> str:
+    """operator_name as receipts are signed with it: one short line of text."""
+    if not isinstance(value, str):
+        raise UserError(f"{path}: operator_name must be a string, not {value!r}")
+    name = value.strip()
+    if not 1 <= len(name) <= OPERATOR_NAME_MAX:
+        raise UserError(
+            f"{path}: operator_name must be 1 to {OPERATOR_NAME_MAX} characters "
+            f"(it has {len(name)})"
+        )
+    if any(unicodedata.category(c) in _NOT_IN_A_NAME for c in name):
+        raise UserError(
+            f"{path}: operator_name {value!r} has a control character (a newline, tab, ...): "
+            "it signs an email, so it must be one line of text"
+        )
+    return name
 
 
 def region_for(stage: str) -> str | None:
@@ -175,6 +204,7 @@ def environment(settings: Settings, discovered: Discovered) -> dict[str, str]:
         "SENDER_EMAIL": settings.sender,
         "CREW_NOTIFY_EMAILS": ",".join(settings.crew_emails),
         "SHORE_CONTACT_EMAILS": ",".join(settings.shore_emails),
+        "OPERATOR_NAME": settings.operator_name,
         "SITE_DOMAIN": settings.domain,
         **{name: settings.secret_id(name) for name in SECRETS},
         "SPA_BUCKET": settings.site_bucket,

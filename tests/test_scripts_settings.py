@@ -115,6 +115,66 @@ def test_a_mistake_in_the_settings_file_is_named(
     assert complaint in capsys.readouterr().err
 
 
+OPERATOR_NAME_LINE = 'operator_name = "Ship Captain Crew"'
+
+
+def test_the_operators_name_reaches_the_stages_environment(workspace: Path) -> None:
+    # Patrons' receipts are signed with it (chalicelib.config.operator_name).
+    edit(workspace / "deploy" / "prod.toml", OPERATOR_NAME_LINE, 'operator_name = " Harbor & Co. "')
+
+    assert stage_settings.main(["--stage", "prod", "--offline"]) == 0
+
+    assert stage_env(workspace, "prod")["OPERATOR_NAME"] == "Harbor & Co."
+    # Other stages keep their own name.
+    assert stage_env(workspace, "staging")["OPERATOR_NAME"] == "Ship Captain Crew"
+    assert stage_settings.main(["--stage", "prod", "--check", "--offline"]) == 0
+
+
+def test_without_an_operator_name_receipts_are_signed_with_the_default(workspace: Path) -> None:
+    edit(workspace / "deploy" / "prod.toml", OPERATOR_NAME_LINE, "")
+    assert "\noperator_name" not in (workspace / "deploy" / "prod.toml").read_text()
+
+    assert stage_settings.load("prod").operator_name == "Ship Captain Crew"
+    assert stage_settings.main(["--stage", "prod", "--check", "--offline"]) == 0
+    assert stage_env(workspace, "prod")["OPERATOR_NAME"] == "Ship Captain Crew"
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ('""', "1 to 80 characters"),
+        ('"   "', "1 to 80 characters"),
+        (f'"{"x" * 81}"', "1 to 80 characters"),
+        ('"Harbor\\nCharters"', "control character"),
+        ('"Harbor\\tCharters"', "control character"),
+        ('"""Harbor\nCharters"""', "control character"),
+        ('"Harbor\\u2028Charters"', "control character"),  # a line separator
+        ("42", "must be a string"),
+        ('["Harbor"]', "must be a string"),
+    ],
+)
+def test_a_bad_operator_name_is_refused_and_named(
+    workspace: Path, capsys: pytest.CaptureFixture[str], value: str, complaint: str
+) -> None:
+    edit(workspace / "deploy" / "prod.toml", OPERATOR_NAME_LINE, f"operator_name = {value}")
+
+    with pytest.raises(awstools.UserError, match="operator_name") as raised:
+        stage_settings.load("prod")
+    assert "prod.toml" in str(raised.value)
+    assert complaint in str(raised.value)
+
+    assert stage_settings.main(["--stage", "prod", "--offline"]) == 2
+    assert "operator_name" in capsys.readouterr().err
+    # Nothing was written.
+    assert stage_env(workspace, "prod")["OPERATOR_NAME"] == "Ship Captain Crew"
+
+
+def test_eighty_characters_of_operator_name_are_enough(workspace: Path) -> None:
+    name = "Á" * 80
+    edit(workspace / "deploy" / "prod.toml", OPERATOR_NAME_LINE, f'operator_name = "{name}"')
+    assert stage_settings.load("prod").operator_name == name
+
+
 @pytest.fixture
 def made_by_bootstrap(workspace: Path) -> Iterator[dict[str, Any]]:
     """The table and the distribution bootstrap makes, in the region prod.toml names."""
