@@ -1,11 +1,13 @@
 """The end-of-day cash-up: per account, what it collected by method (fares and tips
 apart), the refunds it paid out, its voids, and the cash it should hand in.
 
-The day is the operator's date of the trips: the cash-up of 2026-07-04 covers
-the ledger of the trips that start that day (read as chalicelib/ledger.py reads
-them), so its figures are exactly the sums of that day's rows of the ledger
-CSV. An entry counts for the account that logged it (who holds the money), not
-for the crew a tip is for. Voided entries are listed, never counted.
+The day is the operator's date the money changed hands: the cash-up of 2026-07-04
+covers every entry logged that day, whatever trip it is for (a deposit taken
+today for next week's trip is in today's cash-up), read from the ledger's day
+index in one Query (chalicelib/db/ledger.py `of_day`). Its figures are exactly
+the sums of the ledger CSV's rows "logged at" that date. An entry counts for the
+account that logged it (who holds the money), not for the crew a tip is for.
+Voided entries are listed on the day they were logged, never counted.
 
     cash to hand in = cash fares + cash tips - cash refunds   (none of them void)
 """
@@ -16,9 +18,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from chalicelib import ledger, money, timeutil
+from chalicelib import ledger, money, payments, timeutil
 from chalicelib import validation as v
-from chalicelib.db.ledger import Entries
 from chalicelib.errors import BadInput
 from chalicelib.records import Payment, PaymentKind, PaymentMethod, Refund
 
@@ -77,10 +78,10 @@ def _kind(entry: Payment | Refund) -> str:
     return ledger.REFUND if isinstance(entry, Refund) else str(entry.payment_kind)
 
 
-def _entries(ledgers: Iterable[Entries]) -> Iterable[Payment | Refund]:
-    for entries in ledgers:
-        yield from entries.payments
-        yield from entries.refunds
+def _entries(day: date) -> list[Payment | Refund]:
+    """The entries logged on `day`: payments, then refunds, each in the order logged."""
+    found = payments.ledger_of_day(day)
+    return [*found.payments, *found.refunds]
 
 
 def cash_to_hand_in(row: dict[str, Any]) -> int:
@@ -92,8 +93,7 @@ def cashup(day: date, *, only: str | None) -> dict[str, Any]:
     """The day's cash-up as the contract's JSON. `only`: an account id whose row alone
     is shown (a crew member sees their own); totals are of the rows shown."""
     accounts: dict[str, dict[str, Any]] = {}
-    ledgers = ledger.trip_ledgers(day, day)
-    for entry in _entries(entries for _, entries in ledgers):
+    for entry in _entries(day):
         # Entries logged before accounts (or by a script) have only a name.
         who = entry.logged_by_id or f"name:{entry.logged_by}"
         if only is not None and entry.logged_by_id != only:

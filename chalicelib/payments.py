@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from chalicelib import money, timeutil, trips
@@ -328,4 +329,11 @@ def _check_own_recent(payment: Payment, by: Actor) -> None:
 def ledger_of(trip_id: str) -> Entries:
     """Every payment and refund of a trip (voids included), each oldest first: one Query."""
     found = get_store().ledger.of_trip(trip_id)
+    return Entries(trips.oldest_first(found.payments), trips.oldest_first(found.refunds))
+
+
+def ledger_of_day(day: date) -> Entries:
+    """Every payment and refund logged on the operator's date `day`, for any trip (voids
+    included), each oldest first: one Query of the day index."""
+    found = get_store().ledger.of_day(day)
     return Entries(trips.oldest_first(found.payments), trips.oldest_first(found.refunds))

@@ -193,6 +193,7 @@ class Trip(Record):
         "balance_cents",
         # Money (issue 15): tips apart from fares; paid_cents is fares net of refunds.
         "tips_cents",
+        "crew_accounts",
         "refunded_cents",
         "refund_count",
         "waiver_count",
@@ -257,6 +258,15 @@ class Trip(Record):
         self.crew = list(self.crew or [])
         self.crew_ids = list(self.crew_ids or [])
         self.crew_names = dict(self.crew_names or {})
+
+    @property
+    def crew_accounts(self) -> list[dict[str, str]]:
+        """The crew accounts with their names (as stored when they were put on the trip),
+        so the Log Payment modal can offer each as a tip's recipient to every role."""
+        return [
+            {"account_id": account, "name": self.crew_names.get(account, "")}
+            for account in self.crew_ids
+        ]
 
     @property
     def allowed_aboard(self) -> int | None:

@@ -3,11 +3,14 @@
     python scripts/bootstrap.py --stage prod [--dry-run] [--yes] [--password-stdin]
                                 [--domain NAME] [--reset-password]
                                 [--rotate-origin-verify] [--[no-]deletion-protection]
+                                [--reindex-ledger]
 
 It reads deploy/<stage>.toml, inspects the account, prints the plan, asks (--yes for
 automation), applies it and prints what it made:
 
-- the DynamoDB table from chalicelib.db.schema.definition, with its date index and stream,
+- the DynamoDB table from chalicelib.db.schema.definition, with its date and day indexes
+  and stream (an index added to an existing table is waited for; when the day index is
+  added, the ledger entries already stored are put on it, once: --reindex-ledger reruns it),
   point-in-time recovery, TTL on `expires_at_epoch`, and deletion protection (on for
   staging and prod; off for dev, whose table is disposable: override with the flags);
 - the Secrets Manager secrets the stage's code reads: the token-signing key and the
@@ -46,6 +49,13 @@ from scripts import awstools, configure_cloudfront, site_setup, stage_settings
 from scripts.awstools import UserError
 
 PROTECTED_STAGES = {"staging", "prod"}
+# What each index is for, as the plan says it.
+INDEX_PURPOSE = {
+    keys.DATE_INDEX: "trips by date, the outbox, accounts",
+    keys.LEDGER_DAY_INDEX: "the ledger by the day money changed hands: the cash-up",
+}
+# How long to wait for a new index to turn active: 10 s polls, an hour at most.
+INDEX_WAIT_POLLS = 360
 # How long the app may keep a secret value cached; a rotation waits this long between
 # putting the new value in Secrets Manager and sending it from CloudFront.
 ORIGIN_VERIFY_GRACE_SECONDS = 300
@@ -84,8 +94,11 @@ class Plan:
 # --- inspecting -----------------------------------------------------------------------
 
 
-def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> None:
-    """What the table needs: created, or each missing setting switched on."""
+def plan_table(
+    plan: Plan, dynamodb: Any, name: str, protect: bool | None, *, reindex: bool = False
+) -> None:
+    """What the table needs: created, or each missing setting switched on. `reindex`:
+    put the ledger's entries on the day index again (a rerun of the one-time step)."""
     try:
         described = dynamodb.describe_table(TableName=name)["Table"]
     except dynamodb.exceptions.ResourceNotFoundException:
@@ -102,7 +115,8 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
             )
 
         plan.todo(
-            f"create table {name} (on-demand, index {keys.DATE_INDEX}, stream, "
+            f"create table {name} (on-demand, indexes {keys.DATE_INDEX} and"
+            f" {keys.LEDGER_DAY_INDEX}, stream, "
             f"deletion protection {'on' if wanted else 'off'})",
             create,
             essential=True,
@@ -113,20 +127,21 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
 
     plan.ok(f"table {name} exists ({described.get('TableStatus', '?').lower()})")
     indexes = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes") or []}
-    if keys.DATE_INDEX not in indexes:
-        spec = schema.definition(name)
-        index = next(i for i in spec["GlobalSecondaryIndexes"] if i["IndexName"] == keys.DATE_INDEX)
+    spec = schema.definition(name)
+    for index in spec["GlobalSecondaryIndexes"]:
+        index_name = index["IndexName"]
+        if index_name in indexes:
+            plan.ok(f"index {index_name} exists")
+            continue
         plan.todo(
-            f"add index {keys.DATE_INDEX} to {name}",
-            lambda: dynamodb.update_table(
-                TableName=name,
-                AttributeDefinitions=spec["AttributeDefinitions"],
-                GlobalSecondaryIndexUpdates=[{"Create": index}],
-            ),
+            f"add index {index_name} to {name} ({INDEX_PURPOSE[index_name]})",
+            lambda index=index: _add_index(dynamodb, name, spec, index),
             essential=True,
         )
-    else:
-        plan.ok(f"index {keys.DATE_INDEX} exists")
+        # The app puts new entries on it; the older ones are put there once.
+        reindex = reindex or index_name == keys.LEDGER_DAY_INDEX
+    if reindex:
+        _plan_ledger_days(plan, dynamodb, name)
 
     stream = described.get("StreamSpecification") or {}
     wanted_stream = schema.definition(name)["StreamSpecification"]
@@ -175,6 +190,49 @@ def plan_table(plan: Plan, dynamodb: Any, name: str, protect: bool | None) -> No
         plan.ok("point-in-time recovery on")
     else:
         plan.todo(f"turn on point-in-time recovery for {name}", lambda: _pitr(dynamodb, name))
+
+
+def _add_index(dynamodb: Any, name: str, spec: dict[str, Any], index: dict[str, Any]) -> None:
+    """Create one index (one per UpdateTable, AWS's rule) and wait until it is active:
+    DynamoDB fills it from the items already in the table meanwhile."""
+    dynamodb.update_table(
+        TableName=name,
+        AttributeDefinitions=spec["AttributeDefinitions"],
+        GlobalSecondaryIndexUpdates=[{"Create": index}],
+    )
+    for waited in range(INDEX_WAIT_POLLS):
+        described = dynamodb.describe_table(TableName=name)["Table"]
+        status = next(
+            (
+                i.get("IndexStatus", "ACTIVE")
+                for i in described.get("GlobalSecondaryIndexes") or []
+                if i["IndexName"] == index["IndexName"]
+            ),
+            "CREATING",
+        )
+        if status == "ACTIVE":
+            return
+        awstools.detail(f"index {index['IndexName']} is {status.lower()} ({waited * 10} s)")
+        _sleep(10)
+    raise UserError(
+        f"index {index['IndexName']} of {name} is still not active: run bootstrap again later"
+    )
+
+
+def _plan_ledger_days(plan: Plan, dynamodb: Any, name: str) -> None:
+    def index_them() -> None:
+        def progress(examined: int, put: int) -> None:
+            awstools.detail(f"{examined} items examined, {put} ledger entries put on the index")
+
+        put = schema.index_ledger_days(dynamodb, name, progress)
+        awstools.detail(f"{put} ledger entries put on index {keys.LEDGER_DAY_INDEX}")
+
+    plan.todo(
+        f"put the ledger entries already in {name} on index {keys.LEDGER_DAY_INDEX}"
+        " (one Scan of the table; entries already on it are left alone)",
+        index_them,
+        essential=True,
+    )
 
 
 def _ttl(dynamodb: Any, name: str) -> None:
@@ -395,6 +453,7 @@ def inspect(
     reset_password: bool = False,
     password: Callable[[], str] | None = None,
     site: site_setup.Site | None = None,
+    reindex: bool = False,
 ) -> Plan:
     """Read what exists and plan what to change. Read-only: deploy's preflight uses it
     without a `site` (the table and secrets are what the code needs)."""
@@ -406,7 +465,7 @@ def inspect(
             "there is nothing to bootstrap on AWS (`make run` sets up the local stack)"
         )
     plan = Plan()
-    plan_table(plan, clients("dynamodb"), stage.table_name, protect)
+    plan_table(plan, clients("dynamodb"), stage.table_name, protect, reindex=reindex)
     plan_secrets(plan, clients("secretsmanager"), stage, reset_password, password or _no_password)
     check_ses(plan, clients("sesv2"), stage)
     if site is not None:
@@ -482,6 +541,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=ORIGIN_VERIFY_GRACE_SECONDS,
         help="rotation: how long to wait for warm functions to re-read the secret",
     )
+    parser.add_argument(
+        "--reindex-ledger",
+        action="store_true",
+        help=f"put ledger entries missing from index {keys.LEDGER_DAY_INDEX} on it again "
+        "(bootstrap does it once when it adds the index; this reruns it: one Scan)",
+    )
     parser.add_argument("--domain", help="the site's name (default: domain in deploy/<stage>.toml)")
     parser.add_argument("--yes", action="store_true", help="do not ask before changing AWS")
     parser.add_argument(
@@ -523,6 +588,7 @@ def run(args: argparse.Namespace) -> int:
         reset_password=args.reset_password,
         password=password,
         site=site,
+        reindex=args.reindex_ledger,
     )
     if args.rotate_origin_verify:
         plan_origin_verify_rotation(plan, clients, stage, args.grace_seconds)

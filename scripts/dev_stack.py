@@ -310,6 +310,10 @@ class Stack:
             ) from None
         if restored:
             say(f"Restored {restored} items from {table_path}")
+            # A snapshot saved before the cash-up's day index: put its ledger on it.
+            indexed = schema.index_ledger_days(client, table_name)
+            if indexed:
+                say(f"Put {indexed} earlier ledger entries on the cash-up's day index")
         if kept_emails:
             say(f"Restored {kept_emails} sent emails from {self.outbox.path}")
 

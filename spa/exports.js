@@ -155,7 +155,7 @@ function cashupForm(day) {
   const csv = h("button", { type: "button", id: "cashup-csv" }, "Download cash-up CSV");
   const form = h("form", { id: "cashup-form", novalidate: true },
     h("h2", {}, "Cash-up"),
-    h("p", { class: "hint" }, "For the trips of that day: what each person logged by method, refunds paid out, and the cash to hand in."),
+    h("p", { class: "hint" }, "The money that changed hands that day, whatever trip it was for: what each person took by method, refunds paid out, and the cash to hand in."),
     dateField("cashup-date", "Day", day, "date"),
     errorLine(),
     done,

@@ -356,8 +356,22 @@ def test_trips_entered_survive_stopping_and_starting_the_local_stack(tmp_path: P
         assert headers.get(local_edge.ORIGIN_HEADER) == "spa"
         assert headers.get("Content-Type", "").startswith("text/html")
 
+        paid = site.json(
+            "POST",
+            f"/api/events/{created['id']}/payments",
+            {"patron_name": "Ana Ruiz", "amount_cents": 12_000, "method": "cash"},
+            token,
+        )["payment"]
+
         stop(process, log_path)
-        assert (data_dir / "table.json").exists()
+        snapshot = data_dir / "table.json"
+        assert snapshot.exists()
+    # As a snapshot saved before the cash-up's day index was: no entry is on it.
+    saved = json.loads(snapshot.read_text())
+    for item in saved["items"]:
+        item.pop("GSI2PK", None)
+        item.pop("GSI2SK", None)
+    snapshot.write_text(json.dumps(saved))
 
     with running_stack(data_dir, log_path) as (site, process):
         # The signing key is kept too: a crew member stays logged in across restarts.
@@ -367,4 +381,9 @@ def test_trips_entered_survive_stopping_and_starting_the_local_stack(tmp_path: P
         relisted = site.json("GET", window, token=token)["events"]
         # Not seeded a second time: the same trips, no more.
         assert sorted(e["id"] for e in relisted) == sorted(e["id"] for e in listed)
+        # The restored ledger was put on the day index: today's cash-up counts it.
+        cashup = site.json("GET", f"/api/cashup?date={paid['logged_at'][:10]}", token=token)
+        counted = [a for a in cashup["accounts"] if a["fares"]["cash"] >= 12_000]
+        assert counted, cashup
+        assert "earlier ledger entries on the cash-up's day index" in log_path.read_text()
         stop(process, log_path)

@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib import aws, timeutil
 from chalicelib.db import keys
+from tests.bodies import trip_body
 from tests.conftest import Api, stored_item, trip
 from tests.test_access import table_snapshot
 
@@ -80,6 +81,16 @@ def test_trip_keeps_its_crew_accounts(crewed, crew3):
     assert crewed["tips_cents"] == 0
     assert (crewed["refunded_cents"], crewed["refund_count"]) == (0, 0)
     assert "crew_names" not in crewed
+
+
+def test_every_login_sees_the_trips_crew_accounts_by_name(crew_api, crewed, crew3):
+    """A deckhand may not list accounts, but may name a crewmate as a tip's recipient."""
+    deckhand = crew_api.account("crew")
+    want = [{"account_id": a["id"], "name": a["display_name"]} for a in crew3]
+    assert crewed["crew_accounts"] == want
+    seen = crew_api.get(f"/api/events/{crewed['id']}", token=deckhand["token"]).json_body
+    assert seen["event"]["crew_accounts"] == want
+    assert crew_api.get("/api/accounts", token=deckhand["token"]).status_code == 403
 
 
 @pytest.mark.parametrize("bad", [["0" * 32], "not a list", [123], ["short"]])
@@ -448,17 +459,27 @@ def test_crew_see_only_their_own_tips(crew_api, crewed, crew3):
 # --- Cash-up ----------------------------------------------------------------------------
 
 
-def test_cashup_counts_per_account_and_method_and_lists_voids_apart(crew_api, crewed):
-    day = trip_day(crewed)
+def today() -> str:
+    """The operator's date now: the day money logged now is cashed up."""
+    return timeutil.today_local().isoformat()
+
+
+# Days are moved on the app's clock only: tokens are checked against the real time, so
+# a test logs yesterday's entries with its clock a day back, then today's.
+DAY = 24 * 3600
+
+
+def test_cashup_counts_per_account_and_method_and_lists_voids_apart(crew_api, crewed, clock):
     crew_api.paid(crewed["id"], amount_cents=10000, method="cash")
     crew_api.paid(crewed["id"], amount_cents=5000, method="card")
     wrong = crew_api.paid(crewed["id"], amount_cents=777, method="cash")
     crew_api.void(crewed["id"], wrong["id"], "double tap")
     tip(crew_api, crewed["id"], amount_cents=1500, method="cash")
     refund(crew_api, crewed["id"], amount_cents=2500, method="cash")
-    response = crew_api.get(f"/api/cashup?date={day}")
+    response = crew_api.get(f"/api/cashup?date={today()}")
     assert response.status_code == 200, response.body
     report = response.json_body
+    assert report["date"] == today()
     [dana] = report["accounts"]
     zero = dict.fromkeys(("cash", "card", "check", "venmo", "zelle", "other"), 0)
     assert dana["fares"] == {**zero, "cash": 10000, "card": 5000}
@@ -479,49 +500,92 @@ def test_cashup_counts_per_account_and_method_and_lists_voids_apart(crew_api, cr
     assert report["totals"]["fares"] == dana["fares"]
 
 
-def test_cashup_figures_equal_the_sums_of_the_ledger_rows(crew_api, crewed):
-    day = trip_day(crewed)
+def test_cashup_is_the_money_that_changed_hands_that_day_whatever_the_trip(crew_api, crewed, clock):
+    """A deposit taken today for next week's trip is cashed up tonight, not next week;
+    money handed back tomorrow for today's fare is tomorrow's; a void counts nothing
+    and is listed on the day of the entry it voids."""
+    next_week = timeutil.today_local() + timedelta(days=7)
+    later = crew_api.post("/api/events", trip_body(next_week)).json_body["event"]
+    clock.advance(-DAY)
+    logged_on = today()
+    crew_api.paid(later["id"], amount_cents=20000, method="cash")  # the deposit
+    fare_today = crew_api.paid(crewed["id"], amount_cents=6000, method="cash")
+    mistake = crew_api.paid(crewed["id"], amount_cents=300, method="cash")
+
+    clock.advance(DAY)
+    handed_back_on = today()
+    assert handed_back_on != logged_on
+    refund(crew_api, crewed["id"], amount_cents=1000, method="cash")
+    crew_api.void(crewed["id"], mistake["id"], "wrong trip")
+    crew_api.paid(later["id"], amount_cents=4000, method="card")
+
+    first = crew_api.get(f"/api/cashup?date={logged_on}").json_body
+    assert first["totals"]["fares"]["cash"] == 20000 + 6000
+    assert first["totals"]["cash_to_hand_in_cents"] == 26000
+    assert [v["id"] for v in first["accounts"][0]["voided"]] == [mistake["id"]]
+    second = crew_api.get(f"/api/cashup?date={handed_back_on}").json_body
+    assert second["totals"]["fares"]["card"] == 4000
+    assert second["totals"]["refunds"]["cash"] == 1000
+    assert second["totals"]["cash_to_hand_in_cents"] == -1000
+    assert second["accounts"][0]["voided"] == []
+    nothing = crew_api.get(f"/api/cashup?date={next_week}").json_body
+    assert (nothing["accounts"], nothing["totals"]["cash_to_hand_in_cents"]) == ([], 0)
+    assert fare_today["logged_at"][:10] == logged_on
+
+
+def test_cashup_figures_equal_the_sums_of_the_ledger_rows(crew_api, crewed, clock):
     deckhand = crew_api.account("crew")
-    for n, method in enumerate(("cash", "card", "venmo", "cash", "check")):
-        crew_api.paid(crewed["id"], amount_cents=1000 + n, method=method)
-        fare(crew_api, crewed["id"], deckhand["token"], amount_cents=300 + n, method=method)
-    tip(crew_api, crewed["id"], deckhand["token"], amount_cents=999, method="zelle")
-    refund(crew_api, crewed["id"], amount_cents=1234, method="card")
-    gone = crew_api.paid(crewed["id"], amount_cents=50, method="other")
-    crew_api.void(crewed["id"], gone["id"])
-    rows = csv_rows(crew_api.get(f"/api/payments.csv?from={day}&to={day}"))
-    report = crew_api.get(f"/api/cashup?date={day}").json_body
+    yesterday = timeutil.today_local() - timedelta(days=1)
+    earlier = crew_api.post("/api/events", trip_body(yesterday)).json_body["event"]
+    days = []
+    clock.advance(-DAY)
+    for _ in range(2):
+        days.append(today())
+        for n, method in enumerate(("cash", "card", "venmo", "cash", "check")):
+            event_id = (crewed, earlier)[n % 2]["id"]
+            crew_api.paid(event_id, amount_cents=1000 + n, method=method)
+            fare(crew_api, event_id, deckhand["token"], amount_cents=300 + n, method=method)
+        tip(crew_api, crewed["id"], deckhand["token"], amount_cents=999, method="zelle")
+        gone = crew_api.paid(earlier["id"], amount_cents=50, method="other")
+        crew_api.void(earlier["id"], gone["id"])
+        refund(crew_api, crewed["id"], amount_cents=1234, method="card")
+        clock.advance(DAY)
+    window = f"from={yesterday}&to={yesterday + timedelta(days=2)}"
+    rows = csv_rows(crew_api.get(f"/api/payments.csv?{window}"))
     section = {"fare": "fares", "tip": "tips", "refund": "refunds"}
-    expected: dict[tuple[str, str, str], int] = {}
-    for row in rows:
-        if row["status"] == "logged":
-            key = (row["logged by"], section[row["kind"]], row["method"])
-            cents = round(float(row["amount"]) * 100)
-            expected[key] = expected.get(key, 0) + cents
-    shown = {
-        (account["name"], name, method): cents
-        for account in report["accounts"]
-        for name in ("fares", "tips", "refunds")
-        for method, cents in account[name].items()
-        if cents
-    }
-    assert shown == expected
-    voided = [row["payment id"] for row in rows if row["status"] == "void"]
-    assert [v["id"] for a in report["accounts"] for v in a["voided"]] == voided
+    for day in days:
+        report = crew_api.get(f"/api/cashup?date={day}").json_body
+        that_day = [row for row in rows if row["logged at"][:10] == day]
+        assert len(that_day) == 13
+        expected: dict[tuple[str, str, str], int] = {}
+        for row in that_day:
+            if row["status"] == "logged":
+                key = (row["logged by"], section[row["kind"]], row["method"])
+                cents = round(float(row["amount"]) * 100)
+                expected[key] = expected.get(key, 0) + cents
+        shown = {
+            (account["name"], name, method): cents
+            for account in report["accounts"]
+            for name in ("fares", "tips", "refunds")
+            for method, cents in account[name].items()
+            if cents
+        }
+        assert shown == expected
+        voided = {row["payment id"] for row in that_day if row["status"] == "void"}
+        assert {v["id"] for a in report["accounts"] for v in a["voided"]} == voided
 
 
-def test_crew_see_only_their_own_cashup(crew_api, crewed):
-    day = trip_day(crewed)
+def test_crew_see_only_their_own_cashup(crew_api, crewed, clock):
     deckhand = crew_api.account("crew")
     crew_api.paid(crewed["id"], amount_cents=10000)
     fare(crew_api, crewed["id"], deckhand["token"], amount_cents=2000)
-    mine = crew_api.get(f"/api/cashup?date={day}", token=deckhand["token"]).json_body
+    mine = crew_api.get(f"/api/cashup?date={today()}", token=deckhand["token"]).json_body
     assert [a["account_id"] for a in mine["accounts"]] == [deckhand["account"]["id"]]
     assert mine["totals"]["cash_to_hand_in_cents"] == 2000
 
 
-def test_cashup_as_csv(crew_api, crewed):
-    day = trip_day(crewed)
+def test_cashup_as_csv(crew_api, crewed, clock):
+    day = today()
     crew_api.paid(crewed["id"], amount_cents=10000)
     refund(crew_api, crewed["id"], amount_cents=500)
     response = crew_api.get(f"/api/cashup?date={day}&format=csv")

@@ -124,7 +124,10 @@ def test_first_run_creates_the_table_with_its_index_stream_ttl_recovery_and_prot
     described = dynamodb.describe_table(TableName=PROD_TABLE)["Table"]
     wanted = schema.definition(PROD_TABLE)
     assert described["KeySchema"] == wanted["KeySchema"]
-    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == [keys.DATE_INDEX]
+    assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == {
+        keys.DATE_INDEX,
+        keys.LEDGER_DAY_INDEX,
+    }
     assert described["StreamSpecification"] == wanted["StreamSpecification"]
     assert described["DeletionProtectionEnabled"] is True
     ttl = dynamodb.describe_time_to_live(TableName=PROD_TABLE)["TimeToLiveDescription"]
@@ -190,6 +193,72 @@ def test_an_existing_table_gets_its_missing_settings_and_keeps_its_data(
     backups = dynamodb.describe_continuous_backups(TableName=PROD_TABLE)
     pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def older_table(dynamodb: Any) -> None:
+    """The table as it was before the cash-up's day index, with ledger entries in it."""
+    spec = schema.definition(PROD_TABLE)
+    spec["GlobalSecondaryIndexes"] = [
+        i for i in spec["GlobalSecondaryIndexes"] if i["IndexName"] == keys.DATE_INDEX
+    ]
+    spec["AttributeDefinitions"] = [
+        a for a in spec["AttributeDefinitions"] if not a["AttributeName"].startswith("GSI2")
+    ]
+    dynamodb.create_table(**spec)
+    entries = [
+        ("PAY#p1", "2026-07-04T09:15:00-07:00"),
+        ("PAY#p2", "2026-07-04T23:30:00-07:00"),  # the next day in UTC
+        ("REFUND#r1", "2026-07-05T08:00:00-07:00"),
+    ]
+    for sk, logged_at in entries:
+        item = {"PK": "EVENT#a1", "SK": sk, "logged_at": logged_at, "amount_cents": 100}
+        dynamodb.put_item(TableName=PROD_TABLE, Item=codec.to_item(item))
+    receipt = {"PK": "EVENT#a1", "SK": "RECEIPT#p1", "payment_id": "p1"}
+    dynamodb.put_item(TableName=PROD_TABLE, Item=codec.to_item(receipt))
+
+
+def on_day_index(dynamodb: Any, day: str) -> list[str]:
+    found = dynamodb.query(
+        TableName=PROD_TABLE,
+        IndexName=keys.LEDGER_DAY_INDEX,
+        KeyConditionExpression="GSI2PK = :month AND begins_with(GSI2SK, :day)",
+        ExpressionAttributeValues={
+            ":month": {"S": f"LEDGER#{day[:7]}"},
+            ":day": {"S": f"{day}#"},
+        },
+    )
+    return [item["SK"]["S"] for item in found["Items"]]
+
+
+def test_an_older_table_gets_the_day_index_and_its_ledger_is_put_on_it(
+    aws_mock: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dynamodb = aws_mock["dynamodb"]
+    older_table(dynamodb)
+
+    assert run(monkeypatch, "--stage", "prod", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert f"add index {keys.LEDGER_DAY_INDEX} to {PROD_TABLE}" in out
+    assert f"put the ledger entries already in {PROD_TABLE} on index" in out
+    assert "GSI2PK" not in stored_names(dynamodb)
+
+    assert run(monkeypatch, "--stage", "prod", "--password-stdin", stdin=PASSWORD + "\n") == 0
+    assert "3 ledger entries put on index" in capsys.readouterr().out
+    indexes = dynamodb.describe_table(TableName=PROD_TABLE)["Table"]["GlobalSecondaryIndexes"]
+    assert {i["IndexName"] for i in indexes} == {keys.DATE_INDEX, keys.LEDGER_DAY_INDEX}
+    # By the operator's date each was logged (the offset it was stored with).
+    assert on_day_index(dynamodb, "2026-07-04") == ["PAY#p1", "PAY#p2"]
+    assert on_day_index(dynamodb, "2026-07-05") == ["REFUND#r1"]
+
+    assert run(monkeypatch, "--stage", "prod") == 0
+    assert "Nothing to change" in capsys.readouterr().out
+    assert run(monkeypatch, "--stage", "prod", "--reindex-ledger") == 0
+    assert "0 ledger entries put on index" in capsys.readouterr().out
+
+
+def stored_names(dynamodb: Any) -> set[str]:
+    items = dynamodb.scan(TableName=PROD_TABLE)["Items"]
+    return {name for item in items for name in item}
 
 
 def test_dev_tables_are_unprotected_by_default_and_the_flag_protects_them(

@@ -18,6 +18,12 @@
     PK = USERNAME#<name>    SK = USERNAME    holds a username for one account (uniqueness)
     PK = SETUP#<sha256>     SK = SETUP       a one-time setup code, hashed (expires by TTL)
 
+The day index (GSI2) holds the ledger's payments and refunds by the operator's date
+they were logged: GSI2PK = LEDGER#<yyyy-mm> (the month), GSI2SK =
+<yyyy-mm-dd>#<utc>#<PK>#<SK>. The money that changed hands on a day (the cash-up)
+is one Query of the month's partition on the date's prefix, whatever the trips'
+dates; voids change the entry in place, so the index sees them.
+
 The date index (GSI1) buckets trips by the UTC year they start in and sorts them
 by start time, so a date window is one Query whose cost grows with the trips
 returned, not with the table. Items that owe an email sit on the index's sparse
@@ -27,7 +33,10 @@ OUTBOX partition, sorted by when they are due. The stored names say "EVENT"
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 DATE_INDEX = "GSI1"
+LEDGER_DAY_INDEX = "GSI2"
 TTL_ATTRIBUTE = "expires_at_epoch"
 TRIP_SK = "EVENT"
 PAYMENT_PREFIX = "PAY#"
@@ -58,7 +67,9 @@ ALL_BACK_SK = "NOTICE#BACK"
 # The date index's sparse partition of trips afloat, sorted by when each turns overdue.
 AFLOAT = "AFLOAT"
 # Storage and index attributes: never part of a record.
-KEY_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "kind", TTL_ATTRIBUTE})
+KEY_ATTRIBUTES = frozenset(
+    {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "kind", TTL_ATTRIBUTE}
+)
 
 Key = dict[str, str]
 
@@ -101,6 +112,27 @@ def date_bucket(year: int) -> str:
 
 def date_sort_key(utc_stamp: str, trip_id: str) -> str:
     return f"{utc_stamp}#{trip_id}"
+
+
+def ledger_month(day: date) -> str:
+    """The day index's partition of a month's ledger entries."""
+    return f"LEDGER#{day:%Y-%m}"
+
+
+def ledger_day_prefix(day: date) -> str:
+    """Every day-index sort key of entries logged on `day` starts with this."""
+    return f"{day.isoformat()}#"
+
+
+def ledger_day_fields(logged_at: str, key: Key) -> dict[str, str]:
+    """An entry's place on the day index. `logged_at` is stored with the operator's
+    offset (chalicelib/timeutil.py), so its date is the operator's date it was logged."""
+    moment = datetime.fromisoformat(logged_at)
+    utc = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "GSI2PK": ledger_month(moment.date()),
+        "GSI2SK": f"{ledger_day_prefix(moment.date())}{utc}#{key['PK']}#{key['SK']}",
+    }
 
 
 def outbox_marker(due_utc_stamp: str, key: Key) -> str:

@@ -15,6 +15,7 @@ tip alone checks it: its shares were worked out from the crew the version names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from chalicelib.db import keys
@@ -163,7 +164,13 @@ class Ledger(Part):
         Returns None when it was written, else why not.
         """
         key = keys.payment_key(payment.trip_id, payment.id)
-        item = {**key, "kind": str(Kind.PAYMENT), **payment.attributes(), **enqueue_fields(key)}
+        item = {
+            **key,
+            "kind": str(Kind.PAYMENT),
+            **payment.attributes(),
+            **enqueue_fields(key),
+            **keys.ledger_day_fields(payment.logged_at, key),
+        }
         writes = [
             # Nulls are stored, so every payment has the contract's fields.
             self.table.put_write(
@@ -210,7 +217,12 @@ class Ledger(Part):
         in the same write (refused unless it is a logged fare of this trip).
         """
         key = keys.refund_key(refund.trip_id, refund.id)
-        item = {**key, "kind": str(Kind.REFUND), **refund.attributes()}
+        item = {
+            **key,
+            "kind": str(Kind.REFUND),
+            **refund.attributes(),
+            **keys.ledger_day_fields(refund.logged_at, key),
+        }
         writes = [
             self.table.put_write(
                 item, condition="attribute_not_exists(PK)", keep_nulls=True, old=True
@@ -346,6 +358,17 @@ class Ledger(Part):
                 ":low": keys.LEDGER_SK_LOW,
                 ":high": keys.LEDGER_SK_HIGH,
             },
+        )
+        return ledger_entries(items)
+
+    def of_day(self, day: date) -> Entries:
+        """Every payment and refund logged on the operator's date `day` (voids included),
+        whatever trip it is for: one Query of the day index (every page), in the order
+        logged. Receipts are not on the index (their payments carry no receipt state)."""
+        items = self.table.query(
+            "GSI2PK = :month AND begins_with(GSI2SK, :day)",
+            {":month": keys.ledger_month(day), ":day": keys.ledger_day_prefix(day)},
+            index=keys.LEDGER_DAY_INDEX,
         )
         return ledger_entries(items)
 

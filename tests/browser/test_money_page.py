@@ -96,8 +96,15 @@ def test_a_deckhand_tips_one_person_with_a_receipt_email(page: Page, api: Api) -
     open_trip(page, trip)
     open_pay_from_detail(page)
     fill_payment(page, "Rae Patron", "7.50", method="venmo")
-    # Crew cannot list accounts: they are offered the crew as a whole and themselves.
+    # Crew cannot list accounts, but the trip names its crew accounts to every login.
     choose_tip(page, "Sam (crew)")
+    options = page.locator("#pay-tip-for option")
+    expect(options).to_have_count(3)
+    assert sorted(options.all_inner_texts()) == [
+        "Noa",
+        "Sam (crew)",
+        "The trip's crew (split evenly)",
+    ]
     page.get_by_label("Patron email").fill("not-an-email")
     page.locator("#pay-submit").click()
     expect(page.locator("#pay-form .error")).to_contain_text("email address")
@@ -260,12 +267,13 @@ def test_a_captain_exports_the_ledger_tips_and_the_days_cashup(page: Page, api: 
     expect(page.locator("#tips-list > li")).to_have_count(len(want["people"]))
     expect(page.locator("#tips-list")).to_contain_text("Ivy")
 
-    # The cash-up of a day is of the trips starting that day.
+    # The cash-up of a day is the money logged that day: today's, for a later trip.
     cash = page.locator("#cashup-form")
     expect(cash.get_by_label("Day")).to_have_value(today.isoformat())
-    cash.get_by_label("Day").fill(day)
     cash.get_by_role("button", name="Show cash-up").click()
-    want = api.cashup(trip_day)
+    want = api.cashup(today)
+    assert want["totals"]["fares"]["cash"] >= 30000
+    assert api.cashup(trip_day)["accounts"] == []
     table = page.locator("#cashup-table")
     expect(table.locator("tbody tr")).to_have_count(len(want["accounts"]))
     totals = want["totals"]
@@ -277,7 +285,7 @@ def test_a_captain_exports_the_ledger_tips_and_the_days_cashup(page: Page, api: 
         expect(row.locator("td").first).to_have_text(money(account["cash_to_hand_in_cents"]))
 
     name, text = download(page, cash.get_by_role("button", name="Download cash-up CSV"))
-    assert name == f"cashup-{day}.csv"
+    assert name == f"cashup-{today}.csv"
     assert "cash to hand in" in text
     expect(cash.locator(".success")).to_contain_text(f"Downloaded {name}")
 
