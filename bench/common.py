@@ -367,10 +367,12 @@ def payment_item(event_id: str, payment_id: str, n: int, logged_at: datetime) ->
         logged_by="Dana",
         notification=Notification.SENT,
     )
+    key = keys.payment_key(event_id, payment_id)
     return {
-        **keys.payment_key(event_id, payment_id),
+        **key,
         "kind": str(Kind.PAYMENT),
         **payment.attributes(),
+        **keys.ledger_day_fields(payment.logged_at, key),
     }
 
 
@@ -403,11 +405,15 @@ def waiver_item(event_id: str, waiver_id: str, n: int, signed_at: datetime) -> d
     }
 
 
+# The day the seeded payments were logged on (stored in UTC, so it is their date).
+PAYMENTS_DAY = "2031-07-01"
+
+
 def children(event_id: str, payments: int = 10, waivers: int = 10) -> list[dict[str, Any]]:
     """Payments, waivers and drawn signatures stored in a trip's partition."""
     from chalicelib.db import keys
 
-    base = datetime(2031, 7, 1, 12, tzinfo=UTC)
+    base = datetime.fromisoformat(f"{PAYMENTS_DAY}T12:00:00+00:00")
     items: list[dict[str, Any]] = []
     for n in range(payments):
         pid = str(uuid.UUID(int=n + 1))

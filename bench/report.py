@@ -17,6 +17,7 @@ LABELS = {
     "authorizer": "authorizer run (revocation: the account's token version)",
     "tip": "log a tip for the crew (3-way split)",
     "refund": "log a refund",
+    "cashup": "cash-up of a day (its 10 entries)",
 }
 
 
