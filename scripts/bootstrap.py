@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.db import keys, schema
-from scripts import awstools, configure_cloudfront, site_setup, stage_settings
+from scripts import awstools, configure_cloudfront, ledger_index, site_setup, stage_settings
 from scripts.awstools import UserError
 
 PROTECTED_STAGES = {"staging", "prod"}
@@ -224,7 +224,7 @@ def _plan_ledger_days(plan: Plan, dynamodb: Any, name: str) -> None:
         def progress(examined: int, put: int) -> None:
             awstools.detail(f"{examined} items examined, {put} ledger entries put on the index")
 
-        put = schema.index_ledger_days(dynamodb, name, progress)
+        put = ledger_index.index_ledger_days(dynamodb, name, progress)
         awstools.detail(f"{put} ledger entries put on index {keys.LEDGER_DAY_INDEX}")
 
     plan.todo(

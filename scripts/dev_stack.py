@@ -38,7 +38,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts import emulator, local_edge, seed
+from scripts import emulator, ledger_index, local_edge, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -311,7 +311,7 @@ class Stack:
         if restored:
             say(f"Restored {restored} items from {table_path}")
             # A snapshot saved before the cash-up's day index: put its ledger on it.
-            indexed = schema.index_ledger_days(client, table_name)
+            indexed = ledger_index.index_ledger_days(client, table_name)
             if indexed:
                 say(f"Put {indexed} earlier ledger entries on the cash-up's day index")
         if kept_emails:
