@@ -12,9 +12,11 @@ from typing import Any
 from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib import aws, config, errors, logs, request_facts, trips
+from chalicelib import aws, config, errors, logs
 from chalicelib import validation as v
 from chalicelib.records import Actor, Role
+from chalicelib.trips import schedule
+from chalicelib.web import request_facts
 
 # payments, ledger, waiver_pages, waivers and outbox are imported inside the routes
 # that use them: a Lambda cold start then pays only for what its first request needs.
@@ -33,7 +35,7 @@ def crew(auth_request: Any) -> AuthResponse:
 
     AWS calls per run: one GetItem (the account's token version and status).
     """
-    from chalicelib import auth
+    from chalicelib.crew import auth
 
     try:
         holder = auth.crew_from_token(auth_request.token)
@@ -158,7 +160,7 @@ def health() -> dict:
 @app.route("/api/login", methods=["POST"])
 @guarded
 def login() -> dict:
-    from chalicelib import auth
+    from chalicelib.crew import auth
 
     data = body()
     v.reject_unknown(data, ("username", "password", "name"))
@@ -168,7 +170,7 @@ def login() -> dict:
 @app.route("/api/accounts/setup", methods=["POST"])
 @guarded
 def set_up_account() -> dict:
-    from chalicelib import accounts
+    from chalicelib.crew import accounts
 
     return accounts.set_up(body())
 
@@ -180,7 +182,7 @@ def set_up_account() -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def me() -> dict:
-    from chalicelib import accounts, auth
+    from chalicelib.crew import accounts, auth
 
     who = caller()
     return accounts.me(who.account_id or auth.ADMIN, who.name)
@@ -190,7 +192,7 @@ def me() -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def change_my_password() -> dict:
-    from chalicelib import accounts, auth
+    from chalicelib.crew import accounts, auth
 
     return accounts.change_own_password(caller().account_id or auth.ADMIN, body())
 
@@ -199,7 +201,7 @@ def change_my_password() -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def log_out() -> dict:
-    from chalicelib import auth
+    from chalicelib.crew import auth
 
     auth.log_out(caller().account_id or auth.ADMIN)
     return {"logged_out": True}
@@ -209,7 +211,7 @@ def log_out() -> dict:
 @guarded
 @allow(*CAPTAINS)
 def list_accounts() -> dict:
-    from chalicelib import accounts
+    from chalicelib.crew import accounts
 
     return {"accounts": accounts.list_accounts()}
 
@@ -218,7 +220,7 @@ def list_accounts() -> dict:
 @guarded
 @allow(*CAPTAINS)
 def create_account() -> Response:
-    from chalicelib import accounts
+    from chalicelib.crew import accounts
 
     made = accounts.create_account(body(), by=actor(), role=caller().role, origin=origin())
     return Response(body=made, status_code=201)
@@ -228,7 +230,7 @@ def create_account() -> Response:
 @guarded
 @allow(*CAPTAINS)
 def change_account(account_id: str) -> dict:
-    from chalicelib import accounts
+    from chalicelib.crew import accounts
 
     return accounts.change_account(account_id, body(), by=actor(), role=caller().role)
 
@@ -237,7 +239,7 @@ def change_account(account_id: str) -> dict:
 @guarded
 @allow(*CAPTAINS)
 def reset_account(account_id: str) -> dict:
-    from chalicelib import accounts
+    from chalicelib.crew import accounts
 
     return accounts.reset_account(account_id, by=actor(), role=caller().role, origin=origin())
 
@@ -249,15 +251,15 @@ def reset_account(account_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def list_events() -> dict:
-    first, last = trips.window(query("from"), query("to"))
-    return {"events": [trip.to_json() for trip in trips.trips_between(first, last)]}
+    first, last = schedule.window(query("from"), query("to"))
+    return {"events": [trip.to_json() for trip in schedule.trips_between(first, last)]}
 
 
 @app.route("/api/events", methods=["POST"], authorizer=crew)
 @guarded
 @allow(*CAPTAINS)
 def create_event() -> Response:
-    trip = trips.create_trip(body(), by=actor())
+    trip = schedule.create_trip(body(), by=actor())
     return Response(body={"event": trip.to_json()}, status_code=201)
 
 
@@ -265,21 +267,21 @@ def create_event() -> Response:
 @guarded
 @allow(*EVERY_ROLE)
 def event_detail(event_id: str) -> dict:
-    return trips.trip_detail(event_id)
+    return schedule.trip_detail(event_id)
 
 
 @app.route("/api/events/{event_id}", methods=["PATCH"], authorizer=crew)
 @guarded
 @allow(*CAPTAINS)
 def update_event(event_id: str) -> dict:
-    return {"event": trips.update_trip(event_id, body(), by=actor()).to_json()}
+    return {"event": schedule.update_trip(event_id, body(), by=actor()).to_json()}
 
 
 @app.route("/api/events/{event_id}/cancel", methods=["POST"], authorizer=crew)
 @guarded
 @allow(*CAPTAINS)
 def cancel_event(event_id: str) -> dict:
-    return {"event": trips.cancel_trip(event_id, by=actor()).to_json()}
+    return {"event": schedule.cancel_trip(event_id, by=actor()).to_json()}
 
 
 # --- Payments (crew) ------------------------------------------------------------
@@ -289,7 +291,7 @@ def cancel_event(event_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def log_payment(event_id: str) -> Response:
-    from chalicelib import payments
+    from chalicelib.money import payments
 
     logged = payments.log_payment(event_id, body(), by=actor())
     # 201 for a new payment; 200 when a resent tap replays one already logged.
@@ -303,7 +305,7 @@ def log_payment(event_id: str) -> Response:
 @guarded
 @allow(*EVERY_ROLE)
 def void_payment(event_id: str, payment_id: str) -> dict:
-    from chalicelib import payments
+    from chalicelib.money import payments
 
     # Crew: only their own payment, within 30 minutes (checked in payments).
     voided = payments.void_payment(event_id, payment_id, body(), by=actor(), role=caller().role)
@@ -333,7 +335,7 @@ def own_rows_only() -> str | None:
 @guarded
 @allow(*CAPTAINS)
 def payments_csv() -> Response:
-    from chalicelib import ledger
+    from chalicelib.money import ledger
 
     export = ledger.payments_csv(query("from"), query("to"))
     return csv_file(export.text, export.filename)
@@ -346,7 +348,7 @@ def payments_csv() -> Response:
 @guarded
 @allow(*CAPTAINS)
 def log_refund(event_id: str) -> Response:
-    from chalicelib import refunds
+    from chalicelib.money import refunds
 
     logged = refunds.log_refund(event_id, body(), by=actor())
     # 201 for a new refund; 200 when a resent tap replays one already logged.
@@ -357,7 +359,7 @@ def log_refund(event_id: str) -> Response:
 @guarded
 @allow(*CAPTAINS)
 def void_refund(event_id: str, refund_id: str) -> dict:
-    from chalicelib import refunds
+    from chalicelib.money import refunds
 
     return refunds.void_refund(event_id, refund_id, body(), by=actor()).void_json()
 
@@ -366,7 +368,7 @@ def void_refund(event_id: str, refund_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def tips_report() -> dict:
-    from chalicelib import tips
+    from chalicelib.money import tips
 
     return tips.tips_report(query("from"), query("to"), only=own_rows_only())
 
@@ -375,7 +377,7 @@ def tips_report() -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def cashup() -> Any:
-    from chalicelib import cashup
+    from chalicelib.money import cashup
 
     shape = cashup.cashup_format(query("format"))
     report = cashup.cashup(cashup.cashup_day(query("date")), only=own_rows_only())
@@ -393,7 +395,7 @@ WAIVER_FORM_TYPES = ["application/x-www-form-urlencoded", "application/json"]
 @app.route("/g/{event_id}/waiver", methods=["GET"])
 @guarded
 def waiver_page(event_id: str) -> Response:
-    from chalicelib import waiver_pages
+    from chalicelib.waivers import pages as waiver_pages
 
     return waiver_pages.waiver_page(event_id, request_facts.incoming(current()))
 
@@ -401,7 +403,7 @@ def waiver_page(event_id: str) -> Response:
 @app.route("/g/{event_id}/waiver", methods=["POST"], content_types=WAIVER_FORM_TYPES)
 @guarded
 def sign_waiver(event_id: str) -> Response:
-    from chalicelib import waiver_pages
+    from chalicelib.waivers import pages as waiver_pages
 
     return waiver_pages.sign_waiver(event_id, request_facts.incoming(current()))
 
@@ -410,9 +412,9 @@ def sign_waiver(event_id: str) -> Response:
 @guarded
 @allow(*CAPTAINS)
 def waiver_record(event_id: str, waiver_id: str) -> dict:
-    from chalicelib import waivers
+    from chalicelib.waivers import signing
 
-    return {"waiver": waivers.get_waiver(event_id, waiver_id)}
+    return {"waiver": signing.get_waiver(event_id, waiver_id)}
 
 
 # --- At the dock: boats, who is aboard, departure and return ---------------------------
@@ -422,18 +424,18 @@ def waiver_record(event_id: str, waiver_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def list_boats() -> dict:
-    from chalicelib import boats
+    from chalicelib.trips import fleet
 
-    return {"boats": [boat.to_json() for boat in boats.list_boats()]}
+    return {"boats": [boat.to_json() for boat in fleet.list_boats()]}
 
 
 @app.route("/api/boats", methods=["POST"], authorizer=crew)
 @guarded
 @allow(*CAPTAINS)
 def add_boat() -> Response:
-    from chalicelib import boats
+    from chalicelib.trips import fleet
 
-    boat = boats.add_boat(body(), by=caller().name)
+    boat = fleet.add_boat(body(), by=caller().name)
     return Response(body={"boat": boat.to_json()}, status_code=201)
 
 
@@ -441,16 +443,16 @@ def add_boat() -> Response:
 @guarded
 @allow(*CAPTAINS)
 def update_boat(boat_id: str) -> dict:
-    from chalicelib import boats
+    from chalicelib.trips import fleet
 
-    return {"boat": boats.update_boat(boat_id, body(), by=caller().name).to_json()}
+    return {"boat": fleet.update_boat(boat_id, body(), by=caller().name).to_json()}
 
 
 @app.route("/api/events/{event_id}/manifest", methods=["GET"], authorizer=crew)
 @guarded
 @allow(*EVERY_ROLE)
 def trip_manifest(event_id: str) -> dict:
-    from chalicelib import manifest
+    from chalicelib.dock import manifest
 
     return manifest.manifest(event_id, caller())
 
@@ -459,7 +461,7 @@ def trip_manifest(event_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def mark_boarding(event_id: str) -> dict:
-    from chalicelib import manifest
+    from chalicelib.dock import manifest
 
     return manifest.set_boarding(event_id, body(), caller())
 
@@ -468,7 +470,7 @@ def mark_boarding(event_id: str) -> dict:
 @guarded
 @allow(*CAPTAINS)
 def depart_trip(event_id: str) -> dict:
-    from chalicelib import manifest
+    from chalicelib.dock import manifest
 
     return manifest.depart(event_id, caller())
 
@@ -478,7 +480,7 @@ def depart_trip(event_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def return_trip(event_id: str) -> dict:
-    from chalicelib import manifest
+    from chalicelib.dock import manifest
 
     return manifest.return_trip(event_id, caller())
 
@@ -487,7 +489,7 @@ def return_trip(event_id: str) -> dict:
 @guarded
 @allow(*EVERY_ROLE)
 def waiver_qr(event_id: str) -> Response:
-    from chalicelib import manifest
+    from chalicelib.dock import manifest
 
     svg = manifest.waiver_qr_svg(event_id, query("origin"))
     return Response(
@@ -509,7 +511,7 @@ def waiver_qr(event_id: str) -> Response:
 def deliver_new_emails(event: Any) -> dict:
     """DynamoDB stream: send the email of each newly written outbox item."""
     images = (record.new_image for record in event if record.event_name == "INSERT")
-    from chalicelib import outbox
+    from chalicelib.mail import outbox
 
     return {"sent": outbox.deliver_new(image for image in images if image)}
 
@@ -525,7 +527,8 @@ if TABLE_STREAM_ARN:
 def drain_email_outbox(event: Any) -> dict:
     """Every minute: flag trips overdue (their emails join the outbox), then send what
     is due (new ones the stream missed, failures to retry)."""
-    from chalicelib import manifest, outbox
+    from chalicelib.dock import manifest
+    from chalicelib.mail import outbox
 
     overdue = manifest.flag_overdue_trips(limit=25)
     return {"overdue": overdue, "sent": outbox.drain_outbox(limit=25)}

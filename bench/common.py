@@ -201,13 +201,13 @@ def ratio(numerator: float, denominator: float) -> float:
 
 
 def trip_record(event_id: str, starts: datetime, **extra: Any) -> dict[str, Any]:
-    """A stored trip item: the tests' trip body, made a record by the app's own trips.new_trip
+    """A stored trip item: the tests' trip body, made a record by the app's own schedule.new_trip
     and laid out by its store."""
     from zoneinfo import ZoneInfo
 
-    from chalicelib import trips
     from chalicelib.db import keys
     from chalicelib.db.trips import trip_item
+    from chalicelib.trips import schedule
     from tests.bodies import trip_body
 
     zone = ZoneInfo(OPERATOR_TZ)
@@ -215,7 +215,7 @@ def trip_record(event_id: str, starts: datetime, **extra: Any) -> dict[str, Any]
         starts_at=starts.astimezone(zone).isoformat(timespec="seconds"),
         ends_at=(starts + timedelta(hours=2)).astimezone(zone).isoformat(timespec="seconds"),
     )
-    record = trip_item(trips.new_trip(body, by="bench", trip_id=event_id))
+    record = trip_item(schedule.new_trip(body, by="bench", trip_id=event_id))
     record.update(extra)
     assert record["PK"] == keys.trip_pk(event_id)
     return record

@@ -94,7 +94,8 @@ def _measure(app_module: Any, event: dict[str, Any]) -> dict[str, Any]:
 def _measure_authorizer(app_module: Any) -> dict[str, Any]:
     """One run of the crew authorizer (a Lambda of its own on AWS, run on every
     uncached token): its revocation check is one GetItem of the account."""
-    from chalicelib import auth, aws
+    from chalicelib import aws
+    from chalicelib.crew import auth
 
     client = aws.dynamodb()
     token = auth.issue_token("Dana")["token"]

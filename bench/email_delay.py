@@ -40,7 +40,8 @@ class _SlowSes:
 
 def run(payments: int) -> dict[str, Any]:
     """`payments` payments with each SES setting, alternating; p50s, ratio, SES calls made."""
-    from chalicelib import aws, outbox
+    from chalicelib import aws
+    from chalicelib.mail import outbox
 
     slow_ses = _SlowSes()
     times: dict[str, list[float]] = {"fast": [], "slow": []}

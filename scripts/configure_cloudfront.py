@@ -1,4 +1,4 @@
-"""Apply the edge routing table (chalicelib/edge.py ROUTES) to a CloudFront distribution.
+"""Apply the edge routing table (chalicelib/web/edge.py ROUTES) to a CloudFront distribution.
 
     python scripts/configure_cloudfront.py --stage prod [--distribution-id ID]
                                            [--api-url URL] [--dry-run]
@@ -37,7 +37,7 @@ from urllib.parse import urlparse
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chalicelib import edge
+from chalicelib.web import edge
 from scripts import awstools
 from scripts.awstools import UserError
 

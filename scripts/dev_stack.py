@@ -3,7 +3,7 @@
     AWS emulator (moto, in-process, one request at a time) on 127.0.0.1:EMULATOR_PORT
     the table, created from chalicelib.db.schema; restored from .local/ or seeded
     `chalice local --stage local` on a free loopback port (a child process)
-    the email outbox drain (chalicelib.outbox), every second
+    the email outbox drain (chalicelib.mail.outbox), every second
     the local edge on http://127.0.0.1:PORT/: /api and /g/*/waiver to the app,
         the rest to spa/, emails sent at /_dev/outbox
 
@@ -161,7 +161,8 @@ def wait_until_healthy(url: str, child: subprocess.Popen, timeout: float) -> Non
 
 def _scheduled_round(limit: int = 25) -> int:
     """What the scheduled Lambda does each minute: flag overdue trips, send what is due."""
-    from chalicelib import manifest, outbox
+    from chalicelib.dock import manifest
+    from chalicelib.mail import outbox
 
     manifest.flag_overdue_trips(limit=limit)
     return outbox.drain_outbox(limit=limit)

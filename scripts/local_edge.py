@@ -1,6 +1,6 @@
 """The local edge: what CloudFront does in AWS, on http://127.0.0.1:PORT/.
 
-It applies the same routing table (chalicelib.edge) as the CloudFront
+It applies the same routing table (chalicelib.web.edge) as the CloudFront
 distribution: API paths are proxied to `chalice local`, everything else is a
 static file from spa/ (index.html for the page's own client-side paths), with the
 headers the bucket and CloudFront give it (the Content-Type and Cache-Control that
@@ -37,7 +37,7 @@ from werkzeug.wrappers import Request, Response
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chalicelib import edge
+from chalicelib.web import edge
 from scripts import sync_spa
 from scripts.emulator import bind_server
 
@@ -304,7 +304,7 @@ SET_BY_EDGE = frozenset({"x-forwarded-for", "cloudfront-viewer-address", "x-orig
 def viewer_headers(request: Request) -> dict[str, str]:
     """As CloudFront adds them: the viewer's address and port, and the origin-verify secret.
 
-    The app believes the address only with the secret (chalicelib/request_facts.py);
+    The app believes the address only with the secret (chalicelib/web/request_facts.py);
     locally that is the `local` stage's ORIGIN_VERIFY_SECRET, which `chalice local` reads.
     """
     stages = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))["stages"]

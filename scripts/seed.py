@@ -1,6 +1,6 @@
 """Demo data for the local stack: three boats and a realistic week of charters from today.
 
-The trips are created through the app's own logic (chalicelib.trips.create_trip),
+The trips are created through the app's own logic (chalicelib.trips.schedule.create_trip),
 so they have exactly the shape the API stores. `make run` seeds once, when the
 table holds no events; run alone, this seeds a running local stack's emulator:
 
@@ -206,12 +206,13 @@ def has_events(client: Any, table_name: str) -> bool:
 
 def seed_demo_week(today: date | None = None) -> list[dict[str, Any]]:
     """Create the demo week through the app's logic; the environment must point at the table."""
-    from chalicelib import boats, config, timeutil, trips
+    from chalicelib import config, timeutil
+    from chalicelib.trips import fleet, schedule
 
     day = today or timeutil.today_local()
-    fleet = {boat["name"]: boats.add_boat(boat, by=SEEDED_BY).id for boat in DEMO_BOATS}
+    fleet = {boat["name"]: fleet.add_boat(boat, by=SEEDED_BY).id for boat in DEMO_BOATS}
     return [
-        trips.create_trip({**body, "boat_id": fleet[body["boat"]]}, by=SEEDED_BY).to_json()
+        schedule.create_trip({**body, "boat_id": fleet[body["boat"]]}, by=SEEDED_BY).to_json()
         for body in demo_week(day, config.operator_tz())
     ]
 
@@ -231,7 +232,8 @@ def seed_accounts() -> list[tuple[str, str, str]]:
     """
     import uuid
 
-    from chalicelib import auth, timeutil
+    from chalicelib import timeutil
+    from chalicelib.crew import auth
     from chalicelib.db import get_store
     from chalicelib.records import Account, Role
 

@@ -46,7 +46,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chalicelib import edge
+from chalicelib.web import edge
 from scripts import awstools, stage_settings
 
 PASS, FAIL, NO_EVIDENCE = "PASS", "FAIL", "NO EVIDENCE"

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import auth, errors
+from chalicelib import errors
+from chalicelib.crew import auth
 from chalicelib.db import activity as db_activity
 from chalicelib.db import ledger as db_ledger
 from chalicelib.db import trips as db_trips
@@ -352,7 +353,8 @@ def test_crew_void_only_their_own_payment_within_30_minutes(api, clock):
 
 
 def test_the_crew_email_names_who_logged_the_payment(api):
-    from chalicelib import emails, payments
+    from chalicelib.mail import emails
+    from chalicelib.money import payments
 
     deckhand = api.account("crew", display_name="Sam Deckhand")
     event = api.post("/api/events", trip(), token=api.owner_token()).json_body["event"]

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import auth, timeutil
+from chalicelib import timeutil
+from chalicelib.crew import auth
 from tests.conftest import TEST_PASSWORD, from_viewer
 
 

@@ -21,7 +21,9 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from werkzeug.test import Client as WsgiClient
 
-from chalicelib import aws, config, request_facts, waivers
+from chalicelib import aws, config
+from chalicelib.waivers import signing
+from chalicelib.web import request_facts
 from scripts import local_edge
 from tests.conftest import ORIGIN_VERIFY_SECRET, TEST_PASSWORD, Api, from_viewer
 from tests.test_waivers_signing import post_form, signer, waiver_items
@@ -62,7 +64,7 @@ def test_wrong_passwords_lock_out_one_viewer_not_everyone_behind_the_edge(api: A
 def test_posts_to_a_made_up_trip_block_one_viewer_not_every_patron(
     api: Api, event: dict, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(waivers, "SIGN_LIMIT", 3)
+    monkeypatch.setattr(signing, "SIGN_LIMIT", 3)
     made_up = "0" * 32
     for _ in range(3):
         assert post_form(api, made_up, signer(), **through_edge("203.0.113.66")).status_code == 404

@@ -22,7 +22,7 @@ import pytest
 from chalice.local import LocalChalice
 
 from bench.common import api_event, lambda_context
-from chalicelib import trips
+from chalicelib.trips import schedule
 from tests.conftest import serialize_dynamodb, trip
 
 THREADS = 8
@@ -54,7 +54,7 @@ def handler(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[di
 
 @pytest.fixture
 def trip_id(handler) -> str:
-    return trips.create_trip(trip(), by="Dana").id
+    return schedule.create_trip(trip(), by="Dana").id
 
 
 def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:

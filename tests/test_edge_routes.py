@@ -3,7 +3,7 @@
 The regression test for the old bug: requests for /g/*/waiver fell through
 CloudFront to the S3 dispatch page. Routes are declared with their public paths,
 so each one, with sample values for its parameters, must match an API pattern in
-chalicelib/edge.py ROUTES (which scripts/configure_cloudfront.py applies to
+chalicelib/web/edge.py ROUTES (which scripts/configure_cloudfront.py applies to
 CloudFront and the local stack's edge applies on localhost).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import edge
+from chalicelib.web import edge
 
 ROOT = Path(__file__).resolve().parents[1]
 # Ordinary ids, and values CloudFront's `*` must also span: slashes, dots, escapes.

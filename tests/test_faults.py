@@ -25,9 +25,10 @@ from moto.core import models as moto_models
 from moto.ses.models import ses_backends
 
 from chalicelib import aws as app_aws
-from chalicelib import config, outbox
+from chalicelib import config
 from chalicelib.db import keys
 from chalicelib.db import table as db_table
+from chalicelib.mail import outbox
 from tests.conftest import (
     ANA,
     TEST_PASSWORD,

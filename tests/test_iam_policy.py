@@ -32,7 +32,7 @@ CHALICE_DIR = ROOT / ".chalice"
 AWS_STAGES = ("dev", "staging", "prod")
 POLICY_STAGES = ("local", *AWS_STAGES)
 REGION, ACCOUNT = "us-west-2", "123456789012"
-# The key of the one item the code deletes: a throttle counter (chalicelib/throttle.py).
+# The key of the one item the code deletes: a throttle counter (chalicelib/crew/throttle.py).
 THROTTLE_KEY = "THROTTLE#login#203.0.113.9"
 
 # What chalicelib calls at run time (service, operation).

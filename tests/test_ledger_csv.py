@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import aws, ledger, timeutil
+from chalicelib import aws, timeutil
+from chalicelib.money import ledger
 from tests.conftest import trip
 
 

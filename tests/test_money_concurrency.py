@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib import accounts, errors, payments, refunds, trips
+from chalicelib import errors
+from chalicelib.crew import accounts
+from chalicelib.money import payments, refunds
 from chalicelib.records import Actor, Role
+from chalicelib.trips import schedule
 from tests.conftest import serialize_dynamodb, trip
 from tests.test_payments_concurrency import run_together
 
@@ -36,7 +39,7 @@ def crewed(aws: None, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
     """A trip crewed by three accounts; every DynamoDB call into moto under one lock."""
     serialize_dynamodb(monkeypatch)
     crew = sorted(crew_account(name) for name in ("Jo", "Sam", "Lee"))
-    return trips.create_trip(trip(crew_ids=crew), by=OWNER).id, crew
+    return schedule.create_trip(trip(crew_ids=crew), by=OWNER).id, crew
 
 
 def fare(trip_id: str, cents: int, method: str = "cash") -> Callable[[], Any]:
@@ -87,7 +90,7 @@ def ledger_totals(trip_id: str) -> dict[str, int]:
 
 
 def stored_totals(trip_id: str) -> dict[str, int]:
-    shown = trips.load_trip(trip_id).to_json()
+    shown = schedule.load_trip(trip_id).to_json()
     return {name: shown[name] for name in ledger_totals(trip_id)}
 
 
@@ -129,16 +132,16 @@ def test_refunds_at_once_never_hand_back_more_than_was_paid(crewed):
     assert (len(done), len(refused)) == (3, 5)
     assert all(r.code == "refund_exceeds_paid" for r in refused)
     assert stored_totals(trip_id) == ledger_totals(trip_id)
-    assert trips.load_trip(trip_id).paid_cents == 1_000
+    assert schedule.load_trip(trip_id).paid_cents == 1_000
 
 
 def test_tips_while_the_crew_changes_split_among_one_crew_or_the_other(crewed):
     trip_id, crew = crewed
     newcomer = crew_account("Ray")
-    version = trips.load_trip(trip_id).version
+    version = schedule.load_trip(trip_id).version
 
     def change_crew() -> Any:
-        return trips.update_trip(
+        return schedule.update_trip(
             trip_id, {"crew_ids": [crew[0], newcomer], "version": version}, by=OWNER
         )
 

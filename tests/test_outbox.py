@@ -17,8 +17,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib import aws as app_aws
-from chalicelib import config, notifications, outbox
+from chalicelib import config
 from chalicelib.db import keys
+from chalicelib.mail import notifications, outbox
 from tests.conftest import CREW, SENDER, stored_payment
 
 ROOT = Path(__file__).resolve().parent.parent

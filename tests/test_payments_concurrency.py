@@ -20,7 +20,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import aws as app_aws
-from chalicelib import errors, payments, trips
+from chalicelib import errors
+from chalicelib.money import payments
+from chalicelib.trips import schedule
 from tests.conftest import serialize_dynamodb, trip
 
 THREADS = 8
@@ -35,7 +37,7 @@ def serialized_aws(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
 @pytest.fixture
 def trip_id(serialized_aws: None) -> str:
-    return trips.create_trip(trip(), by="Dana").id
+    return schedule.create_trip(trip(), by="Dana").id
 
 
 def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
@@ -70,7 +72,7 @@ def test_fifty_payments_from_eight_threads_give_exact_totals(trip_id):
         ]
     )
     assert all(isinstance(r, payments.Logged) and r.created for r in results), results
-    shown = trips.trip_detail(trip_id)
+    shown = schedule.trip_detail(trip_id)
     assert shown["event"]["paid_cents"] == sum(amounts)
     assert shown["event"]["payment_count"] == 50
     assert sorted(p["amount_cents"] for p in shown["payments"]) == sorted(amounts)
@@ -83,7 +85,7 @@ def test_concurrent_replays_of_one_payment_id_count_once(trip_id):
     assert all(isinstance(r, payments.Logged) for r in results), results
     assert sum(r.created for r in results) == 1
     assert {r.payment.id for r in results} == {chosen}
-    shown = trips.trip_detail(trip_id)
+    shown = schedule.trip_detail(trip_id)
     assert shown["event"]["paid_cents"] == 4200
     assert shown["event"]["payment_count"] == 1
     assert len(shown["payments"]) == 1
@@ -101,7 +103,7 @@ def test_concurrent_replays_with_other_content_are_refused_not_counted(trip_id):
             assert isinstance(result, payments.Logged)
         else:
             assert isinstance(result, errors.Conflict)
-    assert trips.load_trip(trip_id).paid_cents == winner
+    assert schedule.load_trip(trip_id).paid_cents == winner
 
 
 def test_concurrent_voids_of_one_payment_take_it_out_once(trip_id):
@@ -116,19 +118,19 @@ def test_concurrent_voids_of_one_payment_take_it_out_once(trip_id):
     results = run_together([void] * THREADS)
     assert all(isinstance(r, payments.VoidOutcome) for r in results), results
     assert sum(not r.already_void for r in results) == 1
-    totals = trips.load_trip(trip_id).to_json()
+    totals = schedule.load_trip(trip_id).to_json()
     assert totals["paid_cents"] == keep.payment.amount_cents
     assert totals["payment_count"] == 1
 
 
 def test_payments_while_the_trip_is_cancelled_are_counted_only_if_logged_before(trip_id):
     jobs: list[Callable[[], Any]] = [log(trip_id, amount_cents=100) for _ in range(12)]
-    jobs.insert(6, lambda: trips.cancel_trip(trip_id, by="Maria"))
+    jobs.insert(6, lambda: schedule.cancel_trip(trip_id, by="Maria"))
     results = run_together(jobs)
     logged = [r for r in results if isinstance(r, payments.Logged)]
     refused = [r for r in results if isinstance(r, errors.Conflict)]
     assert len(logged) + len(refused) == 12
-    shown = trips.trip_detail(trip_id)
+    shown = schedule.trip_detail(trip_id)
     assert shown["event"]["status"] == "cancelled"
     assert shown["event"]["paid_cents"] == 100 * len(logged)
     assert len(shown["payments"]) == len(logged)
@@ -169,7 +171,7 @@ def test_payment_that_collides_with_another_write_is_retried_not_refused(trip_id
     finally:
         app_aws.dynamodb()._make_api_call = original
     assert result.created
-    assert trips.load_trip(trip_id).paid_cents == 900
+    assert schedule.load_trip(trip_id).paid_cents == 900
 
 
 def test_payment_that_keeps_colliding_is_a_503_to_retry_and_writes_nothing(trip_id):
@@ -179,4 +181,4 @@ def test_payment_that_keeps_colliding_is_a_503_to_retry_and_writes_nothing(trip_
             log(trip_id, amount_cents=900)()
     finally:
         app_aws.dynamodb()._make_api_call = original
-    assert trips.trip_detail(trip_id)["payments"] == []
+    assert schedule.trip_detail(trip_id)["payments"] == []

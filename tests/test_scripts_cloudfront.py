@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 from moto.moto_api import state_manager
 
-from chalicelib import edge
+from chalicelib.web import edge
 from scripts import awstools
 from scripts import configure_cloudfront as cc
 

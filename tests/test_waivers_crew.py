@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import timeutil, waiver_text
+from chalicelib import timeutil
+from chalicelib.waivers import agreement
 from tests.conftest import Api, from_viewer
 from tests.test_waivers_signing import (
     data_url,
@@ -96,8 +97,8 @@ def test_crew_get_the_whole_record_with_the_drawing_and_the_text_signed(crew_api
     assert reply.status_code == 200
     record = reply.json_body["waiver"]
     assert record["signature_png"] == data_url(png)
-    assert record["waiver_text"] == (waiver_text.TEXT_DIR / "v1.txt").read_text(encoding="utf-8")
-    assert record["waiver_sha256"] == waiver_text.current_text().sha256
+    assert record["waiver_text"] == (agreement.TEXT_DIR / "v1.txt").read_text(encoding="utf-8")
+    assert record["waiver_sha256"] == agreement.current_text().sha256
     assert record["email"] == "ana@example.com"
     assert record["emergency_phone"] == "415 555 0199"
     assert record["ip"] == "203.0.113.7"

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import emails, waiver_form, waiver_text, waivers
+from chalicelib.mail import emails
 from chalicelib.records import Waiver
+from chalicelib.waivers import agreement, form, signing
 from tests.conftest import Api, trip
 from tests.test_waivers_signing import (
     data_url,
@@ -36,7 +37,7 @@ def test_drawing_over_2000_pixels_a_side_is_refused(api: Api, event: dict, width
 
 
 def test_drawing_of_2000_pixels_a_side_is_accepted(api: Api, event: dict):
-    assert waiver_form.check_png(make_png(2000, 2000)) == (2000, 2000)
+    assert form.check_png(make_png(2000, 2000)) == (2000, 2000)
     fields = signer(signature_png=data_url(make_png(2000, 30)))
     assert post_form(api, event["id"], fields).status_code == 201
 
@@ -134,7 +135,7 @@ def test_one_waiver_covering_more_than_the_limit_is_refused(crew_api: Api):
 
 
 def _clean() -> dict[str, Any]:
-    """A validated waiver's fields, as waiver_form.validate returns them."""
+    """A validated waiver's fields, as form.validate returns them."""
     return {
         "full_name": "Late Comer",
         "email": "late@example.com",
@@ -151,11 +152,11 @@ def test_signings_at_the_same_moment_cannot_slip_past_the_limit(crew_api: Api):
     """Two patrons read the trip with one place left; the transaction lets one in."""
     boat = small_trip(crew_api, capacity=2)
     crew_api.signed(boat["id"], json_signer(minors=kids(2)))
-    seen = waivers.open_trip(boat["id"])  # 3 of 4: room for one
+    seen = signing.open_trip(boat["id"])  # 3 of 4: room for one
     crew_api.signed(boat["id"], json_signer())  # the other patron is quicker
-    text = waiver_text.current_text()
-    with pytest.raises(waivers.TripFull):
-        waivers.store_signed(seen, _clean(), None, text, ip="192.0.2.1", user_agent="test")
+    text = agreement.current_text()
+    with pytest.raises(signing.TripFull):
+        signing.store_signed(seen, _clean(), None, text, ip="192.0.2.1", user_agent="test")
     assert covered(crew_api, boat["id"]) == 4
     assert len(waiver_items(boat["id"])) == 2
 
@@ -163,23 +164,23 @@ def test_signings_at_the_same_moment_cannot_slip_past_the_limit(crew_api: Api):
 def test_a_capacity_lowered_meanwhile_is_the_limit_that_counts(crew_api: Api):
     boat = small_trip(crew_api, capacity=3)
     crew_api.signed(boat["id"], json_signer(minors=kids(3)))
-    seen = waivers.open_trip(boat["id"])  # 4 of 6
+    seen = signing.open_trip(boat["id"])  # 4 of 6
     edit = {"capacity": 2, "version": boat["version"]}
     assert crew_api.patch(f"/api/events/{boat['id']}", edit).status_code == 200  # 4 of 4
-    text = waiver_text.current_text()
-    with pytest.raises(waivers.TripFull):
-        waivers.store_signed(seen, _clean(), None, text, ip="192.0.2.1", user_agent="test")
+    text = agreement.current_text()
+    with pytest.raises(signing.TripFull):
+        signing.store_signed(seen, _clean(), None, text, ip="192.0.2.1", user_agent="test")
     assert covered(crew_api, boat["id"]) == 4
 
 
 def test_a_capacity_raised_meanwhile_lets_the_signing_through(crew_api: Api):
     boat = small_trip(crew_api, capacity=2)
     crew_api.signed(boat["id"], json_signer(minors=kids(2)))
-    seen = waivers.open_trip(boat["id"])  # 3 of 4
+    seen = signing.open_trip(boat["id"])  # 3 of 4
     edit = {"capacity": 5, "version": boat["version"]}
     assert crew_api.patch(f"/api/events/{boat['id']}", edit).status_code == 200
-    text = waiver_text.current_text()
-    waivers.store_signed(seen, _clean(), None, text, ip="192.0.2.1", user_agent="test")
+    text = agreement.current_text()
+    signing.store_signed(seen, _clean(), None, text, ip="192.0.2.1", user_agent="test")
     assert covered(crew_api, boat["id"]) == 4
 
 
@@ -190,7 +191,7 @@ def test_the_signers_copy_repeats_no_personal_data_but_their_name(api: Api, even
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    from chalicelib import outbox
+    from chalicelib.mail import outbox
 
     kid_born = years_ago(8).isoformat()
     fields = signer(minor_name=["Lía López"], minor_dob=[kid_born])

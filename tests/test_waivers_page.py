@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import config, timeutil, waiver_pages, waiver_text
+from chalicelib import config, templates, timeutil
+from chalicelib.waivers import agreement
+from chalicelib.waivers import pages as waiver_pages
 from tests.conftest import Api, trip
 from tests.test_waivers_signing import escaped, post_form, signer
 
@@ -85,10 +87,10 @@ def test_page_shows_the_trip_in_the_operators_time_and_the_current_text(
     assert "Osprey II" in page
     zone = datetime(day.year, day.month, day.day, 19, tzinfo=config.operator_tz()).tzname()
     assert f"{day:%A}, {day:%B} {day.day}, {day.year}, 5:30 PM – 7:45 PM {zone}" in page
-    text = waiver_text.TEXT_DIR.joinpath("v1.txt").read_text(encoding="utf-8")
+    text = agreement.TEXT_DIR.joinpath("v1.txt").read_text(encoding="utf-8")
     for paragraph in text.split("\n\n"):
         assert escaped(paragraph.strip("\n")) in page
-    sha = hashlib.sha256(waiver_text.TEXT_DIR.joinpath("v1.txt").read_bytes()).hexdigest()
+    sha = hashlib.sha256(agreement.TEXT_DIR.joinpath("v1.txt").read_bytes()).hexdigest()
     assert 'data-waiver-version="v1"' in page
     assert f'<input type="hidden" name="waiver_sha256" value="{sha}">' in page
     assert "Waiver text version v1" in page
@@ -153,7 +155,7 @@ def test_page_script_is_allowed_by_its_hash_only(api: Api, event: dict):
     response = get_page(api, event["id"])
     page = response.body.decode("utf-8")
     [script] = re.findall(r'<script type="module">(.*?)</script>', page, re.DOTALL)
-    assert script == (waiver_text.TEXT_DIR.parent / "templates/waiver/signature.js").read_text()
+    assert script == (templates.TEMPLATE_DIR / "waiver/signature.js").read_text()
     policy = response.headers["Content-Security-Policy"]
     assert f"script-src {csp_hash(script)};" in policy
 
@@ -204,32 +206,32 @@ def test_trip_underway_can_still_be_signed_for(crew_api: Api, monkeypatch: pytes
 
 
 def test_published_waiver_texts_match_their_pinned_hashes():
-    index = json.loads((waiver_text.TEXT_DIR / "index.json").read_text())
+    index = json.loads((agreement.TEXT_DIR / "index.json").read_text())
     assert index["current"] in index["versions"]
     listed = {entry["file"] for entry in index["versions"].values()}
-    assert listed == {p.name for p in waiver_text.TEXT_DIR.glob("*.txt")}
+    assert listed == {p.name for p in agreement.TEXT_DIR.glob("*.txt")}
     for version, entry in index["versions"].items():
-        raw = (waiver_text.TEXT_DIR / entry["file"]).read_bytes()
+        raw = (agreement.TEXT_DIR / entry["file"]).read_bytes()
         assert hashlib.sha256(raw).hexdigest() == entry["sha256"], (
             f"{entry['file']} changed after it was published: restore it and publish a new version"
         )
         assert b"\r" not in raw
-        assert waiver_text.text_version(version).sha256 == entry["sha256"]
+        assert agreement.text_version(version).sha256 == entry["sha256"]
 
 
 @pytest.fixture
 def edited_texts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A copy of waiver_texts/ where the published v1 was edited in place."""
     copy = tmp_path / "waiver_texts"
-    shutil.copytree(waiver_text.TEXT_DIR, copy)
+    shutil.copytree(agreement.TEXT_DIR, copy)
     path = copy / "v1.txt"
     path.write_text(path.read_text().replace("RELEASE", "RELEASES", 1))
-    monkeypatch.setattr(waiver_text, "TEXT_DIR", copy)
-    waiver_text._index.cache_clear()
-    waiver_text.text_version.cache_clear()
+    monkeypatch.setattr(agreement, "TEXT_DIR", copy)
+    agreement._index.cache_clear()
+    agreement.text_version.cache_clear()
     yield copy
-    waiver_text._index.cache_clear()
-    waiver_text.text_version.cache_clear()
+    agreement._index.cache_clear()
+    agreement.text_version.cache_clear()
 
 
 def test_edited_published_text_is_never_shown_or_signed(
@@ -247,16 +249,16 @@ def test_new_version_becomes_current_when_the_index_points_to_it(
     crew_api: Api, event: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     copy = tmp_path / "waiver_texts"
-    shutil.copytree(waiver_text.TEXT_DIR, copy)
+    shutil.copytree(agreement.TEXT_DIR, copy)
     raw = b"RELEASE OF LIABILITY (REVIEWED)\n\nYou agree to everything.\n"
     (copy / "v2.txt").write_bytes(raw)
     index = json.loads((copy / "index.json").read_text())
     index["current"] = "v2"
     index["versions"]["v2"] = {"file": "v2.txt", "sha256": hashlib.sha256(raw).hexdigest()}
     (copy / "index.json").write_text(json.dumps(index))
-    monkeypatch.setattr(waiver_text, "TEXT_DIR", copy)
-    waiver_text._index.cache_clear()
-    waiver_text.text_version.cache_clear()
+    monkeypatch.setattr(agreement, "TEXT_DIR", copy)
+    agreement._index.cache_clear()
+    agreement.text_version.cache_clear()
     try:
         page = get_page(crew_api, event["id"]).body.decode("utf-8")
         assert "You agree to everything." in page and "Waiver text version v2" in page
@@ -265,5 +267,5 @@ def test_new_version_becomes_current_when_the_index_points_to_it(
         assert w["waiver_version"] == "v2"
         assert w["waiver_sha256"] == hashlib.sha256(raw).hexdigest()
     finally:
-        waiver_text._index.cache_clear()
-        waiver_text.text_version.cache_clear()
+        agreement._index.cache_clear()
+        agreement.text_version.cache_clear()

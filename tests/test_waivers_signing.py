@@ -17,14 +17,17 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, config, emails, timeutil, trips, waiver_text, waivers
+from chalicelib import aws, config, timeutil
 from chalicelib.db import codec, get_store, keys
 from chalicelib.db import table as db_table
+from chalicelib.mail import emails
 from chalicelib.records import Waiver
+from chalicelib.trips import schedule
+from chalicelib.waivers import agreement, signing
 from tests.conftest import SENDER, Api, from_viewer, trip
 
 FORM = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}
-TEXT_FILE = waiver_text.TEXT_DIR / "v1.txt"
+TEXT_FILE = agreement.TEXT_DIR / "v1.txt"
 HOSTILE_NAME = '<script>alert(1)</script> O\'Brien "Skip" & 🛥️👩‍👧'
 
 
@@ -386,17 +389,17 @@ def test_trip_cancelled_while_signing_refuses_the_whole_transaction(
     crew_api: Api, event: dict, monkeypatch: pytest.MonkeyPatch
 ):
     # The trip is open when the request reads it and cancelled by the time it writes.
-    real_open = waivers.open_trip
+    real_open = signing.open_trip
     calls = []
 
     def open_then_cancel(event_id: str) -> Any:
         calls.append(event_id)
         found = real_open(event_id)
         if len(calls) == 1:
-            trips.cancel_trip(event_id, by="Dana")
+            schedule.cancel_trip(event_id, by="Dana")
         return found
 
-    monkeypatch.setattr(waivers, "open_trip", open_then_cancel)
+    monkeypatch.setattr(signing, "open_trip", open_then_cancel)
     response = post_json(crew_api, event["id"], json_signer())
     assert response.status_code == 410
     assert waiver_items(event["id"]) == []
@@ -510,7 +513,7 @@ def test_oversized_body_is_413_page_or_json(api: Api, event: dict):
 def test_signing_is_rate_limited_per_address(
     api: Api, event: dict, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(waivers, "SIGN_LIMIT", 3)
+    monkeypatch.setattr(signing, "SIGN_LIMIT", 3)
     address = from_viewer("192.0.2.44")
     for _ in range(3):
         assert post_form(api, event["id"], signer(), **address).status_code == 201
@@ -594,7 +597,7 @@ def test_signer_gets_an_email_copy_of_the_full_text_they_signed(api: Api, event:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    from chalicelib import outbox
+    from chalicelib.mail import outbox
 
     fields = signer(minor_name=["Lía López"], minor_dob=[years_ago(8).isoformat()])
     assert post_form(api, event["id"], fields).status_code == 201
@@ -606,7 +609,7 @@ def test_signer_gets_an_email_copy_of_the_full_text_they_signed(api: Api, event:
     assert message.source == SENDER
     assert message.subject.startswith("Your signed waiver: Sunset Cruise")
     assert "Ana María López" in message.body  # the signer's own name, and no one else's
-    for paragraph in waiver_text.current_text().paragraphs:
+    for paragraph in agreement.current_text().paragraphs:
         assert escaped(paragraph) in message.body
     email = emails.waiver_email(Waiver.from_item(item))
     assert TEXT_FILE.read_text(encoding="utf-8") in email.text

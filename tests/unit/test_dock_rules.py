@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib import boats, manifest
 from chalicelib.db import keys
 from chalicelib.db.dock import Voyage
+from chalicelib.dock import manifest
 from chalicelib.errors import BadInput
 from chalicelib.records import Boarding, Trip, Waiver
+from chalicelib.trips import fleet
 
 
 @pytest.mark.parametrize(
@@ -20,10 +21,10 @@ from chalicelib.records import Boarding, Trip, Waiver
 )
 def test_six_pack_rule(limit, inspected, ok):
     if ok:
-        boats.check_six_pack(limit, inspected)
+        fleet.check_six_pack(limit, inspected)
     else:
         with pytest.raises(BadInput) as refused:
-            boats.check_six_pack(limit, inspected)
+            fleet.check_six_pack(limit, inspected)
         assert refused.value.field == "passenger_limit"
 
 

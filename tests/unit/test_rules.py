@@ -7,12 +7,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chalicelib import ledger, money, outbox, timeutil, trips
+from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.db import keys
 from chalicelib.errors import BadInput, NotFound, TooLarge
+from chalicelib.mail import outbox
+from chalicelib.money import amounts, ledger
 from chalicelib.records import Payment, PaymentMethod, Trip, TripStatus
-from chalicelib.waiver_form import age_on, check_png, parse_day
+from chalicelib.trips import schedule
+from chalicelib.waivers.form import age_on, check_png, parse_day
 from tests.test_waivers_signing import make_png
 
 # --- Date windows ------------------------------------------------------------------
@@ -20,22 +23,22 @@ from tests.test_waivers_signing import make_png
 
 def test_board_window_defaults_to_today_and_the_next_six_days(monkeypatch):
     monkeypatch.setattr(timeutil, "now", lambda: datetime(2026, 7, 4, 19, 0, tzinfo=UTC))
-    assert trips.window(None, None) == (date(2026, 7, 4), date(2026, 7, 10))
+    assert schedule.window(None, None) == (date(2026, 7, 4), date(2026, 7, 10))
 
 
 def test_window_refuses_backwards_and_too_long_spans():
     with pytest.raises(BadInput) as backwards:
-        trips.window("2026-07-10", "2026-07-01")
+        schedule.window("2026-07-10", "2026-07-01")
     assert backwards.value.field == "to"
     with pytest.raises(BadInput) as too_long:
-        trips.window("2026-01-01", "2026-12-31")
+        schedule.window("2026-01-01", "2026-12-31")
     assert too_long.value.field == "to"
 
 
 @pytest.mark.parametrize("text", ["2026-02-30", "2026-7-4", "July 4", "2026-07-04T00:00"])
 def test_window_dates_must_be_real_calendar_dates(text):
     with pytest.raises(BadInput) as refused:
-        trips.window(text, None)
+        schedule.window(text, None)
     assert refused.value.field == "from"
 
 
@@ -106,7 +109,7 @@ def test_new_trip_needs_its_end_after_its_start():
         "capacity": 6,
     }
     with pytest.raises(BadInput) as refused:
-        trips.new_trip(body, by="Dana")
+        schedule.new_trip(body, by="Dana")
     assert refused.value.field == "ends_at"
 
 
@@ -136,10 +139,10 @@ def test_png_check_reads_the_size_and_refuses_damage():
 
 
 def test_money_is_formatted_from_cents_without_floats():
-    assert money.dollars(12050) == "120.50"
-    assert money.display_dollars(1205000) == "$12,050.00"
-    assert money.display_dollars(-500) == "-$5.00"
-    assert money.method_label("venmo") == "Venmo"
+    assert amounts.dollars(12050) == "120.50"
+    assert amounts.display_dollars(1205000) == "$12,050.00"
+    assert amounts.display_dollars(-500) == "-$5.00"
+    assert amounts.method_label("venmo") == "Venmo"
 
 
 def test_retry_delays_grow_and_are_capped():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.money import split_cents
+from chalicelib.money.amounts import split_cents
 
 account_ids = st.lists(
     st.text(alphabet="0123456789abcdef", min_size=32, max_size=32), min_size=1, max_size=20

@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import emails, logs, notifications, timeutil
+from chalicelib import logs, timeutil
 from chalicelib.db import get_store, keys
 from chalicelib.db.outbox import Claimed
+from chalicelib.mail import emails, notifications
 
 MAX_ATTEMPTS = 8
 # Longer than a slow SES call with botocore's retries: a live claim is never stolen.

@@ -14,11 +14,12 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib import logs, pages, timeutil, waiver_form, waivers
+from chalicelib import logs, timeutil
 from chalicelib.errors import ApiError, Conflict
 from chalicelib.records import Trip, Waiver
-from chalicelib.request_facts import Incoming
-from chalicelib.waiver_form import (
+from chalicelib.waivers import form, signing
+from chalicelib.waivers.agreement import WaiverText, current_text
+from chalicelib.waivers.form import (
     EMAIL_MAX,
     MAX_MINORS,
     NAME_MAX,
@@ -26,7 +27,8 @@ from chalicelib.waiver_form import (
     Problem,
     Submission,
 )
-from chalicelib.waiver_text import WaiverText, current_text
+from chalicelib.web import pages
+from chalicelib.web.request_facts import Incoming
 
 MINOR_ROWS = 3  # blank rows for children on a fresh form
 MORE_ROWS = 3  # rows the "Add rows for more children" button adds
@@ -45,7 +47,7 @@ def trip_view(trip: Trip) -> dict[str, Any]:
 
 def _closed_trip(error: ApiError) -> dict[str, Any]:
     """A closed or full trip's page names the trip."""
-    if isinstance(error, (waivers.TripClosed, waivers.TripFull)):
+    if isinstance(error, (signing.TripClosed, signing.TripFull)):
         return {"trip": trip_view(error.trip)}
     return {}
 
@@ -56,7 +58,7 @@ def _answer(request: Incoming, produce: Callable[[], Response]) -> Response:
 
 def waiver_page(trip_id: str, request: Incoming) -> Response:
     """GET /g/{id}/waiver: the trip, the current agreement and an empty form."""
-    return _answer(request, lambda: _form_page(waivers.open_trip(trip_id), current_text()))
+    return _answer(request, lambda: _form_page(signing.open_trip(trip_id), current_text()))
 
 
 def sign_waiver(trip_id: str, request: Incoming) -> Response:
@@ -65,24 +67,24 @@ def sign_waiver(trip_id: str, request: Incoming) -> Response:
 
 
 def _sign(trip_id: str, request: Incoming) -> Response:
-    waivers.check_size(len(request.raw_body))
-    waivers.count_attempt(request.source_ip)
-    trip = waivers.open_trip(trip_id)
-    sub = waiver_form.read(request)
+    signing.check_size(len(request.raw_body))
+    signing.count_attempt(request.source_ip)
+    trip = signing.open_trip(trip_id)
+    sub = form.read(request)
     text = current_text()
     if sub.website.strip():
         return _pretend_signed(trip, sub, text, request)
     if sub.more_rows and not request.wants_json:
         notice = "More rows for children were added below. Nothing has been signed yet."
         return _form_page(trip, text, sub, notice=notice)
-    if not waivers.agreed_to(sub, text):
+    if not signing.agreed_to(sub, text):
         return _text_changed(trip, text, sub, request)
-    clean, drawing, problems = waiver_form.validate(sub, trip_date=waivers.trip_day(trip))
+    clean, drawing, problems = form.validate(sub, trip_date=signing.trip_day(trip))
     if problems:
         if request.wants_json:
             return _json_problems(problems)
         return _form_page(trip, text, sub, problems, status=400)
-    waiver = waivers.store_signed(
+    waiver = signing.store_signed(
         trip, clean, drawing, text, ip=request.source_ip, user_agent=request.user_agent
     )
     return _signed(trip, waiver, request)

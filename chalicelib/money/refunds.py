@@ -19,11 +19,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import money, payments, timeutil, trips
+from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.money import amounts, payments
 from chalicelib.records import Action, Actor, PaymentMethod, Refund, Trip
+from chalicelib.trips import schedule
 
 FIELDS = ("refund_id", "amount_cents", "method", "reason", "payment_id")
 _BUSY = "the trip is busy: try again in a moment"
@@ -79,19 +81,19 @@ def log_refund(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Refund
         logged_by=by.name,
         logged_by_id=by.id,
     )
-    entry = trips.activity_entry(
+    entry = schedule.activity_entry(
         trip_id,
         by,
         Action.REFUND_LOGGED,
-        f"{by.name} refunded {money.display_dollars(refund.amount_cents)}"
-        f" {money.method_label(refund.method)}: {refund.reason}",
+        f"{by.name} refunded {amounts.display_dollars(refund.amount_cents)}"
+        f" {amounts.method_label(refund.method)}: {refund.reason}",
     )
     refused = get_store().ledger.log_refund(refund, busy=_BUSY, activity=entry)
     if refused is None:
-        return RefundOutcome(refund, trips.load_trip(trip_id))
+        return RefundOutcome(refund, schedule.load_trip(trip_id))
     if refused.existing is not None:
         stored = payments.replayed(refused.existing, refund, "refund")
-        return RefundOutcome(stored, trips.load_trip(trip_id), created=False)
+        return RefundOutcome(stored, schedule.load_trip(trip_id), created=False)
     if refused.trip is None:
         raise NotFound("no such event", field="event_id")
     if refused.payment_refused:
@@ -101,8 +103,8 @@ def log_refund(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Refund
             code="not_refundable",
         )
     raise Conflict(
-        f"a refund of {money.display_dollars(refund.amount_cents)} is more than this trip"
-        f" has paid ({money.display_dollars(refused.trip.paid_cents)}, net of earlier refunds)",
+        f"a refund of {amounts.display_dollars(refund.amount_cents)} is more than this trip"
+        f" has paid ({amounts.display_dollars(refused.trip.paid_cents)}, net of earlier refunds)",
         field="amount_cents",
         code="refund_exceeds_paid",
     )
@@ -122,16 +124,16 @@ def void_refund(
     if stored is None:
         raise NotFound("no such refund", field="refund_id")
     if stored.void:
-        return RefundOutcome(stored, trips.load_trip(trip_id), already_void=True)
-    entry = trips.activity_entry(
+        return RefundOutcome(stored, schedule.load_trip(trip_id), already_void=True)
+    entry = schedule.activity_entry(
         trip_id,
         by,
         Action.REFUND_VOIDED,
-        f"{by.name} voided the {money.display_dollars(stored.amount_cents)} refund: {reason}",
+        f"{by.name} voided the {amounts.display_dollars(stored.amount_cents)} refund: {reason}",
     )
     voided = store.ledger.void(
         stored, reason=reason, at=timeutil.now_iso(), by=by, busy=_BUSY, activity=entry
     )
     if voided is None:
         raise NotFound("no such event", field="event_id")
-    return RefundOutcome(voided.entry, trips.load_trip(trip_id), already_void=voided.already)
+    return RefundOutcome(voided.entry, schedule.load_trip(trip_id), already_void=voided.already)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import config, money, templates, timeutil, trips
-from chalicelib.notifications import Email
+from chalicelib import config, templates, timeutil
+from chalicelib.mail.notifications import Email
+from chalicelib.money import amounts
 from chalicelib.records import (
     Departure,
     Kind,
@@ -21,7 +22,8 @@ from chalicelib.records import (
     Trip,
     Waiver,
 )
-from chalicelib.waiver_text import text_version
+from chalicelib.trips import schedule
+from chalicelib.waivers.agreement import text_version
 
 # What a waiver keeps of its trip, as the page showed it when signed.
 TRIP_SNAPSHOT = ("title", "starts_at", "ends_at", "boat")
@@ -33,10 +35,10 @@ def payment_email(payment: Payment) -> Email:
     Totals are the trip's as the email goes out, normally seconds after the
     payment: with two payments at once both emails show the total of both.
     """
-    trip = trips.load_trip(payment.trip_id)
+    trip = schedule.load_trip(payment.trip_id)
     starts = timeutil.local(trip.starts_at)
-    method = money.method_label(payment.method)
-    amount = money.display_dollars(payment.amount_cents)
+    method = amounts.method_label(payment.method)
+    amount = amounts.display_dollars(payment.amount_cents)
     tip = " tip" if payment.tip else ""
     subject = (
         f"{amount} {method}{tip} from {payment.patron_name} — {trip.title},"
@@ -52,12 +54,12 @@ def payment_email(payment: Payment) -> Email:
         "trip_day": f"{starts:%A, %B} {starts.day}",
         "trip_time": timeutil.human_time(starts),
         "logged_time": f"{timeutil.human_time(logged)} {timeutil.short_day(logged)}",
-        "paid": money.display_dollars(trip.paid_cents),
-        "price": None if trip.price_cents is None else money.display_dollars(trip.price_cents),
-        "balance": None if balance is None else money.display_dollars(balance),
-        "tips": money.display_dollars(trip.tips_cents),
+        "paid": amounts.display_dollars(trip.paid_cents),
+        "price": None if trip.price_cents is None else amounts.display_dollars(trip.price_cents),
+        "balance": None if balance is None else amounts.display_dollars(balance),
+        "tips": amounts.display_dollars(trip.tips_cents),
         "shares": ", ".join(
-            f"{share['name']} {money.display_dollars(share['cents'])}"
+            f"{share['name']} {amounts.display_dollars(share['cents'])}"
             for share in payment.tip_shares
         ),
         "subject": subject,
@@ -82,9 +84,9 @@ def receipt_email(receipt: Receipt) -> Email:
     payment = get_store().ledger.get(receipt.trip_id, receipt.payment_id)
     if payment is None:
         raise RuntimeError(f"receipt for payment {receipt.payment_id}: no such payment")
-    trip = trips.load_trip(receipt.trip_id)
+    trip = schedule.load_trip(receipt.trip_id)
     starts = timeutil.local(trip.starts_at)
-    amount = money.display_dollars(payment.amount_cents)
+    amount = amounts.display_dollars(payment.amount_cents)
     operator = config.operator_name()
     balance = None if payment.tip else trip.balance_cents
     subject = f"Your receipt from {operator}: {amount} — {trip.title}, {timeutil.short_day(starts)}"
@@ -94,12 +96,12 @@ def receipt_email(receipt: Receipt) -> Email:
         "patron_name": payment.patron_name,
         "what": "tip for the crew" if payment.tip else "payment",
         "amount": amount,
-        "method": money.method_label(payment.method),
+        "method": amounts.method_label(payment.method),
         "paid_on": timeutil.human_stamp(payment.logged_at),
         "trip_title": trip.title,
         "trip_day": f"{starts:%A, %B} {starts.day}",
         "trip_time": timeutil.human_time(starts),
-        "balance": None if balance is None else money.display_dollars(max(0, balance)),
+        "balance": None if balance is None else amounts.display_dollars(max(0, balance)),
         "voided": payment.void,
         "receipt_number": payment.id,
     }
@@ -195,7 +197,7 @@ def departure_email(departure: Departure) -> Email:
 def _notice_context(notice: ShoreNotice) -> tuple[Trip, dict[str, Any]]:
     from chalicelib.db import get_store
 
-    trip = trips.load_trip(notice.trip_id)
+    trip = schedule.load_trip(notice.trip_id)
     departure = get_store().dock.departure(notice.trip_id)
     if departure is None:
         raise RuntimeError(f"trip {notice.trip_id}: a notice without a departure")

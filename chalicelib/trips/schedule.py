@@ -114,9 +114,9 @@ def new_trip(body: dict[str, Any], *, by: Actor | str, trip_id: str | None = Non
     """A validated, scheduled trip from a request body, not yet stored."""
     by = Actor.of(by)
     v.reject_unknown(body, EDITABLE_FIELDS)
-    from chalicelib import boats  # the fleet: loaded by the routes that need it
+    from chalicelib.trips import fleet
 
-    fields = boats.fit_trip(_clean(body, partial=False))
+    fields = fleet.fit_trip(_clean(body, partial=False))
     _check_times(fields["starts_at"], fields["ends_at"])
     stamp = timeutil.now_iso()
     return Trip(
@@ -199,9 +199,9 @@ def update_trip(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Trip:
         raise Conflict("this trip is cancelled and can no longer be edited", code="cancelled")
     if current.version != version:
         raise _stale()
-    from chalicelib import boats
+    from chalicelib.trips import fleet
 
-    changes = boats.fit_trip(changes, current)
+    changes = fleet.fit_trip(changes, current)
     starts = changes.get("starts_at") or timeutil.parse_datetime(current.starts_at, "starts_at")
     ends = changes.get("ends_at") or timeutil.parse_datetime(current.ends_at, "ends_at")
     _check_times(starts, ends)

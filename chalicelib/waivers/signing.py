@@ -25,15 +25,17 @@ import uuid
 from datetime import date
 from typing import Any
 
-from chalicelib import throttle, timeutil, trips
+from chalicelib import timeutil
 from chalicelib import validation as v
+from chalicelib.crew import throttle
 from chalicelib.db import get_store
 from chalicelib.db.table import Cancelled
 from chalicelib.db.waivers import TripRefused
 from chalicelib.errors import Conflict, Gone, NotFound, TooLarge
 from chalicelib.records import Action, Actor, Notification, Signature, Trip, Waiver
-from chalicelib.waiver_form import MAX_BODY_BYTES, PNG_DATA_URL, Submission
-from chalicelib.waiver_text import WaiverText, signed_text
+from chalicelib.trips import schedule
+from chalicelib.waivers.agreement import WaiverText, signed_text
+from chalicelib.waivers.form import MAX_BODY_BYTES, PNG_DATA_URL, Submission
 
 SIGN_SCOPE = "waiver"
 # Counted per source address on every signing attempt. Generous, because a whole
@@ -82,7 +84,7 @@ class TripClosed(Gone):
 
 def open_trip(trip_id: str) -> Trip:
     """The trip if patrons may sign for it now; 404 unknown, 410 cancelled or over."""
-    trip = trips.load_trip(trip_id)
+    trip = schedule.load_trip(trip_id)
     if trip.cancelled:
         raise TripClosed(
             "This trip was cancelled, so there is no waiver to sign for it. "
@@ -90,7 +92,7 @@ def open_trip(trip_id: str) -> Trip:
             code="cancelled",
             trip=trip,
         )
-    if trips.trip_is_over(trip):
+    if schedule.trip_is_over(trip):
         raise TripClosed(
             "This trip has already finished, so waivers can no longer be signed for it.",
             code="finished",
@@ -167,7 +169,7 @@ def store_signed(
     if drawing is not None and digest is not None:
         drawn = Signature(waiver.id, trip.id, drawing, digest, signed_at)
     people = waiver.people_covered
-    entry = trips.activity_entry(
+    entry = schedule.activity_entry(
         trip.id,
         Actor(waiver.full_name),  # the patron: no account
         Action.WAIVER_SIGNED,

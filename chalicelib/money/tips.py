@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from chalicelib import ledger
+from chalicelib.money import ledger
 
 
 def tips_report(from_text: str | None, to_text: str | None, *, only: str | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import re
 from datetime import UTC
 from typing import Any
 
-from chalicelib import logs, timeutil, trips
+from chalicelib import logs, timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.dock import Refused, Voyage
@@ -39,7 +39,8 @@ from chalicelib.records import (
     Role,
     Trip,
 )
-from chalicelib.request_facts import Caller
+from chalicelib.trips import schedule
+from chalicelib.web.request_facts import Caller
 
 # A trip without a boat of the fleet and without a capacity: the most the app books.
 FALLBACK_LIMIT = 150
@@ -163,7 +164,7 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
     )
     try:
         action, verb = (Action.BOARDED, "aboard") if boarded else (Action.PUT_ASHORE, "ashore")
-        entry = trips.activity_entry(
+        entry = schedule.activity_entry(
             trip.id, _actor(who), action, f"{who.name} marked {person.name} {verb}"
         )
         get_store().dock.board(mark, limit=limit, busy=_BUSY, activity=entry)
@@ -246,7 +247,7 @@ def depart(trip_id: str, who: Caller) -> dict[str, Any]:
         notification=Notification.PENDING,
     )
     try:
-        entry = trips.activity_entry(
+        entry = schedule.activity_entry(
             trip.id,
             _actor(who),
             Action.DEPARTED,
@@ -302,7 +303,7 @@ def _snapshot(
 def return_trip(trip_id: str, who: Caller) -> dict[str, Any]:
     """Back at the dock: record the return once; after an overdue email, send all-back."""
     for _ in range(3):
-        trip = trips.load_trip(trip_id)
+        trip = schedule.load_trip(trip_id)
         if not trip.departed_at:
             raise Conflict(
                 "this trip has not departed: record the departure first",
@@ -322,7 +323,7 @@ def return_trip(trip_id: str, who: Caller) -> dict[str, Any]:
                 by=who.name,
                 overdue_sent=trip.overdue_at is not None,
                 busy=_BUSY,
-                activity=trips.activity_entry(
+                activity=schedule.activity_entry(
                     trip.id, _actor(who), Action.RETURNED, f"{who.name} recorded the return"
                 ),
             )
@@ -366,7 +367,7 @@ def waiver_link(trip_id: str, origin: str | None) -> str:
 
 def waiver_qr_svg(trip_id: str, origin: str | None) -> str:
     """The waiver link as a QR code (SVG, drawn by segno) for patrons to scan at the dock."""
-    trip = trips.load_trip(trip_id)
+    trip = schedule.load_trip(trip_id)
     link = waiver_link(trip.id, origin)
     import segno  # imported here: only this route pays for it
 

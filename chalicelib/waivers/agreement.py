@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-TEXT_DIR = Path(__file__).parent / "waiver_texts"
+TEXT_DIR = Path(__file__).parent / "texts"
 
 
 @dataclass(frozen=True)

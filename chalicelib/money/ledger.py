@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib import money, payments, trips
 from chalicelib.db.ledger import Entries
+from chalicelib.money import amounts, payments
 from chalicelib.records import Payment, Refund, Trip
+from chalicelib.trips import schedule
 
 # A year of books in one export; longer windows are read in parts of this many days.
 MAX_EXPORT_DAYS = 366
-PART_DAYS = trips.MAX_WINDOW_DAYS
+PART_DAYS = schedule.MAX_WINDOW_DAYS
 REFUND = "refund"
 
 COLUMNS = (
@@ -74,7 +75,7 @@ def csv_text(
 
 def export_window(from_text: str | None, to_text: str | None) -> tuple[date, date]:
     """The dates of an export or report: as the board's, but up to a year long."""
-    return trips.window(from_text, to_text, max_days=MAX_EXPORT_DAYS)
+    return schedule.window(from_text, to_text, max_days=MAX_EXPORT_DAYS)
 
 
 def trip_ledgers(first: date, last: date) -> Iterator[tuple[Trip, Entries]]:
@@ -83,7 +84,7 @@ def trip_ledgers(first: date, last: date) -> Iterator[tuple[Trip, Entries]]:
     start = first
     while start <= last:
         end = min(last, start + timedelta(days=PART_DAYS - 1))
-        for trip in trips.trips_between(start, end):
+        for trip in schedule.trips_between(start, end):
             yield trip, payments.ledger_of(trip.id)
         start = end + timedelta(days=1)
 
@@ -98,7 +99,7 @@ def _payment_row(trip: Trip, payment: Payment) -> tuple[Any, ...]:
         trip.starts_at[:10],  # the trip's local date (stored with its offset)
         trip.title,
         payment.patron_name,
-        money.dollars(payment.amount_cents),
+        amounts.dollars(payment.amount_cents),
         payment.method,
         payment.status,
         payment.logged_at,
@@ -117,7 +118,7 @@ def _refund_row(trip: Trip, refund: Refund, patrons: dict[str, str]) -> tuple[An
         trip.starts_at[:10],
         trip.title,
         patrons.get(refund.payment_id or "", ""),
-        money.dollars(refund.amount_cents),  # money back: the kind says so, not a sign
+        amounts.dollars(refund.amount_cents),  # money back: the kind says so, not a sign
         refund.method,
         refund.status,
         refund.logged_at,

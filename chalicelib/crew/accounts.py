@@ -22,8 +22,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import auth, config, throttle, timeutil
+from chalicelib import config, timeutil
 from chalicelib import validation as v
+from chalicelib.crew import auth, throttle
 from chalicelib.db import get_store, keys
 from chalicelib.errors import BadInput, Conflict, Forbidden, Gone, NotFound
 from chalicelib.records import Account, AccountStatus, Actor, Role

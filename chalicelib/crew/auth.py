@@ -16,8 +16,9 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import config, throttle, timeutil
+from chalicelib import config, timeutil
 from chalicelib import validation as v
+from chalicelib.crew import throttle
 from chalicelib.db import get_store, keys
 from chalicelib.errors import ApiError, BadInput, Unauthorized
 from chalicelib.records import Account, Actor, Role

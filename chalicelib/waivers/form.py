@@ -25,7 +25,7 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.errors import BadInput
-from chalicelib.request_facts import JSON_TYPE, Incoming
+from chalicelib.web.request_facts import JSON_TYPE, Incoming
 
 MAX_BODY_BYTES = 256 * 1024
 # A form with more fields than this is not ours (the waiver form has about 40).

@@ -14,7 +14,7 @@ does the patron's receipt when the payment carries a `patron_email`.
 A payment is a fare (the default: it counts toward the trip's price) or a tip
 for the crew, which never counts toward paid or balance. A tip names whom it is
 for: "crew" (the trip's `crew_ids`) or some of those accounts; it is split in
-whole cents by `money.split_cents` (the extra cents to the lowest account ids).
+whole cents by `amounts.split_cents` (the extra cents to the lowest account ids).
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from chalicelib import money, timeutil, trips
+from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.ledger import Entries, Refused
 from chalicelib.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
+from chalicelib.money import amounts
 from chalicelib.records import (
     TIP_FOR_CREW,
     Action,
@@ -43,6 +44,7 @@ from chalicelib.records import (
     Role,
     Trip,
 )
+from chalicelib.trips import schedule
 
 Entry = TypeVar("Entry", bound=LedgerEntry)
 
@@ -148,7 +150,7 @@ def tip_shares(trip: Trip, tip_for: str | list[str], cents: int) -> list[dict[st
             )
     return [
         {"account_id": account, "name": trip.crew_names.get(account, account), "cents": share}
-        for account, share in money.split_cents(cents, people)
+        for account, share in amounts.split_cents(cents, people)
     ]
 
 
@@ -178,15 +180,17 @@ def log_payment(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Logge
         receipt=Notification.PENDING if email else None,
     )
     receipt = Receipt(trip_id, payment.id, email) if email else None
-    entry = trips.activity_entry(trip_id, by, Action.PAYMENT_LOGGED, _logged_summary(payment, by))
+    entry = schedule.activity_entry(
+        trip_id, by, Action.PAYMENT_LOGGED, _logged_summary(payment, by)
+    )
     if not payment.tip:
         refused = get_store().ledger.log(payment, busy=_BUSY, activity=entry, receipt=receipt)
         if refused is None:
-            return Logged(payment, trips.load_trip(trip_id), created=True)
-        return _replayed(payment, refused, lambda: trips.load_trip(trip_id))
+            return Logged(payment, schedule.load_trip(trip_id), created=True)
+        return _replayed(payment, refused, lambda: schedule.load_trip(trip_id))
     for _ in range(TIP_TRIES):
         # A cancelled trip is refused by the write itself, after a replay is recognised.
-        trip = trips.load_trip(trip_id)
+        trip = schedule.load_trip(trip_id)
         assert payment.tip_for is not None
         payment.tip_shares = tip_shares(trip, payment.tip_for, payment.amount_cents)
         refused = get_store().ledger.log(
@@ -202,8 +206,8 @@ def log_payment(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Logge
 
 def _logged_summary(payment: Payment, by: Actor) -> str:
     """ "Dana logged $60.00 cash from Ana", or "... logged a $10.00 cash tip from Ana"."""
-    amount = money.display_dollars(payment.amount_cents)
-    method = money.method_label(payment.method)
+    amount = amounts.display_dollars(payment.amount_cents)
+    method = amounts.method_label(payment.method)
     what = f"a {amount} {method} tip" if payment.tip else f"{amount} {method}"
     return f"{by.name} logged {what} from {payment.patron_name}"
 
@@ -270,14 +274,14 @@ def void_payment(
     if stored is None:
         raise NotFound("no such payment", field="payment_id")
     if stored.void:
-        return VoidOutcome(stored, trips.load_trip(trip_id), already_void=True)
+        return VoidOutcome(stored, schedule.load_trip(trip_id), already_void=True)
     if role is Role.CREW:
         _check_own_recent(stored, by)
-    entry = trips.activity_entry(
+    entry = schedule.activity_entry(
         trip_id,
         by,
         Action.PAYMENT_VOIDED,
-        f"{by.name} voided {money.display_dollars(stored.amount_cents)}"
+        f"{by.name} voided {amounts.display_dollars(stored.amount_cents)}"
         f" from {stored.patron_name}: {reason}",
     )
     voided = store.ledger.void(
@@ -287,7 +291,7 @@ def void_payment(
         raise NotFound("no such event", field="event_id")
     if voided.refused_by is not None:
         raise refunds_exceed_paid("voiding this fare", field="payment_id")
-    return VoidOutcome(voided.payment, trips.load_trip(trip_id), already_void=voided.already)
+    return VoidOutcome(voided.payment, schedule.load_trip(trip_id), already_void=voided.already)
 
 
 def void_request(trip_id: str, entry_id: str, body: dict[str, Any], what: str) -> tuple[str, str]:
@@ -329,11 +333,11 @@ def _check_own_recent(payment: Payment, by: Actor) -> None:
 def ledger_of(trip_id: str) -> Entries:
     """Every payment and refund of a trip (voids included), each oldest first: one Query."""
     found = get_store().ledger.of_trip(trip_id)
-    return Entries(trips.oldest_first(found.payments), trips.oldest_first(found.refunds))
+    return Entries(schedule.oldest_first(found.payments), schedule.oldest_first(found.refunds))
 
 
 def ledger_of_day(day: date) -> Entries:
     """Every payment and refund logged on the operator's date `day`, for any trip (voids
     included), each oldest first: one Query of the day index."""
     found = get_store().ledger.of_day(day)
-    return Entries(trips.oldest_first(found.payments), trips.oldest_first(found.refunds))
+    return Entries(schedule.oldest_first(found.payments), schedule.oldest_first(found.refunds))

@@ -21,7 +21,7 @@ from chalice import Response
 
 from chalicelib import aws, logs, templates
 from chalicelib.errors import ApiError
-from chalicelib.request_facts import JSON_TYPE, Incoming
+from chalicelib.web.request_facts import JSON_TYPE, Incoming
 
 HTML_TYPE = "text/html; charset=utf-8"
 ASSET_DIR = Path(templates.TEMPLATE_DIR) / "waiver"
