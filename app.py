@@ -14,7 +14,8 @@ from chalice.app import Request
 
 from chalicelib import aws, config, errors, logs
 from chalicelib import validation as v
-from chalicelib.records import Actor, Role
+from chalicelib.crew.records import Role
+from chalicelib.records import Actor
 from chalicelib.trips import schedule
 from chalicelib.web import request_facts
 

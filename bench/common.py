@@ -354,7 +354,8 @@ def board_trips(count: int = 50) -> list[dict[str, Any]]:
 def payment_item(event_id: str, payment_id: str, n: int, logged_at: datetime) -> dict[str, Any]:
     """A stored payment (already emailed), as the app's store lays it out."""
     from chalicelib.db import keys
-    from chalicelib.records import Kind, Notification, Payment, PaymentMethod
+    from chalicelib.money.records import Payment, PaymentMethod
+    from chalicelib.records import Kind, Notification
 
     payment = Payment(
         id=payment_id,
@@ -379,7 +380,8 @@ def payment_item(event_id: str, payment_id: str, n: int, logged_at: datetime) ->
 def waiver_item(event_id: str, waiver_id: str, n: int, signed_at: datetime) -> dict[str, Any]:
     """A stored signed waiver (already emailed): the tests' waiver, signed by guest n."""
     from chalicelib.db import keys
-    from chalicelib.records import Kind, Notification, Waiver
+    from chalicelib.records import Kind, Notification
+    from chalicelib.waivers.records import Waiver
     from tests.bodies import WAIVER
 
     person = {k: WAIVER[k] for k in ("phone", "date_of_birth", "emergency_name", "emergency_phone")}

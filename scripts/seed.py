@@ -234,8 +234,8 @@ def seed_accounts() -> list[tuple[str, str, str]]:
 
     from chalicelib import timeutil
     from chalicelib.crew import auth
+    from chalicelib.crew.records import Account, Role
     from chalicelib.db import get_store
-    from chalicelib.records import Account, Role
 
     store = get_store()
     logins = []

@@ -193,7 +193,7 @@ class Api:
     def as_role(self, role: str, name: str | None = None) -> str:
         """Act as a crew member with this role (a token minted as login will with accounts)."""
         from chalicelib.crew import auth
-        from chalicelib.records import Role
+        from chalicelib.crew.records import Role
 
         self.token = auth.issue_token(name or role.title(), Role(role))["token"]
         return self.token

@@ -16,8 +16,9 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.crew import accounts
+from chalicelib.crew.records import Role
 from chalicelib.money import payments, refunds
-from chalicelib.records import Actor, Role
+from chalicelib.records import Actor
 from chalicelib.trips import schedule
 from tests.conftest import serialize_dynamodb, trip
 from tests.test_payments_concurrency import run_together

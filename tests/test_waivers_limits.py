@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib.mail import emails
-from chalicelib.records import Waiver
 from chalicelib.waivers import agreement, form, signing
+from chalicelib.waivers.records import Waiver
 from tests.conftest import Api, trip
 from tests.test_waivers_signing import (
     data_url,

@@ -21,9 +21,9 @@ from chalicelib import aws, config, timeutil
 from chalicelib.db import codec, get_store, keys
 from chalicelib.db import table as db_table
 from chalicelib.mail import emails
-from chalicelib.records import Waiver
 from chalicelib.trips import schedule
 from chalicelib.waivers import agreement, signing
+from chalicelib.waivers.records import Waiver
 from tests.conftest import SENDER, Api, from_viewer, trip
 
 FORM = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}

@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 from chalicelib import config, timeutil
 from chalicelib import validation as v
 from chalicelib.crew import auth, throttle
+from chalicelib.crew.records import Account, AccountStatus, Role
 from chalicelib.db import get_store, keys
 from chalicelib.errors import BadInput, Conflict, Forbidden, Gone, NotFound
-from chalicelib.records import Account, AccountStatus, Actor, Role
+from chalicelib.records import Actor
 
 USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
 RESERVED_USERNAMES = frozenset({keys.ADMIN_ACCOUNT_ID, "owner", "root"})

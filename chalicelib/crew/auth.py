@@ -19,9 +19,10 @@ from typing import Any
 from chalicelib import config, timeutil
 from chalicelib import validation as v
 from chalicelib.crew import throttle
+from chalicelib.crew.records import Account, Role
 from chalicelib.db import get_store, keys
 from chalicelib.errors import ApiError, BadInput, Unauthorized
-from chalicelib.records import Account, Actor, Role
+from chalicelib.records import Actor
 
 LOGIN_SCOPE = "login"
 LOGIN_USER_SCOPE = "login-user"

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.crew.records import Account, AccountStatus, Role
 from chalicelib.db import keys
 from chalicelib.db.table import Part, Update
-from chalicelib.records import Account, AccountStatus, Kind, Role
+from chalicelib.records import Kind
 
 _BUSY = "the account is busy: try again in a moment"
 

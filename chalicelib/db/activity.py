@@ -9,7 +9,8 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.table import Table
-from chalicelib.records import Activity, Kind
+from chalicelib.records import Kind
+from chalicelib.trips.records import Activity
 
 
 def activity_write(table: Table, entry: Activity) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.table import Part, versioned
-from chalicelib.records import Boat, Kind
+from chalicelib.records import Kind
+from chalicelib.trips.records import Boat
 
 
 class Boats(Part):

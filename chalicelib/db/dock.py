@@ -27,16 +27,10 @@ from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
 from chalicelib.db.table import Cancelled, Part, Update
 from chalicelib.db.trips import trip_items
-from chalicelib.records import (
-    Activity,
-    Boarding,
-    Departure,
-    Kind,
-    ShoreNotice,
-    Trip,
-    TripStatus,
-    Waiver,
-)
+from chalicelib.dock.records import Boarding, Departure, ShoreNotice
+from chalicelib.records import Kind
+from chalicelib.trips.records import Activity, Trip, TripStatus
+from chalicelib.waivers.records import Waiver
 
 
 @dataclass

@@ -22,19 +22,9 @@ from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
 from chalicelib.db.table import Cancelled, Item, Part, Refusal, Update
-from chalicelib.records import (
-    Activity,
-    Actor,
-    Kind,
-    Notification,
-    Payment,
-    PaymentKind,
-    PaymentStatus,
-    Receipt,
-    Refund,
-    Trip,
-    TripStatus,
-)
+from chalicelib.money.records import Payment, PaymentKind, PaymentStatus, Receipt, Refund
+from chalicelib.records import Actor, Kind, Notification
+from chalicelib.trips.records import Activity, Trip, TripStatus
 
 
 @dataclass(frozen=True)

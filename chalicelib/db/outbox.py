@@ -16,16 +16,10 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.table import Part, Update
-from chalicelib.records import (
-    Departure,
-    Kind,
-    Notification,
-    Payment,
-    Receipt,
-    Record,
-    ShoreNotice,
-    Waiver,
-)
+from chalicelib.dock.records import Departure, ShoreNotice
+from chalicelib.money.records import Payment, Receipt
+from chalicelib.records import Kind, Notification, Record
+from chalicelib.waivers.records import Waiver
 
 # Attribute names in expressions go through placeholders: `_`-names and reserved words.
 _NAMES = {

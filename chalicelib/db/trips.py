@@ -11,7 +11,10 @@ from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.ledger import ledger_entries
 from chalicelib.db.table import Cancelled, Item, Part, Table, versioned
-from chalicelib.records import Activity, Kind, Payment, Refund, Trip, TripStatus, Waiver
+from chalicelib.money.records import Payment, Refund
+from chalicelib.records import Kind
+from chalicelib.trips.records import Activity, Trip, TripStatus
+from chalicelib.waivers.records import Waiver
 
 
 @dataclass

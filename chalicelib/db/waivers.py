@@ -10,7 +10,9 @@ from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
 from chalicelib.db.outbox import enqueue_fields
 from chalicelib.db.table import Cancelled, Part, Update
-from chalicelib.records import Activity, Kind, Signature, TripStatus, Waiver
+from chalicelib.records import Kind
+from chalicelib.trips.records import Activity, TripStatus
+from chalicelib.waivers.records import Signature, Waiver
 
 
 class TripRefused(Exception):

@@ -25,21 +25,14 @@ from typing import Any
 
 from chalicelib import logs, timeutil
 from chalicelib import validation as v
+from chalicelib.crew.records import Role
 from chalicelib.db import get_store
 from chalicelib.db.dock import Refused, Voyage
+from chalicelib.dock.records import Boarding, Departure, Passenger
 from chalicelib.errors import BadInput, Conflict, NotFound, found
-from chalicelib.records import (
-    Action,
-    Actor,
-    Boarding,
-    Boat,
-    Departure,
-    Notification,
-    Passenger,
-    Role,
-    Trip,
-)
+from chalicelib.records import Action, Actor, Notification
 from chalicelib.trips import schedule
+from chalicelib.trips.records import Boat, Trip
 from chalicelib.web.request_facts import Caller
 
 # A trip without a boat of the fleet and without a capacity: the most the app books.

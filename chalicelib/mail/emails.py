@@ -10,20 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import config, templates, timeutil
+from chalicelib.dock.records import Departure, ShoreNotice
 from chalicelib.mail.notifications import Email
 from chalicelib.money import amounts
-from chalicelib.records import (
-    Departure,
-    Kind,
-    Payment,
-    Receipt,
-    Record,
-    ShoreNotice,
-    Trip,
-    Waiver,
-)
+from chalicelib.money.records import Payment, Receipt
+from chalicelib.records import Kind, Record
 from chalicelib.trips import schedule
+from chalicelib.trips.records import Trip
 from chalicelib.waivers.agreement import text_version
+from chalicelib.waivers.records import Waiver
 
 # What a waiver keeps of its trip, as the page showed it when signed.
 TRIP_SNAPSHOT = ("title", "starts_at", "ends_at", "boat")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.records import PaymentMethod
+from chalicelib.money.records import PaymentMethod
 
 METHOD_LABELS = {
     PaymentMethod.CASH: "cash",

@@ -22,7 +22,7 @@ from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.errors import BadInput
 from chalicelib.money import amounts, ledger, payments
-from chalicelib.records import Payment, PaymentKind, PaymentMethod, Refund
+from chalicelib.money.records import Payment, PaymentKind, PaymentMethod, Refund
 
 METHODS = tuple(str(method) for method in PaymentMethod)
 SECTIONS = ("fares", "tips", "refunds")

@@ -19,8 +19,9 @@ from typing import Any
 
 from chalicelib.db.ledger import Entries
 from chalicelib.money import amounts, payments
-from chalicelib.records import Payment, Refund, Trip
+from chalicelib.money.records import Payment, Refund
 from chalicelib.trips import schedule
+from chalicelib.trips.records import Trip
 
 # A year of books in one export; longer windows are read in parts of this many days.
 MAX_EXPORT_DAYS = 366

@@ -27,24 +27,22 @@ from typing import Any, TypeVar
 
 from chalicelib import timeutil
 from chalicelib import validation as v
+from chalicelib.crew.records import Role
 from chalicelib.db import get_store
 from chalicelib.db.ledger import Entries, Refused
 from chalicelib.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from chalicelib.money import amounts
-from chalicelib.records import (
+from chalicelib.money.records import (
     TIP_FOR_CREW,
-    Action,
-    Actor,
     LedgerEntry,
-    Notification,
     Payment,
     PaymentKind,
     PaymentMethod,
     Receipt,
-    Role,
-    Trip,
 )
+from chalicelib.records import Action, Actor, Notification
 from chalicelib.trips import schedule
+from chalicelib.trips.records import Trip
 
 Entry = TypeVar("Entry", bound=LedgerEntry)
 

@@ -24,8 +24,10 @@ from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.money import amounts, payments
-from chalicelib.records import Action, Actor, PaymentMethod, Refund, Trip
+from chalicelib.money.records import PaymentMethod, Refund
+from chalicelib.records import Action, Actor
 from chalicelib.trips import schedule
+from chalicelib.trips.records import Trip
 
 FIELDS = ("refund_id", "amount_cents", "method", "reason", "payment_id")
 _BUSY = "the trip is busy: try again in a moment"

@@ -15,7 +15,7 @@ from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.errors import BadInput, Conflict, NotFound
-from chalicelib.records import SIX_PACK_LIMIT, Boat, Trip
+from chalicelib.trips.records import SIX_PACK_LIMIT, Boat, Trip
 
 MAX_PASSENGER_LIMIT = 150
 

@@ -17,7 +17,9 @@ from chalicelib import validation as v
 from chalicelib.db import get_store
 from chalicelib.db.trips import Stale
 from chalicelib.errors import BadInput, Conflict, found
-from chalicelib.records import Action, Activity, Actor, Payment, Refund, Trip, TripStatus
+from chalicelib.money.records import Payment, Refund
+from chalicelib.records import Action, Actor
+from chalicelib.trips.records import Activity, Trip, TripStatus
 
 EDITABLE_FIELDS = Trip.EDITABLE
 MAX_WINDOW_DAYS = 92

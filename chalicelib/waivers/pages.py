@@ -16,7 +16,7 @@ from chalice import Response
 
 from chalicelib import logs, timeutil
 from chalicelib.errors import ApiError, Conflict
-from chalicelib.records import Trip, Waiver
+from chalicelib.trips.records import Trip
 from chalicelib.waivers import form, signing
 from chalicelib.waivers.agreement import WaiverText, current_text
 from chalicelib.waivers.form import (
@@ -27,6 +27,7 @@ from chalicelib.waivers.form import (
     Problem,
     Submission,
 )
+from chalicelib.waivers.records import Waiver
 from chalicelib.web import pages
 from chalicelib.web.request_facts import Incoming
 

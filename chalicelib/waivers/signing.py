@@ -32,10 +32,12 @@ from chalicelib.db import get_store
 from chalicelib.db.table import Cancelled
 from chalicelib.db.waivers import TripRefused
 from chalicelib.errors import Conflict, Gone, NotFound, TooLarge
-from chalicelib.records import Action, Actor, Notification, Signature, Trip, Waiver
+from chalicelib.records import Action, Actor, Notification
 from chalicelib.trips import schedule
+from chalicelib.trips.records import Trip
 from chalicelib.waivers.agreement import WaiverText, signed_text
 from chalicelib.waivers.form import MAX_BODY_BYTES, PNG_DATA_URL, Submission
+from chalicelib.waivers.records import Signature, Waiver
 
 SIGN_SCOPE = "waiver"
 # Counted per source address on every signing attempt. Generous, because a whole

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import config, logs
-from chalicelib.records import Role
+from chalicelib.crew.records import Role
 
 JSON_TYPE = "application/json"
 # CloudFront adds both to every request it sends the API: the viewer's address

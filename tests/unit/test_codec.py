@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.db import codec
-from chalicelib.records import PaymentMethod
+from chalicelib.money.records import PaymentMethod
 
 # What the records hold: text, whole numbers (cents, counts, versions), flags, None,
 # bytes (a signature's PNG), lists of text or of small maps, and maps.

@@ -10,9 +10,11 @@ import pytest
 from chalicelib.db import keys
 from chalicelib.db.dock import Voyage
 from chalicelib.dock import manifest
+from chalicelib.dock.records import Boarding
 from chalicelib.errors import BadInput
-from chalicelib.records import Boarding, Trip, Waiver
 from chalicelib.trips import fleet
+from chalicelib.trips.records import Trip
+from chalicelib.waivers.records import Waiver
 
 
 @pytest.mark.parametrize(

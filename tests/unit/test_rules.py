@@ -13,8 +13,9 @@ from chalicelib.db import keys
 from chalicelib.errors import BadInput, NotFound, TooLarge
 from chalicelib.mail import outbox
 from chalicelib.money import amounts, ledger
-from chalicelib.records import Payment, PaymentMethod, Trip, TripStatus
+from chalicelib.money.records import Payment, PaymentMethod
 from chalicelib.trips import schedule
+from chalicelib.trips.records import Trip, TripStatus
 from chalicelib.waivers.form import age_on, check_png, parse_day
 from tests.test_waivers_signing import make_png
 
