@@ -4,15 +4,10 @@
 // which a plain link cannot send: they are fetched, then saved from a Blob.
 import { apiFetch, myAccount } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { $, addDays, clearErrors, datePart, fill, formatCents, formatDay, h, isYmd, showError, submitting, todayIn } from "./ui.js";
+import { $, addDays, clearErrors, datePart, fill, formatCents, formatDay, h, isYmd, showError, submitting, todayIn, useStyles } from "./ui.js";
 
 // The API's payment methods (PaymentMethod), in its order.
 const METHODS = ["cash", "card", "check", "venmo", "zelle", "other"];
-
-/** money.css, once (payment.js may have added it): the tables' looks. */
-function useStyles() {
-  if (!document.querySelector('link[href="money.css"]')) document.head.append(h("link", { rel: "stylesheet", href: "money.css" }));
-}
 
 /** Save `text` as a file the phone keeps (Downloads), named `name`. */
 function saveFile(text, name) {
@@ -201,7 +196,7 @@ export function showExports() {
     view.replaceChildren(back, title, h("p", { class: "notice" }, "Exports are for captains and the owner."));
     return;
   }
-  useStyles();
+  useStyles("money.css");
   const today = todayIn(OPERATOR_TZ);
   const monthStart = `${today.slice(0, 8)}01`;
   view.replaceChildren(back, title,

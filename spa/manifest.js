@@ -2,26 +2,12 @@
 // not carry it): who is aboard, one tap each; Depart with the headcount and who has
 // no waiver yet; Return; the printed manifest; the QR code and Share for the waiver link.
 import { apiFetch } from "./api.js";
-import { $, datePart, formatDay, formatSpan, formatStamp, h, toast } from "./ui.js";
+import { $, datePart, formatDay, formatSpan, formatStamp, h, toast, useStyles } from "./ui.js";
 
 let root = null;
 let state = null; // the manifest: {trip, boat, passengers, counts, departure}
 let confirming = false;
 let busy = false;
-
-const sheets = new Map();
-/** Load a stylesheet of ours once (dock.css, print.css); resolves when it applies. */
-export function useStyles(name) {
-  if (!sheets.has(name)) {
-    sheets.set(name, new Promise((resolve) => {
-      const link = h("link", { rel: "stylesheet", href: name, "data-dock": name });
-      link.addEventListener("load", resolve);
-      link.addEventListener("error", resolve); // print unstyled rather than not at all
-      document.head.append(link);
-    }));
-  }
-  return sheets.get(name);
-}
 
 const path = (id, tail = "") => `/api/events/${encodeURIComponent(id)}${tail}`;
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;

@@ -9,7 +9,7 @@
 // index.html, so the board's first load does not carry them.
 import { apiFetch, myAccount } from "./api.js";
 import { discard, keep } from "./outbox.js";
-import { $, centsToInput, clearErrors, datePart, fill, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, fill, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting, useStyles } from "./ui.js";
 
 const modal = $("#pay-modal");
 const form = $("#pay-form");
@@ -17,7 +17,7 @@ const done = $("#pay-done");
 const input = (name) => $(`#pay-${name}`);
 let entry = null; // {eventId, paymentId, event, onLogged, logged, replaces}
 
-if (!document.querySelector('link[href="money.css"]')) document.head.append(h("link", { rel: "stylesheet", href: "money.css" }));
+useStyles("money.css");
 
 const CREW = "crew"; // tip_for: split among the trip's crew accounts
 const kindChoice = (value, label) => h("label", { class: "choice" },

@@ -2,8 +2,7 @@
 // with segno, shown as an image) and Share (the Web Share API, else sms: and mailto:).
 import { session } from "./api.js";
 import { API_BASE } from "./config.js";
-import { useStyles } from "./manifest.js";
-import { h, toast } from "./ui.js";
+import { h, toast, useStyles } from "./ui.js";
 
 const origin = () => API_BASE || location.origin;
 export const waiverLink = (t) => `${origin()}/g/${encodeURIComponent(t.id)}/waiver`;

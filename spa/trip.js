@@ -4,7 +4,7 @@
 // a list of the active accounts, built here once the accounts arrive.
 import { apiFetch } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { $, centsToInput, clearErrors, datePart, h, isYmd, parseDollars, showError, submitting, timePart, toast, todayIn } from "./ui.js";
+import { $, centsToInput, clearErrors, datePart, h, isYmd, parseDollars, showError, submitting, timePart, toast, todayIn, useStyles } from "./ui.js";
 
 const form = $("#trip-form");
 const save = $("#trip-save");
@@ -15,7 +15,7 @@ let fleet = null; // ./fleet.js once loaded: the boats of the fleet for the Boat
 
 const field = (id) => $(`#trip-${id}`);
 
-if (!document.querySelector('link[href="money.css"]')) document.head.append(h("link", { rel: "stylesheet", href: "money.css" }));
+useStyles("money.css");
 const crewBox = h("fieldset", { class: "choices", id: "trip-crew-ids", "data-field": "crew_ids", hidden: true },
   h("legend", {}, "Crew accounts ", h("span", { class: "hint" }, "(they share tips for the crew)")));
 field("crew").after(crewBox);

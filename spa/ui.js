@@ -283,3 +283,19 @@ export function formatSpan(startIso, endIso) {
 export function formatClock(iso) {
   return new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", timeZone: OPERATOR_TZ }).format(new Date(iso));
 }
+
+const sheets = new Map();
+/** Load a stylesheet of ours once (money.css, dock.css, print.css), whichever screen asks
+ * first; resolves when it applies. */
+export function useStyles(name) {
+  if (!sheets.has(name)) {
+    if (document.querySelector(`link[href="${name}"]`)) return Promise.resolve();
+    sheets.set(name, new Promise((resolve) => {
+      const link = h("link", { rel: "stylesheet", href: name, "data-dock": name });
+      link.addEventListener("load", resolve);
+      link.addEventListener("error", resolve); // print unstyled rather than not at all
+      document.head.append(link);
+    }));
+  }
+  return sheets.get(name);
+}
