@@ -453,3 +453,83 @@ def test_the_commit_is_dirty_for_edits_but_not_for_the_files_deploy_writes(
 
     (tmp_path / "spa" / "app.js").write_text("edited\n")
     assert awstools.local_commit() == clean + "-dirty"
+
+
+# --- the stage's region, whatever the profile says (issue 22, item 1) ----------------
+
+FAKE_CHALICE = """#!{python}
+# Stands in for `chalice deploy`: resolves the region the way Chalice itself does
+# (chalice.cli.factory.create_botocore_session) and writes it down.
+import os, sys
+from chalice.cli.factory import create_botocore_session
+session = create_botocore_session(profile=os.environ.get("AWS_PROFILE"))
+open({out!r}, "w").write(str(session.get_config_variable("region")))
+"""
+
+
+@pytest.fixture
+def profile_in_another_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An AWS profile whose own region is us-west-1 (the stages say us-east-1 here)."""
+    config = tmp_path / "aws-config"
+    config.write_text("[profile elsewhere]\nregion = us-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    return "elsewhere"
+
+
+def test_chalice_deploys_in_the_stages_region_not_the_profiles(
+    workspace: Path, tmp_path: Path, profile_in_another_region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    out = tmp_path / "region.txt"
+    fake = tmp_path / "chalice"
+    fake.write_text(FAKE_CHALICE.format(python=sys.executable, out=str(out)))
+    fake.chmod(0o755)
+    monkeypatch.setattr(deploy, "chalice_command", lambda: str(fake))
+    args = deploy.build_parser().parse_args(
+        ["--stage", "staging", "--profile", profile_in_another_region]
+    )
+
+    assert deploy.run_chalice_deploy(args) == 0
+
+    assert out.read_text() == "us-east-1"
+
+
+def test_with_no_region_anywhere_chalice_still_gets_the_stages(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    args = deploy.build_parser().parse_args(["--stage", "prod"])
+
+    env = deploy.chalice_environment(args)
+
+    assert env["AWS_DEFAULT_REGION"] == env["AWS_REGION"] == "us-east-1"
+
+
+def test_every_step_gets_the_stages_region(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, profile_in_another_region: str
+) -> None:
+    seen: dict[str, list[str]] = {}
+    Steps(monkeypatch)
+
+    def recorder(name: str) -> Any:
+        def main(argv: list[str]) -> int:
+            seen[name] = argv
+            return 0
+
+        return main
+
+    monkeypatch.setattr(configure_cloudfront, "main", recorder("cloudfront"))
+    monkeypatch.setattr(sync_spa, "main", recorder("spa"))
+
+    assert deploy.main(["--stage", "staging", "--profile", profile_in_another_region]) == 0
+
+    assert "--region=us-east-1" in seen["cloudfront"]
+    assert "--region=us-east-1" in seen["spa"]
+    assert awstools.clients(deploy.build_parser().parse_args(["--stage", "staging"]))(
+        "dynamodb"
+    ).meta.region_name == ("us-east-1")
