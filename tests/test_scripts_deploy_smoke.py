@@ -95,7 +95,7 @@ def test_deploy_runs_each_step_once_in_order(
 ) -> None:
     steps = Steps(monkeypatch)
 
-    assert deploy.main(["--stage", "staging"]) == 0
+    assert deploy.main(["--stage", "staging", "--yes"]) == 0
 
     assert steps.ran == [
         "preflight",
@@ -116,7 +116,7 @@ def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
     steps = Steps(monkeypatch)
     steps.codes["cloudfront"] = 1
 
-    assert deploy.main(["--stage", "staging"]) == 1
+    assert deploy.main(["--stage", "staging", "--yes"]) == 1
 
     assert steps.ran == ["preflight", "settings", "chalice", "gateway", "cloudfront"]
     err = capsys.readouterr().err
@@ -130,7 +130,7 @@ def test_code_is_not_deployed_when_the_stage_is_not_bootstrapped(
     steps = Steps(monkeypatch)
     steps.codes["preflight"] = 1
 
-    assert deploy.main(["--stage", "staging"]) == 1
+    assert deploy.main(["--stage", "staging", "--yes"]) == 1
 
     assert steps.ran == ["preflight"]
     assert "Not run: settings" in capsys.readouterr().err
@@ -189,12 +189,12 @@ def test_a_chalice_failure_stops_before_cloudfront(
     steps = Steps(monkeypatch)
     steps.codes["chalice"] = 2
 
-    assert deploy.main(["--stage", "staging"]) == 2
+    assert deploy.main(["--stage", "staging", "--yes"]) == 2
 
     assert steps.ran == ["preflight", "settings", "chalice"]
 
 
-def test_deploying_prod_without_a_terminal_needs_yes(
+def test_deploying_any_stage_without_a_terminal_needs_yes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     steps = Steps(monkeypatch)
@@ -271,11 +271,11 @@ def test_deploying_staging_marks_its_page_tested_only_after_the_smoke_checks_pas
     monkeypatch.setattr(deploy, "run_mark_tested", REAL_MARK_TESTED)
     steps.codes["smoke"] = 1
 
-    assert deploy.main(["--stage", "staging"]) == 1
+    assert deploy.main(["--stage", "staging", "--yes"]) == 1
     assert sync_spa.read_release(site_bucket, SITE)["tested_at"] is None
 
     steps.codes["smoke"] = 0
-    assert deploy.main(["--stage", "staging"]) == 0
+    assert deploy.main(["--stage", "staging", "--yes"]) == 0
     release = sync_spa.read_release(site_bucket, SITE)
     assert release["tested_at"] and release["commit"] == COMMIT
 
@@ -526,7 +526,7 @@ def test_every_step_gets_the_stages_region(
     monkeypatch.setattr(configure_cloudfront, "main", recorder("cloudfront"))
     monkeypatch.setattr(sync_spa, "main", recorder("spa"))
 
-    assert deploy.main(["--stage", "staging", "--profile", profile_in_another_region]) == 0
+    assert deploy.main(["--stage", "staging", "--profile", profile_in_another_region, "--yes"]) == 0
 
     assert "--region=us-east-1" in seen["cloudfront"]
     assert "--region=us-east-1" in seen["spa"]
