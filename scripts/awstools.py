@@ -168,6 +168,56 @@ def local_commit() -> str:
     return head + ("-dirty" if dirty else "")
 
 
+# The settings bootstrap reads back from AWS (scripts/stage_settings.py): each deploy
+# rewrites them before `chalice deploy`, so they are never part of what was tested.
+DERIVED_SETTINGS = ("DISTRIBUTION_ID", "TABLE_STREAM_ARN")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def without_derived(config_text: str) -> Any:
+    """A config.json with every stage's AWS-derived settings blanked."""
+    config = json.loads(config_text)
+    for block in config.get("stages", {}).values():
+        env = block.get("environment_variables", {})
+        for name in DERIVED_SETTINGS:
+            if name in env:
+                env[name] = ""
+    return config
+
+
+def same_release(tested: str, here: str) -> bool:
+    """True when two commits differ at most in the settings derived from AWS.
+
+    Committing the derived files after a bootstrap (the stream ARN, the distribution
+    id) moves HEAD but changes no code, page or decided setting: prod may still take
+    what staging tested from the commit before.
+    """
+    if tested == here:
+        return True
+    changed = _git("diff", "--name-only", tested, here)
+    if changed is None:
+        return False
+    paths = [line for line in changed.splitlines() if line.strip()]
+    config = ".chalice/config.json"
+    if any(path != config for path in paths):
+        return False
+    before, after = _git("show", f"{tested}:{config}"), _git("show", f"{here}:{config}")
+    if before is None or after is None:
+        return False
+    try:
+        return bool(without_derived(before) == without_derived(after))
+    except json.JSONDecodeError:
+        return False
+
+
 # --- boto3 ------------------------------------------------------------------------
 
 

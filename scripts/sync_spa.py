@@ -365,10 +365,17 @@ def check_promotable(s3: Any, bucket: str, commit: str) -> dict[str, Any]:
             "prod gets only committed, tested pages: commit your changes, then deploy "
             "staging from that commit"
         )
-    if release.get("commit") != commit:
+    if release.get("commit") != commit and not awstools.same_release(
+        str(release.get("commit", "")), commit
+    ):
         raise UserError(
             f"staging holds commit {str(release.get('commit'))[:12]}, this checkout is at "
             f"{commit[:12]}: prod gets only what staging tested; {again}"
+        )
+    if release.get("commit") != commit:
+        awstools.detail(
+            f"this checkout ({commit[:12]}) differs from staging's ({str(release['commit'])[:12]}) "
+            "only in settings read from AWS (distribution id, stream ARN): the same release"
         )
     if not release.get("tested_at"):
         raise UserError(

@@ -469,3 +469,88 @@ def test_pushing_to_staging_asks_first_and_uploads_nothing_without_a_yes(
 
     assert "--yes" in capsys.readouterr().err
     assert keys(s3, "_staging/") == set()
+
+
+# --- derived settings do not make a new release (issue 22, item 3) -------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git checkout with the real config.json committed (as after `Our stage settings`)."""
+    repo = tmp_path / "checkout"
+    (repo / ".chalice").mkdir(parents=True)
+    (repo / ".chalice" / "config.json").write_text(awstools.CONFIG_PATH.read_text())
+    (repo / "app.py").write_text("# the code\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "settings")
+    monkeypatch.setattr(awstools, "REPO_ROOT", repo)
+    monkeypatch.setattr(awstools, "CONFIG_PATH", repo / ".chalice" / "config.json")
+    return repo
+
+
+def commit_config(repo: Path, stage: str, **env: str) -> str:
+    path = repo / ".chalice" / "config.json"
+    config = json.loads(path.read_text())
+    config["stages"][stage]["environment_variables"].update(env)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    git(repo, "commit", "-qam", "derived")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_committing_prods_derived_settings_after_staging_was_tested_still_promotes(
+    s3: Any, spa: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tested = git(checkout, "rev-parse", "HEAD")
+    monkeypatch.setattr(awstools, "local_commit", lambda: tested)
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+    sync_spa.mark_tested(s3, BUCKET, tested)
+    # The docs' order: bootstrap prod, which reads back its stream ARN and distribution.
+    after = commit_config(
+        checkout,
+        "prod",
+        DISTRIBUTION_ID="E2PRODDIST",
+        TABLE_STREAM_ARN="arn:aws:dynamodb:us-west-2:1:table/shipcaptaincrew-prod/stream/x",
+    )
+    monkeypatch.setattr(awstools, "local_commit", lambda: after)
+
+    assert sync_spa.check_promotable(s3, BUCKET, after)["commit"] == tested
+
+
+def test_a_decided_setting_committed_after_staging_was_tested_is_a_new_release(
+    s3: Any, spa: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tested = git(checkout, "rev-parse", "HEAD")
+    monkeypatch.setattr(awstools, "local_commit", lambda: tested)
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+    sync_spa.mark_tested(s3, BUCKET, tested)
+    after = commit_config(checkout, "prod", DISTRIBUTION_ID="E2", SENDER_EMAIL="x@example.org")
+
+    with pytest.raises(awstools.UserError, match="prod gets only what staging tested"):
+        sync_spa.check_promotable(s3, BUCKET, after)
+
+
+def test_a_code_change_committed_after_staging_was_tested_is_a_new_release(
+    s3: Any, spa: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tested = git(checkout, "rev-parse", "HEAD")
+    monkeypatch.setattr(awstools, "local_commit", lambda: tested)
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+    sync_spa.mark_tested(s3, BUCKET, tested)
+    (checkout / "app.py").write_text("# other code\n")
+    git(checkout, "commit", "-qam", "code")
+
+    with pytest.raises(awstools.UserError, match="prod gets only what staging tested"):
+        sync_spa.check_promotable(s3, BUCKET, git(checkout, "rev-parse", "HEAD"))
