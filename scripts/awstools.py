@@ -168,13 +168,107 @@ def local_commit() -> str:
     return head + ("-dirty" if dirty else "")
 
 
+# The settings bootstrap reads back from AWS (scripts/stage_settings.py): each deploy
+# rewrites them before `chalice deploy`, so they are never part of what was tested.
+DERIVED_SETTINGS = ("DISTRIBUTION_ID", "TABLE_STREAM_ARN")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def without_derived(config_text: str) -> Any:
+    """A config.json with every stage's AWS-derived settings blanked."""
+    config = json.loads(config_text)
+    for block in config.get("stages", {}).values():
+        env = block.get("environment_variables", {})
+        for name in DERIVED_SETTINGS:
+            if name in env:
+                env[name] = ""
+    return config
+
+
+def same_release(tested: str, here: str) -> bool:
+    """True when two commits differ at most in the settings derived from AWS.
+
+    Committing the derived files after a bootstrap (the stream ARN, the distribution
+    id) moves HEAD but changes no code, page or decided setting: prod may still take
+    what staging tested from the commit before.
+    """
+    if tested == here:
+        return True
+    changed = _git("diff", "--name-only", tested, here)
+    if changed is None:
+        return False
+    paths = [line for line in changed.splitlines() if line.strip()]
+    config = ".chalice/config.json"
+    if any(path != config for path in paths):
+        return False
+    before, after = _git("show", f"{tested}:{config}"), _git("show", f"{here}:{config}")
+    if before is None or after is None:
+        return False
+    try:
+        return bool(without_derived(before) == without_derived(after))
+    except json.JSONDecodeError:
+        return False
+
+
 # --- boto3 ------------------------------------------------------------------------
 
 
 def session(profile: str | None = None, region: str | None = None) -> Any:
     import boto3
 
-    return boto3.Session(profile_name=profile or None, region_name=region or None)
+    made = boto3.Session(profile_name=profile or None, region_name=region or None)
+    # Remember each request as it is built, so a refusal can name the call and what it
+    # was about (botocore's ClientError carries the operation, not its parameters).
+    made.events.register("before-parameter-build", remember_call)
+    return made
+
+
+@dataclass
+class Call:
+    """The AWS request a script made last: service, operation, region and parameters."""
+
+    service: str = ""
+    operation: str = ""
+    region: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+LAST_CALL = Call()
+# The parameters that say which resource a request is about, in the order shown.
+RESOURCE_PARAMS = (
+    "TableName",
+    "Bucket",
+    "Key",
+    "Prefix",
+    "SecretId",
+    "Name",
+    "Id",
+    "DistributionId",
+    "FunctionName",
+    "restApiId",
+    "RoleName",
+    "CertificateArn",
+    "HostedZoneId",
+    "IndexName",
+    "StreamArn",
+    "EmailIdentity",
+    "LogGroupName",
+)
+
+
+def remember_call(params: dict[str, Any], model: Any, context: Any = None, **_: Any) -> None:
+    LAST_CALL.service = model.service_model.service_name
+    LAST_CALL.operation = model.name
+    LAST_CALL.region = (context or {}).get("client_region") or ""
+    LAST_CALL.params = {k: params[k] for k in RESOURCE_PARAMS if params.get(k)}
 
 
 def add_aws_args(parser: argparse.ArgumentParser) -> None:
@@ -324,8 +418,7 @@ def guard(run: Callable[[], int]) -> int:
         say(f"error: {exc}", sys.stderr)
         return 2
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        say(f"error: AWS refused: {error.get('Code')}: {error.get('Message')}", sys.stderr)
+        say(f"error: {refusal(exc)}", sys.stderr)
         return 1
     except BotoCoreError as exc:
         say(f"error: {exc}", sys.stderr)
@@ -333,6 +426,66 @@ def guard(run: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         say("\ninterrupted", sys.stderr)
         return 130
+
+
+# What to do about a refusal, by AWS's error code (or HTTP status, for HEAD requests
+# that have no body: "404: Not Found").
+_ADVICE = {
+    "AccessDenied": "the profile lacks this permission: use an admin profile (--profile) or "
+    "ask for {service}:{operation}",
+    "AccessDeniedException": "the profile lacks this permission: use an admin profile "
+    "(--profile) or ask for {service}:{operation}",
+    "UnauthorizedOperation": "the profile lacks this permission: use an admin profile",
+    "403": "the profile may not read it, or it belongs to another account: check --profile",
+    "ExpiredToken": "the session expired: `aws sso login` (or refresh the credentials), then "
+    "run again",
+    "ExpiredTokenException": "the session expired: `aws sso login`, then run again",
+    "InvalidClientTokenId": "the credentials are not valid: check --profile",
+    "UnrecognizedClientException": "the credentials are not valid: check --profile",
+    "ThrottlingException": "AWS is limiting the request rate: wait a minute and run again",
+    "Throttling": "AWS is limiting the request rate: wait a minute and run again",
+    "TooManyRequestsException": "AWS is limiting the request rate: wait a minute and run again",
+    "PreconditionFailed": "it changed while this ran: run again",
+    "ConditionalCheckFailedException": "it changed while this ran: run again",
+    "ResourceInUseException": "it is being changed (creating, updating): wait and run again",
+}
+_MISSING = {
+    "404",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NotFound",
+    "NotFoundException",
+    "NoSuchDistribution",
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+}
+
+
+def refusal(exc: Any, call: Call | None = None) -> str:
+    """One line for an AWS refusal: the call, the resource, AWS's words, what to do."""
+    call = call or LAST_CALL
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
+    message = (error.get("Message") or "").strip().rstrip(".")
+    operation = getattr(exc, "operation_name", "") or call.operation
+    service = call.service if call.operation == operation else ""
+    what = f"{service} {operation}".strip()
+    if call.operation == operation and call.params:
+        what += " (" + ", ".join(f"{k}={v}" for k, v in call.params.items()) + ")"
+    if call.operation == operation and call.region not in ("", "aws-global"):
+        what += f" in {call.region}"
+    words = f"{code}: {message}" if message and message != code else code
+    if code in _MISSING:
+        advice = (
+            "it does not exist there: check the stage and --region (the stage's region is "
+            "in deploy/<stage>.toml), or run scripts/bootstrap.py --stage <stage> to make it"
+        )
+    else:
+        advice = _ADVICE.get(
+            code, "the script stopped at this call: fix what AWS names, then run it again"
+        )
+        advice = advice.format(service=service or "the service", operation=operation)
+    return f"AWS refused {what}: {words}. What to do: {advice}"
 
 
 def run_script(

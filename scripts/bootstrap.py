@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Create (or bring up to date) everything a stage needs on AWS, from an empty account.
 
     python scripts/bootstrap.py --stage prod [--dry-run] [--yes] [--password-stdin]
@@ -43,6 +44,9 @@ from typing import Any, TextIO
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from chalicelib.db import keys, schema
 from scripts import awstools, configure_cloudfront, ledger_index, site_setup, stage_settings

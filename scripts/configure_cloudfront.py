@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Apply the edge routing table (chalicelib/web/edge.py ROUTES) to a CloudFront distribution.
 
     python scripts/configure_cloudfront.py --stage prod [--distribution-id ID]
@@ -36,6 +37,9 @@ from urllib.parse import urlparse
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from chalicelib.web import edge
 from scripts import awstools
@@ -371,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the REST API URL (default: rest_api_url in .chalice/deployed/<stage>.json)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the difference only")
+    parser.add_argument("--yes", action="store_true", help="do not ask before changing it")
     parser.add_argument(
         "--poll-seconds", type=float, default=20.0, help="how often to check the deployment"
     )
@@ -423,6 +428,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
 
+    if not awstools.confirm(
+        f"Apply {len(changes)} change(s) to {stage.name}'s distribution {distribution_id}?",
+        args.yes,
+    ):
+        awstools.say("Nothing changed.")
+        return 1
     awstools.step("Updating the distribution (IfMatch the ETag just read)")
     try:
         cloudfront.update_distribution(Id=distribution_id, IfMatch=etag, DistributionConfig=wanted)

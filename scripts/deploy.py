@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Deploy a stage end to end, stopping at the first step that fails.
 
     python scripts/deploy.py --stage staging [--yes] [--dry-run] [--base-url URL]
@@ -34,6 +35,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import awstools, bootstrap, configure_cloudfront, smoke, stage_settings, sync_spa
 from scripts.awstools import UserError
@@ -55,12 +59,36 @@ def chalice_command() -> str:
     return found
 
 
-def run_chalice_deploy(args: argparse.Namespace) -> int:
+def stage_region(args: argparse.Namespace) -> str:
+    """The region every step uses: --region, else the stage's deploy/<stage>.toml.
+
+    Never the profile's default: code in one region and its table in another cannot
+    subscribe to the table's stream, and leaves an orphan function behind.
+    """
+    region = args.region or stage_settings.region_for(args.stage)
+    if not region:
+        raise UserError(
+            f"stage {args.stage} has no region: set `region` in "
+            f"{stage_settings.settings_path(args.stage)} (or pass --region)"
+        )
+    return str(region)
+
+
+def chalice_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The environment `chalice deploy` runs in: the stage's region over the profile's."""
     env = dict(os.environ)
     if args.profile:
         env["AWS_PROFILE"] = args.profile
-    if args.region:
-        env["AWS_DEFAULT_REGION"] = args.region
+    region = stage_region(args)
+    # botocore reads AWS_DEFAULT_REGION before the profile's region; newer SDKs read
+    # AWS_REGION first: set both, so no chain can pick the profile's.
+    env["AWS_DEFAULT_REGION"] = region
+    env["AWS_REGION"] = region
+    return env
+
+
+def run_chalice_deploy(args: argparse.Namespace) -> int:
+    env = chalice_environment(args)
     command = [chalice_command(), "deploy", "--stage", args.stage]
     return subprocess.run(command, cwd=awstools.REPO_ROOT, env=env, check=False).returncode
 
@@ -154,8 +182,9 @@ def run_settings(args: argparse.Namespace) -> int:
 
 
 def _aws_flags(args: argparse.Namespace) -> list[str]:
+    """The profile and the stage's region, for the scripts deploy runs."""
     flags = [f"--profile={args.profile}"] if args.profile else []
-    return flags + ([f"--region={args.region}"] if args.region else [])
+    return [*flags, f"--region={stage_region(args)}"]
 
 
 def run_cloudfront(args: argparse.Namespace) -> int:
@@ -164,7 +193,8 @@ def run_cloudfront(args: argparse.Namespace) -> int:
     if not stage.distribution_id:
         awstools.detail(f"stage {stage.name} has no distribution: skipped (run bootstrap)")
         return 0
-    return configure_cloudfront.main(["--stage", stage.name, *_aws_flags(args)])
+    # deploy.py asked before its first step: the routing is part of what was agreed.
+    return configure_cloudfront.main(["--stage", stage.name, "--yes", *_aws_flags(args)])
 
 
 def run_page(args: argparse.Namespace) -> int:
@@ -204,7 +234,7 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
         ),
         Step(
             "deploy the code",
-            f"chalice deploy --stage {stage.name}",
+            f"AWS_REGION={stage_region(args)} chalice deploy --stage {stage.name}",
             lambda: run_chalice_deploy(args),
         ),
         Step(
@@ -214,7 +244,7 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
         ),
         Step(
             "apply the edge routing table to CloudFront",
-            f"scripts/configure_cloudfront.py --stage {stage.name} {aws}".rstrip(),
+            f"scripts/configure_cloudfront.py --stage {stage.name} --yes {aws}".rstrip(),
             lambda: run_cloudfront(args),
         ),
     ]
@@ -285,13 +315,19 @@ def run(args: argparse.Namespace) -> int:
     stage = awstools.load_stage(args.stage)
     if stage.name == "local" or not stage.setting("TOKEN_SIGNING_KEY_SECRET_ID"):
         raise UserError(f"stage {stage.name} runs on this machine (`make run`), not on AWS")
+    # Every step, chalice's included, works in this one region.
+    args.region = stage_region(args)
+    awstools.detail(f"region: {args.region} (deploy/{stage.name}.toml, or --region)")
     steps = plan_steps(args)
     if args.dry_run:
         awstools.step(f"Dry run: deploying {stage.name} would run:")
         for number, step in enumerate(steps, start=1):
             awstools.detail(f"{number}. {step.name}: {step.command}")
         return 0
-    if stage.name == "prod" and not awstools.confirm("Deploy to PROD?", args.yes):
+    where = "PROD" if stage.name == "prod" else stage.name
+    if not awstools.confirm(
+        f"Deploy commit {awstools.local_commit()[:12]} to {where} in {args.region}?", args.yes
+    ):
         awstools.say("Nothing deployed.")
         return 1
     return run_steps(steps)

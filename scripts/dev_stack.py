@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The local stack behind `make run`: the whole site on one machine, no AWS account.
 
     AWS emulator (moto, in-process, one request at a time) on 127.0.0.1:EMULATOR_PORT
@@ -37,6 +38,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import emulator, ledger_index, local_edge, seed
 

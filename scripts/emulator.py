@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The embedded AWS emulator of the local stack: moto's server, in-process, on loopback.
 
 moto keeps its state in memory and its DynamoDB code is not thread-safe (a
@@ -30,6 +31,12 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"

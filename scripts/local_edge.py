@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The local edge: what CloudFront does in AWS, on http://127.0.0.1:PORT/.
 
 It applies the same routing table (chalicelib.web.edge) as the CloudFront
@@ -28,14 +29,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+if __package__ in (None, ""):  # run as a file: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
+
 from jinja2 import Environment
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.security import safe_join
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
-
-if __package__ in (None, ""):  # run as a file: make the repo importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.web import edge
 from scripts import sync_spa

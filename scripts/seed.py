@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Demo data for the local stack: three boats and a realistic week of charters from today.
 
 The trips are created through the app's own logic (chalicelib.trips.schedule.create_trip),
@@ -23,6 +24,9 @@ from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL_STAGE = "local"

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The site in front of a stage: bucket, CloudFront distribution, certificate and DNS.
 
 scripts/bootstrap.py plans these with the table and the secrets, so one run from an
@@ -17,16 +18,26 @@ empty account makes everything and a second run changes nothing:
   records, written to Route 53 when the zone is in the account, else printed.
 
 Each plan_* function reads what exists and adds to the plan what is missing; the
-closures it adds run only after the operator said yes.
+closures it adds run only after the operator said yes. It has no command of its own:
+`scripts/bootstrap.py --stage <stage> [--dry-run]` runs it.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import awstools, configure_cloudfront, stage_settings
 from scripts.awstools import UserError
@@ -741,3 +752,22 @@ def plan_site(plan: Any, site: Site) -> None:
     plan_distribution(plan, site)
     plan_bucket_policy(plan, site)
     plan_dns(plan, site)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="The site in front of a stage (bucket, CloudFront distribution, "
+        "certificate, DNS). Part of bootstrap: it has no command of its own.",
+        epilog="Run `scripts/bootstrap.py --stage <stage> --dry-run` to see its plan, "
+        "and without --dry-run to make it.",
+    )
+    parser.parse_args(argv)
+    awstools.say(
+        "site_setup runs inside bootstrap: `scripts/bootstrap.py --stage <stage> --dry-run`",
+        sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

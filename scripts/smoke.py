@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Smoke-check a running site: the four answers that prove a deploy is wired right.
 
     python scripts/smoke.py --base-url https://d111111abcdef8.cloudfront.net/ [--api-only]
@@ -28,6 +29,9 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import awstools
 from scripts.awstools import UserError

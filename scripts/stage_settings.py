@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """One settings file per stage (deploy/<stage>.toml), and everything derived from it.
 
     python scripts/stage_settings.py --stage prod [--check] [--offline] [--dry-run]
@@ -35,6 +36,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import awstools
 from scripts.awstools import UserError

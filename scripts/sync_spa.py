@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Keep the dispatch page (spa/) in step with S3, where the live copy is the truth.
 
     python scripts/sync_spa.py [--stage prod] pull   [--slot prod|staging] [--force]
@@ -44,6 +45,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import awstools
 from scripts.awstools import UserError
@@ -361,10 +365,17 @@ def check_promotable(s3: Any, bucket: str, commit: str) -> dict[str, Any]:
             "prod gets only committed, tested pages: commit your changes, then deploy "
             "staging from that commit"
         )
-    if release.get("commit") != commit:
+    if release.get("commit") != commit and not awstools.same_release(
+        str(release.get("commit", "")), commit
+    ):
         raise UserError(
             f"staging holds commit {str(release.get('commit'))[:12]}, this checkout is at "
             f"{commit[:12]}: prod gets only what staging tested; {again}"
+        )
+    if release.get("commit") != commit:
+        awstools.detail(
+            f"this checkout ({commit[:12]}) differs from staging's ({str(release['commit'])[:12]}) "
+            "only in settings read from AWS (distribution id, stream ARN): the same release"
         )
     if not release.get("tested_at"):
         raise UserError(
@@ -534,9 +545,8 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
             "warning: prod normally gets staging's tested page with `promote`; pushing this "
             "folder straight to prod skips staging (an emergency path)"
         )
-    if slot == "prod" and not awstools.confirm(
-        f"Upload {len(todo)} file(s) to the PROD dispatch page ({ctx.url(slot)})?", args.yes
-    ):
+    where = "the PROD dispatch page" if slot == "prod" else f"the {slot} dispatch page"
+    if not awstools.confirm(f"Upload {len(todo)} file(s) to {where} ({ctx.url(slot)})?", args.yes):
         awstools.say("Nothing pushed.")
         return 1
     awstools.step(f"Uploading {len(todo)} file(s) to {ctx.url(slot)}")

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """After a release: prove the stage works from the evidence it left, or say it cannot.
 
     python scripts/verify_deploy.py --stage prod [--since 1h] [--days 7] [--ahead-days 366]
@@ -45,6 +46,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from chalicelib.web import edge
 from scripts import awstools, stage_settings

@@ -740,3 +740,25 @@ def test_a_distribution_made_by_hand_is_adopted_not_duplicated(
     adopted = distribution_config(aws_mock)
     assert adopted["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     assert adopted["Logging"]["Enabled"] is True
+
+
+def test_ledger_index_alone_counts_first_asks_then_puts_and_a_second_run_has_nothing(
+    aws_mock: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scripts import ledger_index
+
+    dynamodb = aws_mock["dynamodb"]
+    older_table(dynamodb)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    assert ledger_index.main(["--stage", "prod", "--dry-run"]) == 0
+    assert "3 to put on the index" in capsys.readouterr().out
+    assert "GSI2PK" not in stored_names(dynamodb)
+    assert ledger_index.main(["--stage", "prod"]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert "GSI2PK" not in stored_names(dynamodb)
+
+    assert ledger_index.main(["--stage", "prod", "--yes"]) == 0
+    assert "3 entries put on the day index" in capsys.readouterr().out
+    assert ledger_index.main(["--stage", "prod", "--yes"]) == 0
+    assert "Nothing to do" in capsys.readouterr().out

@@ -8,6 +8,7 @@ must leave exactly as they were.
 from __future__ import annotations
 
 import copy
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,6 +140,7 @@ def configure(distribution_id: str, *extra: str) -> int:
             distribution_id,
             "--poll-seconds",
             "0",
+            "--yes",
             *extra,
         ]
     )
@@ -450,3 +452,17 @@ def test_api_behaviours_carry_the_sites_security_headers_policy(cloudfront: Any)
 
     for item in behaviours(current(cloudfront, dist)):
         assert item["ResponseHeadersPolicyId"] == "5cc3b908-e619-4b99-88e5-2cf7f45965bd"
+
+
+def test_it_asks_before_changing_the_distribution_and_changes_nothing_without_a_yes(
+    cloudfront: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = make_distribution(cloudfront)
+    before = current(cloudfront, dist)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    code = cc.main(["--stage", "prod", "--distribution-id", dist, "--api-url", API_URL])
+
+    assert code == 2
+    assert "--yes" in capsys.readouterr().err
+    assert current(cloudfront, dist) == before

@@ -95,7 +95,7 @@ def test_deploy_runs_each_step_once_in_order(
 ) -> None:
     steps = Steps(monkeypatch)
 
-    assert deploy.main(["--stage", "staging"]) == 0
+    assert deploy.main(["--stage", "staging", "--yes"]) == 0
 
     assert steps.ran == [
         "preflight",
@@ -116,7 +116,7 @@ def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
     steps = Steps(monkeypatch)
     steps.codes["cloudfront"] = 1
 
-    assert deploy.main(["--stage", "staging"]) == 1
+    assert deploy.main(["--stage", "staging", "--yes"]) == 1
 
     assert steps.ran == ["preflight", "settings", "chalice", "gateway", "cloudfront"]
     err = capsys.readouterr().err
@@ -130,7 +130,7 @@ def test_code_is_not_deployed_when_the_stage_is_not_bootstrapped(
     steps = Steps(monkeypatch)
     steps.codes["preflight"] = 1
 
-    assert deploy.main(["--stage", "staging"]) == 1
+    assert deploy.main(["--stage", "staging", "--yes"]) == 1
 
     assert steps.ran == ["preflight"]
     assert "Not run: settings" in capsys.readouterr().err
@@ -189,12 +189,12 @@ def test_a_chalice_failure_stops_before_cloudfront(
     steps = Steps(monkeypatch)
     steps.codes["chalice"] = 2
 
-    assert deploy.main(["--stage", "staging"]) == 2
+    assert deploy.main(["--stage", "staging", "--yes"]) == 2
 
     assert steps.ran == ["preflight", "settings", "chalice"]
 
 
-def test_deploying_prod_without_a_terminal_needs_yes(
+def test_deploying_any_stage_without_a_terminal_needs_yes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     steps = Steps(monkeypatch)
@@ -271,11 +271,11 @@ def test_deploying_staging_marks_its_page_tested_only_after_the_smoke_checks_pas
     monkeypatch.setattr(deploy, "run_mark_tested", REAL_MARK_TESTED)
     steps.codes["smoke"] = 1
 
-    assert deploy.main(["--stage", "staging"]) == 1
+    assert deploy.main(["--stage", "staging", "--yes"]) == 1
     assert sync_spa.read_release(site_bucket, SITE)["tested_at"] is None
 
     steps.codes["smoke"] = 0
-    assert deploy.main(["--stage", "staging"]) == 0
+    assert deploy.main(["--stage", "staging", "--yes"]) == 0
     release = sync_spa.read_release(site_bucket, SITE)
     assert release["tested_at"] and release["commit"] == COMMIT
 
@@ -453,3 +453,83 @@ def test_the_commit_is_dirty_for_edits_but_not_for_the_files_deploy_writes(
 
     (tmp_path / "spa" / "app.js").write_text("edited\n")
     assert awstools.local_commit() == clean + "-dirty"
+
+
+# --- the stage's region, whatever the profile says (issue 22, item 1) ----------------
+
+FAKE_CHALICE = """#!{python}
+# Stands in for `chalice deploy`: resolves the region the way Chalice itself does
+# (chalice.cli.factory.create_botocore_session) and writes it down.
+import os, sys
+from chalice.cli.factory import create_botocore_session
+session = create_botocore_session(profile=os.environ.get("AWS_PROFILE"))
+open({out!r}, "w").write(str(session.get_config_variable("region")))
+"""
+
+
+@pytest.fixture
+def profile_in_another_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An AWS profile whose own region is us-west-1 (the stages say us-east-1 here)."""
+    config = tmp_path / "aws-config"
+    config.write_text("[profile elsewhere]\nregion = us-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    return "elsewhere"
+
+
+def test_chalice_deploys_in_the_stages_region_not_the_profiles(
+    workspace: Path, tmp_path: Path, profile_in_another_region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    out = tmp_path / "region.txt"
+    fake = tmp_path / "chalice"
+    fake.write_text(FAKE_CHALICE.format(python=sys.executable, out=str(out)))
+    fake.chmod(0o755)
+    monkeypatch.setattr(deploy, "chalice_command", lambda: str(fake))
+    args = deploy.build_parser().parse_args(
+        ["--stage", "staging", "--profile", profile_in_another_region]
+    )
+
+    assert deploy.run_chalice_deploy(args) == 0
+
+    assert out.read_text() == "us-east-1"
+
+
+def test_with_no_region_anywhere_chalice_still_gets_the_stages(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    args = deploy.build_parser().parse_args(["--stage", "prod"])
+
+    env = deploy.chalice_environment(args)
+
+    assert env["AWS_DEFAULT_REGION"] == env["AWS_REGION"] == "us-east-1"
+
+
+def test_every_step_gets_the_stages_region(
+    staged_config: Path, monkeypatch: pytest.MonkeyPatch, profile_in_another_region: str
+) -> None:
+    seen: dict[str, list[str]] = {}
+    Steps(monkeypatch)
+
+    def recorder(name: str) -> Any:
+        def main(argv: list[str]) -> int:
+            seen[name] = argv
+            return 0
+
+        return main
+
+    monkeypatch.setattr(configure_cloudfront, "main", recorder("cloudfront"))
+    monkeypatch.setattr(sync_spa, "main", recorder("spa"))
+
+    assert deploy.main(["--stage", "staging", "--profile", profile_in_another_region, "--yes"]) == 0
+
+    assert "--region=us-east-1" in seen["cloudfront"]
+    assert "--region=us-east-1" in seen["spa"]
+    assert awstools.clients(deploy.build_parser().parse_args(["--stage", "staging"]))(
+        "dynamodb"
+    ).meta.region_name == ("us-east-1")

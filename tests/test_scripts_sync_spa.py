@@ -74,7 +74,7 @@ def this_checkout(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def tested_in_staging(s3: Any, spa: Path) -> None:
     """What deploy.py --stage staging does: push, check, then mark the release tested."""
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     sync_spa.mark_tested(s3, BUCKET, COMMIT)
 
 
@@ -124,7 +124,7 @@ def invalidated(distribution_id: str) -> list[list[str]]:
 def test_push_to_staging_uploads_under_the_staging_prefix_with_type_and_cache_headers(
     s3: Any, spa: Path
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
 
     assert keys(s3) == {f"_staging/{rel}" for rel in PAGE}
     index = s3.head_object(Bucket=BUCKET, Key="_staging/index.html")
@@ -144,7 +144,7 @@ def test_push_to_staging_uploads_under_the_staging_prefix_with_type_and_cache_he
 
 
 def test_push_never_uploads_dotfiles_or_the_state_file(s3: Any, spa: Path) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     assert (spa / ".sync-state.json").exists()
     assert not any(".sync-state" in key or "DS_Store" in key for key in keys(s3))
 
@@ -152,11 +152,11 @@ def test_push_never_uploads_dotfiles_or_the_state_file(s3: Any, spa: Path) -> No
 def test_second_push_uploads_only_the_changed_file(
     s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     (spa / "app.js").write_text("export const version = 2;\n")
     capsys.readouterr()
 
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
 
     out = capsys.readouterr().out
     assert "uploaded app.js" in out
@@ -167,20 +167,20 @@ def test_second_push_uploads_only_the_changed_file(
 def test_push_with_nothing_changed_says_so(
     s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     capsys.readouterr()
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     assert "Nothing to push" in capsys.readouterr().out
 
 
 def test_push_refuses_when_s3_changed_since_the_last_pull_and_names_the_file(
     s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     someone_else_puts(s3, "_staging/index.html", "<title>newer, from a colleague</title>")
     (spa / "app.js").write_text("export const version = 3;\n")
 
-    assert sync(spa, "push", "--slot", "staging") == 2
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 2
 
     err = capsys.readouterr().err
     assert "index.html (changed in S3)" in err
@@ -190,10 +190,10 @@ def test_push_refuses_when_s3_changed_since_the_last_pull_and_names_the_file(
 
 
 def test_force_push_overwrites_a_slot_changed_in_s3(s3: Any, spa: Path) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     someone_else_puts(s3, "_staging/index.html", "<title>newer</title>")
 
-    assert sync(spa, "push", "--slot", "staging", "--force") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes", "--force") == 0
 
     assert body(s3, "_staging/index.html") == PAGE["index.html"]
 
@@ -233,7 +233,7 @@ def test_pull_brings_the_slot_down_and_then_push_is_allowed(s3: Any, spa: Path) 
 def test_pull_will_not_overwrite_local_edits(
     s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     someone_else_puts(s3, "_staging/app.js", "their change")
     (spa / "app.js").write_text("my unpushed change")
 
@@ -276,7 +276,7 @@ def test_pushing_to_prod_without_a_terminal_refuses_and_names_yes(
 
 
 def test_prod_listing_leaves_the_staging_slot_out(s3: Any, spa: Path) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     assert sync_spa.remote_files(s3, BUCKET, "prod") == {}
     assert set(sync_spa.remote_files(s3, BUCKET, "staging")) == set(PAGE)
 
@@ -284,7 +284,7 @@ def test_prod_listing_leaves_the_staging_slot_out(s3: Any, spa: Path) -> None:
 def test_status_shows_each_file_against_staging_and_prod(
     s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     someone_else_puts(s3, "index.html", PAGE["index.html"])
     someone_else_puts(s3, "old.js", "gone locally")
     (spa / "app.js").write_text("edited")
@@ -301,14 +301,14 @@ def test_status_shows_each_file_against_staging_and_prod(
 def test_config_js_keeps_each_slots_own_settings_unless_asked(
     s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     (spa / "config.js").write_text('export const API_BASE = "https://elsewhere";\n')
 
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
     assert body(s3, "_staging/config.js") == PAGE["config.js"]
     assert "config.js" in capsys.readouterr().out
 
-    assert sync(spa, "push", "--slot", "staging", "--config") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes", "--config") == 0
     assert "elsewhere" in body(s3, "_staging/config.js")
 
 
@@ -372,7 +372,7 @@ def test_a_staging_distribution_with_an_origin_path_is_invalidated_at_its_viewer
 
 def test_a_missing_bucket_is_a_clear_error(spa: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with mock_aws():
-        assert sync(spa, "push", "--slot", "staging") == 2
+        assert sync(spa, "push", "--slot", "staging", "--yes") == 2
     err = capsys.readouterr().err
     assert f"bucket {BUCKET} does not exist" in err
     assert "Traceback" not in err
@@ -396,7 +396,7 @@ def test_promote_copies_the_tested_staging_page_byte_for_byte(s3: Any, spa: Path
 def test_promote_refuses_a_staging_page_that_never_passed_its_checks(
     s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
 
     assert sync(spa, "promote", "--yes") == 2
 
@@ -444,7 +444,7 @@ def test_a_new_push_to_staging_needs_testing_again(s3: Any, spa: Path) -> None:
     tested_in_staging(s3, spa)
     (spa / "app.js").write_text("export const version = 3;\n")
 
-    assert sync(spa, "push", "--slot", "staging") == 0
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
 
     assert sync_spa.read_release(s3, BUCKET)["tested_at"] is None
     assert sync(spa, "promote", "--yes") == 2
@@ -458,3 +458,99 @@ def test_promote_keeps_the_config_js_prod_already_has(s3: Any, spa: Path) -> Non
 
     assert "prod.example" in body(s3, "config.js")
     assert body(s3, "app.js") == PAGE["app.js"]
+
+
+def test_pushing_to_staging_asks_first_and_uploads_nothing_without_a_yes(
+    s3: Any, spa: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    assert sync(spa, "push", "--slot", "staging") == 2
+
+    assert "--yes" in capsys.readouterr().err
+    assert keys(s3, "_staging/") == set()
+
+
+# --- derived settings do not make a new release (issue 22, item 3) -------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git checkout with the real config.json committed (as after `Our stage settings`)."""
+    repo = tmp_path / "checkout"
+    (repo / ".chalice").mkdir(parents=True)
+    (repo / ".chalice" / "config.json").write_text(awstools.CONFIG_PATH.read_text())
+    (repo / "app.py").write_text("# the code\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "settings")
+    monkeypatch.setattr(awstools, "REPO_ROOT", repo)
+    monkeypatch.setattr(awstools, "CONFIG_PATH", repo / ".chalice" / "config.json")
+    return repo
+
+
+def commit_config(repo: Path, stage: str, **env: str) -> str:
+    path = repo / ".chalice" / "config.json"
+    config = json.loads(path.read_text())
+    config["stages"][stage]["environment_variables"].update(env)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    git(repo, "commit", "-qam", "derived")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_committing_prods_derived_settings_after_staging_was_tested_still_promotes(
+    s3: Any, spa: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tested = git(checkout, "rev-parse", "HEAD")
+    monkeypatch.setattr(awstools, "local_commit", lambda: tested)
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+    sync_spa.mark_tested(s3, BUCKET, tested)
+    # The docs' order: bootstrap prod, which reads back its stream ARN and distribution.
+    after = commit_config(
+        checkout,
+        "prod",
+        DISTRIBUTION_ID="E2PRODDIST",
+        TABLE_STREAM_ARN="arn:aws:dynamodb:us-west-2:1:table/shipcaptaincrew-prod/stream/x",
+    )
+    monkeypatch.setattr(awstools, "local_commit", lambda: after)
+
+    assert sync_spa.check_promotable(s3, BUCKET, after)["commit"] == tested
+
+
+def test_a_decided_setting_committed_after_staging_was_tested_is_a_new_release(
+    s3: Any, spa: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tested = git(checkout, "rev-parse", "HEAD")
+    monkeypatch.setattr(awstools, "local_commit", lambda: tested)
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+    sync_spa.mark_tested(s3, BUCKET, tested)
+    after = commit_config(checkout, "prod", DISTRIBUTION_ID="E2", SENDER_EMAIL="x@example.org")
+
+    with pytest.raises(awstools.UserError, match="prod gets only what staging tested"):
+        sync_spa.check_promotable(s3, BUCKET, after)
+
+
+def test_a_code_change_committed_after_staging_was_tested_is_a_new_release(
+    s3: Any, spa: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tested = git(checkout, "rev-parse", "HEAD")
+    monkeypatch.setattr(awstools, "local_commit", lambda: tested)
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+    sync_spa.mark_tested(s3, BUCKET, tested)
+    (checkout / "app.py").write_text("# other code\n")
+    git(checkout, "commit", "-qam", "code")
+
+    with pytest.raises(awstools.UserError, match="prod gets only what staging tested"):
+        sync_spa.check_promotable(s3, BUCKET, git(checkout, "rev-parse", "HEAD"))
