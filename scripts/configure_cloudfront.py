@@ -13,8 +13,8 @@ What it does, in order:
    CloudFront-Viewer-Address only next to it; the value is never printed);
 3. puts one behaviour per routing-table pattern at the front of the list, so nothing
    else can catch those paths first (the incident: /g/*/waiver fell through to the S3
-   dispatch page). API behaviours: HTTPS only, all methods, CachingDisabled,
-   AllViewerExceptHostHeader (API Gateway answers 403 when it gets the viewer's Host),
+   dispatch page). API behaviours: `https-only` (no redirect), all methods,
+   CachingDisabled, AllViewerExceptHostHeader (API Gateway answers 403 when it gets the viewer's Host),
    and the default behaviour's response headers policy;
 4. leaves every other origin and behaviour exactly as it was, updates with IfMatch,
    waits for CloudFront to deploy, then invalidates the paths whose routing changed
@@ -155,8 +155,10 @@ def api_behaviour_must(pattern: str, headers_policy: str | None = None) -> dict[
     must = {
         "PathPattern": pattern,
         "TargetOriginId": API_ORIGIN_ID,
-        # Patrons follow https links; a redirect keeps a typed http:// address working.
-        "ViewerProtocolPolicy": "redirect-to-https",
+        # HTTPS or nothing: a redirect would first carry a login, a token or a signed
+        # waiver over plain HTTP (a POST is not replayed by the redirect anyway).
+        # Patrons follow the https links the app prints; the page itself redirects.
+        "ViewerProtocolPolicy": "https-only",
         "AllowedMethods": {
             "Quantity": len(ALL_METHODS),
             "Items": list(ALL_METHODS),

@@ -11,7 +11,8 @@
    rolled-back config cannot ship without its stream ARN or distribution id;
 3. `chalice deploy --stage S`: code, environment and IAM policy arrive together;
    then API Gateway answers an authorizer that could not run (Secrets Manager
-   unreachable) with 503 and Retry-After instead of its default 500;
+   unreachable) with 503 and Retry-After instead of its default 500; then
+   scripts/stage_limits.py: the API's throttling, its access log, log retention;
 4. scripts/configure_cloudfront.py: the edge routing table and the origin-verify
    header on the stage's distribution;
 5. the page: staging (and dev) get the local spa/ (sync_spa push, which refuses if S3
@@ -39,7 +40,15 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
 
     use_repo_venv(__file__)
 
-from scripts import awstools, bootstrap, configure_cloudfront, smoke, stage_settings, sync_spa
+from scripts import (
+    awstools,
+    bootstrap,
+    configure_cloudfront,
+    smoke,
+    stage_limits,
+    stage_settings,
+    sync_spa,
+)
 from scripts.awstools import UserError
 
 
@@ -131,6 +140,13 @@ def run_authorizer_mapping(args: argparse.Namespace) -> int:
     api_stage = awstools.read_config()["stages"][stage.name].get("api_gateway_stage", "api")
     map_authorizer_failure(awstools.clients(args)("apigateway"), rest_api["rest_api_id"], api_stage)
     return 0
+
+
+def run_limits(args: argparse.Namespace) -> int:
+    rest_api_id, api_stage = stage_limits.rest_api_of(args.stage)
+    settings = stage_settings.load(args.stage)
+    clients = awstools.clients(args)
+    return stage_limits.apply_limits(settings, clients, rest_api_id, api_stage, assume_yes=True)
 
 
 def preflight(args: argparse.Namespace) -> int:
@@ -241,6 +257,11 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
             "answer authorizer failures with 503",
             "apigateway put-gateway-response AUTHORIZER_FAILURE 503",
             lambda: run_authorizer_mapping(args),
+        ),
+        Step(
+            "limits and logs: API throttling, access log, log retention",
+            f"scripts/stage_limits.py --stage {stage.name} --yes",
+            lambda: run_limits(args),
         ),
         Step(
             "apply the edge routing table to CloudFront",

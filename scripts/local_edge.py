@@ -5,8 +5,9 @@ It applies the same routing table (chalicelib.web.edge) as the CloudFront
 distribution: API paths are proxied to `chalice local`, everything else is a
 static file from spa/ (index.html for the page's own client-side paths), with the
 headers the bucket and CloudFront give it (the Content-Type and Cache-Control that
-`sync_spa.py push` sets, an ETag, gzip when the browser accepts it), so a page
-measured here loads as it would from AWS. It
+`sync_spa.py push` sets, an ETag, gzip when the browser accepts it; API answers
+gzipped as API Gateway's `minimum_compression_size` does), so a page measured here
+loads as it would from AWS. It
 also answers the local-only `/_dev/outbox` pages with the emails sent.
 
 Used by scripts/dev_stack.py. Run alone, it fronts a `chalice local` you started
@@ -137,6 +138,7 @@ class Edge:
         self._outbox_page = _templates.from_string(OUTBOX_TEMPLATE)
         self.origin_for = edge.origin_for
         self.api_origin = edge.API
+        self.minimum_compression_size = minimum_compression_size()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
@@ -226,11 +228,27 @@ class Edge:
             response.headers.clear()
             for name, value in relayed:
                 response.headers.add(name, value)
-            return response
+            return self._api_compressed(response, request)
         except (ConnectionError, TimeoutError, http.client.HTTPException, OSError) as exc:
             return _json_error(502, "bad_gateway", f"the app (chalice local) did not answer: {exc}")
         finally:
             connection.close()
+
+    def _api_compressed(self, response: Response, request: Request) -> Response:
+        """API Gateway's compression: a body of at least `minimum_compression_size`
+        bytes is gzipped when the client accepts gzip (any type: API Gateway does not
+        look at it), unless the app already encoded it."""
+        body = response.get_data()
+        accepted = _accepts_gzip(request.headers.get("Accept-Encoding", ""))
+        threshold = self.minimum_compression_size
+        if threshold is None or not accepted or len(body) < threshold:
+            return response
+        if response.headers.get("Content-Encoding") or request.method == "HEAD":
+            return response
+        response.set_data(gzip.compress(body, compresslevel=6, mtime=0))
+        response.headers["Content-Encoding"] = "gzip"
+        response.vary.add("Accept-Encoding")
+        return response
 
     # --- SPA origin ---------------------------------------------------------------
 
@@ -286,6 +304,28 @@ def _compressible(kind: str, size: int) -> bool:
     # CloudFront compresses text types between 1,000 bytes and 10 MB when the viewer asks.
     text = kind.startswith("text/") or kind.split(";")[0] in COMPRESSIBLE
     return text and 1000 <= size <= 10_000_000
+
+
+def _accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding value accepts gzip (and not as `gzip;q=0`)."""
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            quality = params.strip().lower().removeprefix("q=")
+            try:
+                return not params.strip() or float(quality) > 0
+            except ValueError:
+                return True
+    return False
+
+
+def minimum_compression_size(stage: str = "local") -> int | None:
+    """API Gateway's `minimum_compression_size` for a stage, as Chalice reads it from
+    .chalice/config.json (the stage's own value, else the top level's); None: off."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    block = config.get("stages", {}).get(stage, {})
+    value = block.get("minimum_compression_size", config.get("minimum_compression_size"))
+    return int(value) if value is not None else None
 
 
 _NO_STORE = {"Cache-Control": "no-store"}

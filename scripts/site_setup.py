@@ -665,6 +665,7 @@ def stage_statements(settings: stage_settings.Settings, distribution_arn: str) -
     condition = {"StringEquals": {"AWS:SourceArn": distribution_arn}}
     if settings.spa_slot == "staging":
         return [
+            tls_only_statement(bucket),
             {
                 "Sid": f"CloudFrontReads{label}",
                 "Effect": "Allow",
@@ -672,9 +673,10 @@ def stage_statements(settings: stage_settings.Settings, distribution_arn: str) -
                 "Action": "s3:GetObject",
                 "Resource": f"{bucket}/{awstools.STAGING_PREFIX}*",
                 "Condition": condition,
-            }
+            },
         ]
     return [
+        tls_only_statement(bucket),
         {
             "Sid": f"CloudFrontReads{label}",
             "Effect": "Allow",
@@ -695,6 +697,19 @@ def stage_statements(settings: stage_settings.Settings, distribution_arn: str) -
             "Condition": condition,
         },
     ]
+
+
+def tls_only_statement(bucket_arn: str) -> dict[str, Any]:
+    """Nobody (CloudFront, the deploy scripts, a leaked key) reaches the bucket over plain
+    HTTP. One Sid for the whole bucket: each stage puts the same statement."""
+    return {
+        "Sid": "EveryRequestOverTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 def merged_policy(current: dict[str, Any] | None, ours: list[dict]) -> dict[str, Any]:

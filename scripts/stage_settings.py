@@ -58,6 +58,25 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
 DEFAULT_OPERATOR_NAME = "Ship Captain Crew"
 OPERATOR_NAME_MAX = 80
+# The stage's Lambda functions as Chalice names them (app.py): the REST API's handler,
+# the authorizer, the outbox's stream handler and its one-minute schedule.
+FUNCTIONS = ("api_handler", "crew", "deliver_new_emails", "drain_email_outbox")
+# Limits under a flood (issue 22), when the settings file does not say.
+DEFAULT_API_RATE_LIMIT = 25.0  # requests per second, steady, for the whole API
+DEFAULT_API_BURST_LIMIT = 50
+DEFAULT_LOG_RETENTION_DAYS = 90
+DEFAULT_RESERVED_CONCURRENCY = {
+    "api_handler": 10,
+    "crew": 4,
+    "deliver_new_emails": 2,
+    # One drain at a time: two would race for the same outbox items.
+    "drain_email_outbox": 1,
+}
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_CHOICES = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+    2557, 2922, 3288, 3653,
+)  # fmt: skip
 # Control characters (newline, tab, ...) and line/paragraph separators: the name goes
 # into a receipt's subject line and text, where a line break would be a new header.
 _NOT_IN_A_NAME = ("Cc", "Zl", "Zp")
@@ -77,6 +96,11 @@ class Settings:
     domain: str = ""
     shore_emails: tuple[str, ...] = ()
     operator_name: str = DEFAULT_OPERATOR_NAME
+    api_rate_limit: float = DEFAULT_API_RATE_LIMIT
+    api_burst_limit: int = DEFAULT_API_BURST_LIMIT
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    # (function, copies) pairs; a function left out has no reservation.
+    reserved_concurrency: tuple[tuple[str, int], ...] = tuple(DEFAULT_RESERVED_CONCURRENCY.items())
     app_name: str = "shipcaptaincrew"
 
     def secret_id(self, variable: str) -> str:
@@ -93,6 +117,16 @@ class Settings:
     @property
     def log_prefix(self) -> str:
         return CLOUDFRONT_LOG_PREFIX.format(stage=self.stage)
+
+    def function_name(self, function: str) -> str:
+        """A function's name in Lambda (Chalice names the API's handler after the stage)."""
+        base = f"{self.app_name}-{self.stage}"
+        return base if function == "api_handler" else f"{base}-{function}"
+
+    @property
+    def access_log_group(self) -> str:
+        """Where API Gateway writes the stage's access log, one line per request."""
+        return f"/aws/apigateway/{self.app_name}-{self.stage}/access"
 
 
 @dataclass
@@ -133,6 +167,10 @@ def load(stage: str) -> Settings:
         "operator_tz",
         "site_bucket",
         "spa_slot",
+        "api_rate_limit",
+        "api_burst_limit",
+        "log_retention_days",
+        "reserved_concurrency",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -160,6 +198,7 @@ def load(stage: str) -> Settings:
         ZoneInfo(raw["operator_tz"])
     except Exception:
         raise UserError(f"{path}: operator_tz {raw['operator_tz']!r} is not a time zone") from None
+    rate, burst = _limits(path, raw)
     return Settings(
         stage=stage,
         region=raw["region"],
@@ -171,7 +210,63 @@ def load(stage: str) -> Settings:
         domain=domain,
         shore_emails=shore,
         operator_name=operator_name,
+        api_rate_limit=rate,
+        api_burst_limit=burst,
+        log_retention_days=_retention(path, raw),
+        reserved_concurrency=_reserved(path, raw),
     )
+
+
+def _whole(path: Path, name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UserError(
+            f"{path}: {name} must be a whole number from {low} to {high}, not {value!r}"
+        )
+    return value
+
+
+def _limits(path: Path, raw: dict[str, Any]) -> tuple[float, int]:
+    """API Gateway's steady rate (requests per second) and burst for the stage."""
+    rate = raw.get("api_rate_limit", DEFAULT_API_RATE_LIMIT)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 1 <= rate <= 10_000:
+        raise UserError(
+            f"{path}: api_rate_limit must be 1 to 10000 requests per second, not {rate!r}"
+        )
+    burst = _whole(
+        path, "api_burst_limit", raw.get("api_burst_limit", DEFAULT_API_BURST_LIMIT), 1, 5000
+    )
+    if burst < rate:
+        raise UserError(
+            f"{path}: api_burst_limit ({burst}) is below api_rate_limit ({rate}): "
+            "a burst is at least one second's worth of requests"
+        )
+    return float(rate), burst
+
+
+def _retention(path: Path, raw: dict[str, Any]) -> int:
+    days = raw.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
+    if days not in LOG_RETENTION_CHOICES or isinstance(days, bool):
+        raise UserError(
+            f"{path}: log_retention_days {days!r} is not one CloudWatch Logs offers "
+            f"({', '.join(map(str, LOG_RETENTION_CHOICES))})"
+        )
+    return int(days)
+
+
+def _reserved(path: Path, raw: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """[reserved_concurrency]: copies per function; an empty table reserves nothing."""
+    table = raw.get("reserved_concurrency", DEFAULT_RESERVED_CONCURRENCY)
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: reserved_concurrency must be a table like [reserved_concurrency]")
+    for name, copies in table.items():
+        if name not in FUNCTIONS:
+            raise UserError(
+                f"{path}: reserved_concurrency.{name}: no such function "
+                f"(the functions: {', '.join(FUNCTIONS)})"
+            )
+        # 0 would stop the function altogether: leave it out to reserve nothing.
+        _whole(path, f"reserved_concurrency.{name}", copies, 1, 1000)
+    return tuple(sorted(table.items()))
 
 
 def _operator_name(path: Path, value: Any) -> str:
@@ -217,6 +312,14 @@ def environment(settings: Settings, discovered: Discovered) -> dict[str, str]:
     }
     env["SPA_SLOT"] = settings.spa_slot
     return env
+
+
+def lambda_functions(settings: Settings) -> dict[str, Any]:
+    """The stage's per-function Chalice settings: each function's reserved concurrency."""
+    functions: dict[str, dict[str, Any]] = {}
+    for name, copies in settings.reserved_concurrency:
+        functions.setdefault(name, {})["reserved_concurrency"] = copies
+    return {"lambda_functions": functions} if functions else {}
 
 
 def stage_policy(stage: str, sender: str, app_name: str = "shipcaptaincrew") -> dict[str, Any]:
@@ -355,6 +458,7 @@ def render(stage: str, discovered: Discovered, config: dict[str, Any] | None = N
             "environment_variables",
         )
     }
+    extra.pop("lambda_functions", None)
     config["stages"][stage] = {
         "api_gateway_stage": block.get("api_gateway_stage", "api"),
         # CloudFront is the edge: an EDGE endpoint would put a second CloudFront in front.
@@ -362,6 +466,7 @@ def render(stage: str, discovered: Discovered, config: dict[str, Any] | None = N
         "iam_policy_file": f"policy-{stage}.json",
         **extra,
         "environment_variables": environment(settings, discovered),
+        **lambda_functions(settings),
     }
     policy = stage_policy(stage, settings.sender, config.get("app_name", "shipcaptaincrew"))
     spa_now = SPA_CONFIG.read_text() if SPA_CONFIG.exists() else ""

@@ -387,3 +387,79 @@ def test_trips_entered_survive_stopping_and_starting_the_local_stack(tmp_path: P
         assert counted, cashup
         assert "earlier ledger entries on the cash-up's day index" in log_path.read_text()
         stop(process, log_path)
+
+
+# --- API answers compressed at the edge, as API Gateway compresses them ----------------
+
+
+@pytest.fixture
+def chalice_local(api: Any) -> Iterator[int]:
+    """`chalice local` (the test stage, moto behind it) on a free port, in this process."""
+    import threading
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import app
+
+    real_class = app.__class__
+    server = create_local_server(app, Config.create(chalice_stage="test"), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server.server_address[1]
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server.server_close()
+        app.__class__ = real_class  # create_local_server swaps it for its own
+
+
+def test_the_weeks_board_data_arrives_gzipped_through_the_edge_when_asked(
+    api: Any, chalice_local: int, spa_dir: Path
+) -> None:
+    import gzip
+
+    from tests.conftest import trip
+
+    token = api.login()
+    for number in range(8):
+        made = api.post("/api/events", trip(title=f"Sunset cruise {number}"))
+        assert made.status_code == 201, made.body
+    client = WsgiClient(local_edge.Edge(chalice_local, spa_dir, emails=list))
+    auth = {"Authorization": f"Bearer {token}"}
+
+    plain = client.get("/api/events", headers=auth)
+    assert plain.status_code == 200
+    assert "Content-Encoding" not in plain.headers
+    zipped = client.get("/api/events", headers={**auth, "Accept-Encoding": "gzip, deflate, br"})
+    assert zipped.status_code == 200
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert json.loads(gzip.decompress(zipped.data)) == plain.json
+    assert len(plain.data) >= 1000 and len(zipped.data) < len(plain.data) / 2
+    # Refused gzip, or an answer under the threshold: sent as it is.
+    refused = client.get("/api/events", headers={**auth, "Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+    small = client.get("/api/health", headers={"Accept-Encoding": "gzip"})
+    assert small.status_code == 200 and "Content-Encoding" not in small.headers
+
+
+def test_api_gateway_compresses_answers_of_1000_bytes_and_more_in_every_stage() -> None:
+    """Chalice reads `minimum_compression_size` into the REST API it deploys."""
+    from chalice.config import Config
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+
+    from app import app
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage in config["stages"]:
+        chalice_config = Config(
+            chalice_stage=stage,
+            config_from_disk=config,
+            user_provided_params={"chalice_app": app, "project_dir": str(ROOT)},
+        )
+        graph = ApplicationGraphBuilder().build(chalice_config, stage)
+        rest_api = next(r for r in graph.resources if type(r).__name__ == "RestAPI")
+        assert rest_api.minimum_compression == "1000", stage
+    assert local_edge.minimum_compression_size("local") == 1000

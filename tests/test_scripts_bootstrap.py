@@ -538,6 +538,29 @@ def test_without_yes_and_without_a_terminal_it_changes_nothing(
     assert aws_mock["s3"].list_buckets()["Buckets"] == []
 
 
+def test_the_site_bucket_refuses_every_request_without_tls(
+    aws_mock: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for stage in ("staging", "prod"):
+        assert run(monkeypatch, "--stage", stage, "--password-stdin", stdin=PASSWORD + "\n") == 0
+
+    statements = bucket_policy(aws_mock)["Statement"]
+    denies = [
+        s
+        for s in statements
+        if s["Effect"] == "Deny"
+        and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    # One statement for the shared bucket, whoever bootstrapped it, covering everyone
+    # and every action on the bucket and each of its objects.
+    assert len(denies) == 1
+    assert denies[0]["Principal"] == "*" and denies[0]["Action"] == "s3:*"
+    assert sorted(denies[0]["Resource"]) == [
+        f"arn:aws:s3:::{SITE_BUCKET}",
+        f"arn:aws:s3:::{SITE_BUCKET}/*",
+    ]
+
+
 def test_staging_and_prod_share_the_bucket_and_prod_never_serves_the_staging_slot(
     aws_mock: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -199,12 +199,31 @@ def test_api_behaviours_are_https_all_methods_uncached_and_do_not_forward_host(
     for pattern in api_patterns:
         item = found[pattern]
         assert item["TargetOriginId"] == cc.API_ORIGIN_ID
-        assert item["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
+        # No redirect: a login or a signed waiver never crosses plain HTTP first.
+        assert item["ViewerProtocolPolicy"] == "https-only"
         assert sorted(item["AllowedMethods"]["Items"]) == sorted(
             ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
         )
         assert item["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
         assert item["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def test_api_behaviours_an_earlier_release_left_redirecting_become_https_only(
+    cloudfront: Any,
+) -> None:
+    dist = make_distribution(cloudfront)
+    assert configure(dist, "--api-url", API_URL) == 0
+    config = current(cloudfront, dist)
+    for item in behaviours(config):
+        item["ViewerProtocolPolicy"] = "redirect-to-https"  # as releases before issue 22 did
+    etag = cloudfront.get_distribution_config(Id=dist)["ETag"]
+    cloudfront.update_distribution(Id=dist, IfMatch=etag, DistributionConfig=config)
+
+    assert configure(dist, "--api-url", API_URL) == 0
+
+    found = {b["PathPattern"]: b for b in behaviours(current(cloudfront, dist))}
+    for pattern in (p for p, origin in edge.ROUTES if origin == edge.API):
+        assert found[pattern]["ViewerProtocolPolicy"] == "https-only", pattern
 
 
 def test_api_origin_is_the_stages_api_gateway_with_the_chalice_stage_as_origin_path(

@@ -51,6 +51,7 @@ class Steps:
             (deploy, "run_chalice_deploy"): "chalice",
             (deploy, "run_mark_tested"): "tested",
             (deploy, "run_authorizer_mapping"): "gateway",
+            (deploy, "run_limits"): "limits",
             (configure_cloudfront, "main"): "cloudfront",
             (sync_spa, "main"): "spa",
             (smoke, "main"): "smoke",
@@ -80,6 +81,7 @@ def test_deploy_dry_run_prints_every_step_in_order_and_runs_none(
         "scripts/stage_settings.py --stage staging",
         "chalice deploy --stage staging",
         "put-gateway-response AUTHORIZER_FAILURE 503",
+        "scripts/stage_limits.py --stage staging",
         "scripts/configure_cloudfront.py --stage staging",
         "scripts/sync_spa.py --stage staging push --slot staging",
         "scripts/smoke.py",
@@ -102,6 +104,7 @@ def test_deploy_runs_each_step_once_in_order(
         "settings",
         "chalice",
         "gateway",
+        "limits",
         "cloudfront",
         "spa",
         "smoke",
@@ -118,9 +121,9 @@ def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
 
     assert deploy.main(["--stage", "staging", "--yes"]) == 1
 
-    assert steps.ran == ["preflight", "settings", "chalice", "gateway", "cloudfront"]
+    assert steps.ran == ["preflight", "settings", "chalice", "gateway", "limits", "cloudfront"]
     err = capsys.readouterr().err
-    assert "step 5" in err
+    assert "step 6" in err
     assert "Not run: push the dispatch page" in err
 
 
