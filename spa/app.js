@@ -91,14 +91,21 @@ function go(hash) {
 
 /** "N waiting to send" in the header, on every screen. */
 async function countSaved() {
-  const all = await (await outbox).saved();
+  const o = await outbox;
+  const [all, marks, notes] = await Promise.all([o.saved(), o.queuedMarks(), o.notes()]);
   showSaved(all);
   const waiting = all.filter((p) => !p.refused).length;
   const refused = all.length - waiting;
+  const taps = marks.filter((m) => !m.refused).length;
   const el = $("#outbox-count");
-  el.textContent = [waiting && `${waiting} waiting to send`, refused && `${refused} not logged`].filter(Boolean).join(" · ");
-  el.hidden = !all.length;
-  return waiting;
+  el.textContent = [
+    waiting && `${waiting} waiting to send`,
+    refused && `${refused} not logged`,
+    taps && `${taps} boarding ${taps === 1 ? "tap" : "taps"} waiting`,
+    notes.length && `${notes.length} ${notes.length === 1 ? "receipt" : "receipts"} not sent`,
+  ].filter(Boolean).join(" · ");
+  el.hidden = !el.textContent;
+  return waiting + taps;
 }
 
 // Send what waits whenever there may be signal; redraw what is on screen when some went.

@@ -130,6 +130,17 @@ function render(from, events) {
   }));
 }
 
+let keptFor = null;
+/** Keep today's manifests on the phone (the dock without signal), once the board is up. */
+function keepToday(events) {
+  const today = todayIn(OPERATOR_TZ);
+  const ids = events.filter((ev) => datePart(ev.starts_at) === today && !isCancelled(ev)).map((ev) => ev.id);
+  const key = `${today}:${ids.join()}`;
+  if (!ids.length || keptFor === key) return;
+  keptFor = key;
+  setTimeout(() => import("./outbox.js").then((o) => o.keepManifests(ids)), 1500);
+}
+
 /** Load and draw the week starting `from` (default: today in the operator's zone). */
 export async function loadBoard(from, { refresh = false } = {}) {
   const today = todayIn(OPERATOR_TZ);
@@ -152,6 +163,7 @@ export async function loadBoard(from, { refresh = false } = {}) {
       if (seq !== loadSeq) return;
       render(from, data.events);
       markAsOf($("#board-asof"), at, offline);
+      if (!at) keepToday(data.events);
     }, started);
   } catch (e) {
     if (seq !== loadSeq || e.status === 401) return;

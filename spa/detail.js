@@ -5,7 +5,7 @@
 import { apiFetch, lastKnown, myAccount } from "./api.js";
 import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js";
 import { API_BASE } from "./config.js";
-import { discard, saved } from "./outbox.js";
+import { discard, dismissNote, notes, saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
 import { $, clearErrors, closeModal, datePart, fill, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf, newId, openModal, parsePositiveDollars, showError, submitting, toast } from "./ui.js";
 
@@ -13,6 +13,7 @@ const root = $("#detail");
 const title = $("#detail-title");
 let state = null; // {event, payments, refunds, waivers}
 let kept = []; // this trip's payments saved on the phone
+let receiptNotes = []; // this trip's payments sent from the phone without their receipt
 let voiding = null; // {what: "payment" | "refund", item}: what the void modal is about
 
 /** Load and show one trip. `refresh` keeps what is on screen until the new data is here. */
@@ -25,6 +26,7 @@ export async function showDetail(id, { refresh = false } = {}) {
   }
   const all = await saved();
   kept = all.filter((p) => p.event_id === id);
+  receiptNotes = (await notes()).filter((n) => n.event_id === id);
   try {
     await lastKnown(`trip:${id}`, `/api/events/${encodeURIComponent(id)}`, (data, at, offline) => {
       if (location.hash !== `#/e/${encodeURIComponent(id)}`) return; // the crew moved on
@@ -162,6 +164,9 @@ function render() {
         "Log refund")),
     kept.length > 0 && h("h2", {}, `Saved on this phone (${kept.length})`),
     kept.length > 0 && h("ol", { class: "ledger saved" }, kept.map(savedRow)),
+    receiptNotes.length > 0 && h("div", { class: "problem", id: "receipt-notes", role: "status" }, receiptNotes.map((n) =>
+      h("p", {}, `${formatCents(n.body.amount_cents)} from ${n.body.patron_name}: ${n.text} `,
+        h("button", { type: "button", class: "small", onclick: () => dismissNote(n.payment_id) }, "OK")))),
     h("h2", {}, `Payments (${fares.length})`),
     fares.length ? h("ol", { class: "ledger", id: "fares" }, fares.map(ledgerRow)) : h("p", { class: "empty" }, "No payments yet."),
     tips.length > 0 && h("h2", {}, `Tips (${tips.length})`),

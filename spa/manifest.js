@@ -1,16 +1,25 @@
 // At the dock (loaded with import() when a trip opens, so the board's first load does
 // not carry it): who is aboard, one tap each; Depart with the headcount and who has
 // no waiver yet; Return; the printed manifest; the QR code and Share for the waiver link.
-import { apiFetch } from "./api.js";
-import { $, datePart, formatDay, formatSpan, formatStamp, h, toast, useStyles } from "./ui.js";
+// Without signal the manifest kept on the phone is shown (today's trips are kept when
+// the board loads), taps are queued with their mark_id (outbox.js) and shown as
+// waiting, and the limit is checked here against the kept list (the API checks again
+// when they are sent). Depart needs signal: the manifest email goes from the server.
+import { apiFetch, lastKnown } from "./api.js";
+import { $, datePart, formatDay, formatSpan, formatStamp, h, newId, toast, useStyles } from "./ui.js";
 
 let root = null;
-let state = null; // the manifest: {trip, boat, passengers, counts, departure}
+let server = null; // the manifest as the server (or the phone's copy of it) last said
+let state = null; // what is shown: `server` with the marks waiting on the phone applied
+let waiting = []; // this trip's marks not sent yet (outbox.js), in tap order
+let offline = false; // the manifest shown is the phone's copy: no signal
 let confirming = false;
 let busy = false;
 
 const path = (id, tail = "") => `/api/events/${encodeURIComponent(id)}${tail}`;
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+const outbox = () => import("./outbox.js");
 
 /** Show the dock panel for trip `ev` inside `into`. */
 export async function showDock(into, ev) {
@@ -19,28 +28,61 @@ export async function showDock(into, ev) {
   if (state?.trip?.id === ev.id) {
     render(); // the trip redrawn (a payment, a void): keep the list while it reloads
   } else {
-    state = null;
+    server = state = null;
+    waiting = [];
     confirming = false;
     root.replaceChildren(h("h2", {}, "Passengers"), h("p", { class: "empty" }, "Loading passengers…"));
   }
   try {
-    const data = await apiFetch(path(ev.id, "/manifest"));
-    if (root !== into || !into.isConnected) return;
-    state = data;
-    render();
+    await lastKnown(`manifest:${ev.id}`, path(ev.id, "/manifest"), async (data, at, noSignal) => {
+      const marks = await (await outbox()).queuedMarks(ev.id);
+      if (root !== into || !into.isConnected) return;
+      server = data;
+      waiting = marks;
+      offline = Boolean(noSignal);
+      state = withWaiting(server, waiting);
+      render();
+    });
   } catch (e) {
-    if (e.status === 401) return;
+    if (e.status === 401 || root !== into) return;
     root.replaceChildren(h("h2", {}, "Passengers"), h("div", { class: "problem", role: "alert" },
       h("p", {}, `Could not load the passengers. ${e.message}`),
       h("button", { type: "button", onclick: () => showDock(into, ev) }, "Try again")));
   }
 }
 
+const nameKey = (name) => name.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+const samePerson = (p, body) => p.waiver_id === body.waiver_id && nameKey(p.name) === nameKey(body.name);
+
+/** The manifest with the marks waiting on the phone applied (a refused one is not). */
+function withWaiting(data, marks) {
+  const passengers = data.passengers.map((p) => {
+    const mine = marks.filter((m) => samePerson(p, m.body));
+    const last = mine.filter((m) => !m.refused).at(-1);
+    const refused = mine.filter((m) => m.refused);
+    return { ...p, boarded: last ? last.body.boarded : p.boarded, waiting: Boolean(last), refused };
+  });
+  const boarded = passengers.filter((p) => p.boarded).length;
+  return { ...data, passengers, counts: { ...data.counts, boarded } };
+}
+
 function countsLine() {
   const { boarded, limit } = state.counts;
   const over = boarded > limit;
   return h("p", { id: "dock-counts", class: over ? "dock-counts over" : "dock-counts", role: "status" },
-    `${boarded} aboard of ${limit} allowed`, over && ` — ${boarded - limit} over the limit`);
+    `${boarded} aboard of ${limit} allowed`, over && ` — ${boarded - limit} over the limit`,
+    pending() > 0 && ` · ${plural(pending(), "tap", "taps")} waiting to send`);
+}
+
+/** Marks on the phone the server has not got yet. */
+const pending = () => waiting.filter((m) => !m.refused).length;
+
+/** Taps the server refused when they were sent (over the limit, departed meanwhile). */
+function refusedLine() {
+  const refused = waiting.filter((m) => m.refused);
+  return refused.length > 0 && h("div", { class: "problem", id: "dock-refused", role: "alert" },
+    refused.map((m) => h("p", {}, `Not ${m.body.boarded ? "boarded" : "put ashore"}: ${m.body.name}. ${m.refused} `,
+      h("button", { type: "button", class: "small", onclick: () => outbox().then((o) => o.discardMark(m.mark_id)) }, "OK"))));
 }
 
 /** How many booked places have no waiver yet (capacity minus people signed). */
@@ -52,14 +94,14 @@ function unsigned() {
 function passengerRow(p) {
   const trip = state.trip;
   const locked = Boolean(trip.departed_at) || trip.status === "cancelled";
-  return h("li", { class: p.boarded ? "aboard" : "" },
+  return h("li", { class: [p.boarded && "aboard", p.waiting && "waiting"].filter(Boolean).join(" ") },
     h("button", {
       type: "button", class: "person", "aria-pressed": p.boarded ? "true" : "false", disabled: locked || busy,
       "data-waiver": p.waiver_id, onclick: () => toggle(p),
     },
     h("span", { class: "tick", "aria-hidden": "true" }, p.boarded ? "✓" : ""),
     h("span", { class: "name" }, p.name, p.minor && h("small", {}, " (minor)")),
-    h("span", { class: "state" }, p.boarded ? "Aboard" : "Ashore")));
+    h("span", { class: "state" }, p.boarded ? "Aboard" : "Ashore", p.waiting && h("small", { class: "waiting" }, " · waiting to send"))));
 }
 
 function voyageLine() {
@@ -99,6 +141,8 @@ function render() {
   root.replaceChildren(...[
     h("h2", {}, `Passengers (${people.length} signed)`),
     countsLine(),
+    offline && h("p", { class: "meta", id: "dock-asof" }, "No signal: the list as last seen on this phone. Taps are kept and sent when there is signal."),
+    refusedLine(),
     missing > 0 && !t.departed_at && h("p", { class: "warn" }, `${plural(missing, "booked place has", "booked places have")} no waiver yet.`),
     voyageLine(),
     people.length
@@ -106,7 +150,7 @@ function render() {
       : h("p", { class: "empty" }, "Nobody has signed a waiver yet: share the link or show the QR code."),
     confirming && !t.departed_at ? departPanel() : null,
     h("div", { class: "actions" },
-      open && !t.departed_at && !confirming && h("button", { type: "button", class: "primary needs-captain", id: "dock-depart", onclick: () => { confirming = true; render(); $("#depart-confirm")?.focus(); } }, "Depart"),
+      open && !t.departed_at && !confirming && departButton(),
       t.departed_at && !t.returned_at && h("button", { type: "button", class: "primary", id: "dock-return", onclick: comeBack }, "Return"),
       h("button", { type: "button", id: "dock-print", onclick: printManifest }, "Print manifest")),
     open && h("div", { class: "actions" },
@@ -116,10 +160,42 @@ function render() {
   ].filter(Boolean));
 }
 
+// Depart sends the manifest email from the server, with the list the server has: it
+// needs signal, and the taps waiting on the phone go first.
+function departButton() {
+  const noSignal = offline || navigator.onLine === false;
+  const label = noSignal ? "Depart needs signal (the manifest is emailed ashore)"
+    : pending() ? `Depart (sends ${plural(pending(), "waiting tap", "waiting taps")} first)` : "Depart";
+  return h("button", {
+    type: "button", class: "primary needs-captain", id: "dock-depart", disabled: noSignal,
+    onclick: async () => {
+      if (pending() && !(await sendWaiting())) return;
+      confirming = true;
+      render();
+      $("#depart-confirm")?.focus();
+    },
+  }, label);
+}
+
+/** Send this phone's waiting taps now; true once none wait. */
+async function sendWaiting() {
+  const o = await outbox();
+  await o.flush();
+  waiting = await o.queuedMarks(state.trip.id);
+  if (pending()) {
+    toast("The waiting taps could not be sent yet: no signal.");
+    return false;
+  }
+  server = await apiFetch(path(state.trip.id, "/manifest")).catch(() => server);
+  state = withWaiting(server, waiting);
+  return true;
+}
+
 async function post(tail, body) {
   busy = true;
   try {
-    state = await apiFetch(path(state.trip.id, tail), { method: "POST", body });
+    server = await apiFetch(path(state.trip.id, tail), { method: "POST", body });
+    state = withWaiting(server, waiting);
     return true;
   } catch (err) {
     if (err.status !== 401) toast(err.message);
@@ -131,12 +207,45 @@ async function post(tail, body) {
 
 async function toggle(p) {
   if (busy) return;
-  const ok = await post("/boarding", { waiver_id: p.waiver_id, name: p.name, boarded: !p.boarded });
+  const boarding = !p.boarded;
+  const { boarded, limit } = state.counts;
+  // The limit, checked here against the list on the phone (the API checks again).
+  if (boarding && boarded >= limit) {
+    toast(`Over the limit: ${boarded} aboard already and ${limit} allowed. Put someone ashore first.`);
+    return;
+  }
+  const body = { waiver_id: p.waiver_id, name: p.name, boarded: boarding, mark_id: newId() };
+  let ok;
+  if (offline || navigator.onLine === false || pending()) {
+    ok = await queue(body); // after the taps already waiting, in order
+  } else {
+    busy = true;
+    try {
+      server = await apiFetch(path(state.trip.id, "/boarding"), { method: "POST", body });
+      state = withWaiting(server, waiting);
+      ok = true;
+    } catch (err) {
+      // No answer (no signal, a lost reply): keep the tap, same mark_id.
+      ok = err.status === 0 ? await queue(body) : (err.status !== 401 && toast(err.message), false);
+    } finally {
+      busy = false;
+    }
+  }
   render();
   if (ok) {
     const again = [...root.querySelectorAll("button.person")].find((b) => b.dataset.waiver === p.waiver_id && b.querySelector(".name").firstChild.textContent === p.name);
     again?.focus();
   }
+}
+
+/** Keep a tap on the phone and show it as waiting. */
+async function queue(body) {
+  const o = await outbox();
+  await o.keepMark(state.trip.id, body);
+  waiting = await o.queuedMarks(state.trip.id);
+  state = withWaiting(server, waiting);
+  if (navigator.onLine !== false) o.flush();
+  return true;
 }
 
 async function depart() {

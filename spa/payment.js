@@ -20,6 +20,10 @@ let entry = null; // {eventId, paymentId, event, onLogged, logged, replaces}
 useStyles("money.css");
 
 const CREW = "crew"; // tip_for: split among the trip's crew accounts
+// The API's rule for an email address (chalicelib/validation.py EMAIL), so a payment
+// saved without signal is not refused later for its receipt address: `bob@gmail`
+// passes the browser's own type=email check but not this one.
+export const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
 const kindChoice = (value, label) => h("label", { class: "choice" },
   h("input", { type: "radio", name: "pay-kind", value, id: `pay-kind-${value}`, checked: value === "fare" }), label);
 const tipFor = h("div", { id: "pay-tip", hidden: true },
@@ -153,7 +157,7 @@ form.addEventListener("submit", async (e) => {
   const email = input("email");
   if (email.value.trim()) {
     email.value = email.value.trim();
-    if (!email.checkValidity()) return showError(form, "Enter an email address like name@example.com, or leave it empty.", "patron_email");
+    if (!email.checkValidity() || !EMAIL.test(email.value) || email.value.length > 254) return showError(form, "Enter an email address like name@example.com, or leave it empty.", "patron_email");
     body.patron_email = email.value;
   }
   const note = input("note").value.trim();

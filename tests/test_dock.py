@@ -182,6 +182,30 @@ def test_boarding_and_unboarding_one_tap_each(crew_api, voyage):
     assert off_again.status_code == 200 and off_again.json_body["counts"]["boarded"] == 0
 
 
+def test_a_replayed_boarding_mark_counts_once(crew_api, voyage):
+    """A phone's queued tap carries a mark_id: its replay (the answer was lost)
+    changes nothing and writes nothing."""
+    eid = voyage["event"]["id"]
+    ben = voyage["adults"]["Ben Ode"]
+    mark = "0b7c2a34-5a7e-4d8e-9c1f-3e2d4c5b6a79"
+    body = {"waiver_id": ben, "name": "Ben Ode", "boarded": False, "mark_id": mark}
+    assert crew_api.board(eid, ben, "Ben Ode").status_code == 200
+    first = crew_api.post(f"/api/events/{eid}/boarding", body)
+    assert first.status_code == 200, first.body
+    assert first.json_body["counts"]["boarded"] == 0
+    before = table_snapshot(skip_throttle=True)
+    replay = crew_api.post(f"/api/events/{eid}/boarding", body)
+    assert replay.status_code == 200, replay.body
+    assert replay.json_body["counts"]["boarded"] == 0
+    assert table_snapshot(skip_throttle=True) == before  # no second activity line either
+    # A new tap (a new id) boards him again.
+    again = {**body, "boarded": True, "mark_id": "1b7c2a34-5a7e-4d8e-9c1f-3e2d4c5b6a79"}
+    assert crew_api.post(f"/api/events/{eid}/boarding", again).json_body["counts"]["boarded"] == 1
+    assert crew_api.get(f"/api/events/{eid}").json_body["event"]["boarded_count"] == 1
+    bad = crew_api.post(f"/api/events/{eid}/boarding", {**body, "mark_id": "tap-1"})
+    assert bad.status_code == 400 and bad.json_body["field"] == "mark_id"
+
+
 def test_boarding_past_the_boats_limit_is_409_and_writes_nothing(crew_api, voyage):
     eid = voyage["event"]["id"]
     board_everyone(crew_api, voyage)

@@ -108,10 +108,16 @@ class Dock(Part):
             mine = self.table.update_write(
                 keys.boarding_key(mark.trip_id, mark.waiver_id, mark.person),
                 Update(
-                    "SET boarded = :false, #at = :at, #by = :by",
+                    "SET boarded = :false, #at = :at, #by = :by, mark_id = :mark",
                     condition="boarded = :true",
                     names={"#at": "at", "#by": "by"},
-                    values={":false": False, ":true": True, ":at": mark.at, ":by": mark.by},
+                    values={
+                        ":false": False,
+                        ":true": True,
+                        ":at": mark.at,
+                        ":by": mark.by,
+                        ":mark": mark.mark_id,
+                    },
                 ),
             )
             trip_change = Update(

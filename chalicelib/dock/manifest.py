@@ -131,8 +131,14 @@ def manifest(trip_id: str, who: Caller) -> dict[str, Any]:
 
 
 def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, Any]:
-    """Mark one person aboard or ashore; answers the manifest as it now stands."""
-    v.reject_unknown(body, ("waiver_id", "name", "boarded"))
+    """Mark one person aboard or ashore; answers the manifest as it now stands.
+
+    `mark_id` (optional, a UUID the phone makes for each tap it queues without
+    signal): a replay of the mark that is the person's latest changes nothing, even
+    when someone else changed the person meanwhile and the replay would undo it.
+    """
+    v.reject_unknown(body, ("waiver_id", "name", "boarded", "mark_id"))
+    mark_id = v.uuid_text(body, "mark_id")
     waiver_id = v.ref_id(body, "waiver_id")
     if waiver_id is None:
         raise BadInput("waiver_id is required", field="waiver_id", code="required")
@@ -142,6 +148,11 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
         raise BadInput("boarded must be true or false", field="boarded")
     voyage = _voyage(trip_id)
     person = _find_person(voyage, waiver_id, name)
+    if mark_id is not None and any(
+        b.mark_id == mark_id and (b.waiver_id, b.person) == (person.waiver_id, person.person)
+        for b in voyage.boardings
+    ):
+        return _answer(voyage, _boat(voyage.trip), who)  # a replay: counted once already
     trip = voyage.trip
     _gone_cancelled_or_out(trip)
     boat = _boat(trip)
@@ -154,6 +165,7 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
         boarded=boarded,
         at=timeutil.now_iso(),
         by=who.name,
+        mark_id=mark_id,
     )
     try:
         action, verb = (Action.BOARDED, "aboard") if boarded else (Action.PUT_ASHORE, "ashore")

@@ -20,6 +20,8 @@ class Boarding(Record):
     boarded: bool
     at: str
     by: str | None = None
+    # The client's id of the mark (a phone's queued tap): a replay of it changes nothing.
+    mark_id: str | None = None
 
 
 @dataclass
