@@ -492,7 +492,8 @@ def return_trip(event_id: str) -> dict:
 def waiver_qr(event_id: str) -> Response:
     from chalicelib.dock import manifest
 
-    svg = manifest.waiver_qr_svg(event_id, query("origin"))
+    site = request_facts.site_origins(request_facts.lower_headers(current().headers))
+    svg = manifest.waiver_qr_svg(event_id, query("origin"), site)
     return Response(
         body=svg,
         status_code=200,

@@ -29,6 +29,9 @@ export async function showQr(t) {
   try {
     res = await fetch(`${API_BASE}/api/events/${encodeURIComponent(t.id)}/waiver-qr.svg?origin=${encodeURIComponent(origin())}`, {
       headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: "no-store", credentials: "omit",
+      // The page's own referrer policy is no-referrer; the API needs this page's origin
+      // (and only that) to know the QR code is for this site.
+      referrerPolicy: "strict-origin",
     });
   } catch {
     return toast("No connection: the QR code could not be loaded.");

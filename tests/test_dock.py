@@ -398,11 +398,13 @@ def test_crew_board_but_only_a_captain_or_the_owner_departs(crew_api, voyage):
 
 
 # --- The waiver link as a QR code --------------------------------------------------------
+# The dispatch page on dock.example.com asks (the browser names its page in Referer).
+SITE_PAGE = {"referer": "https://dock.example.com/"}
 
 
 def test_waiver_qr_code_is_an_svg_of_the_link(crew_api, event):
     url = f"/api/events/{event['id']}/waiver-qr.svg?origin=https%3A%2F%2Fdock.example.com"
-    response = crew_api.get(url)
+    response = crew_api.get(url, headers=SITE_PAGE)
     assert response.status_code == 200, response.body
     assert response.headers["Content-Type"] == "image/svg+xml"
     svg = response.body.decode()
@@ -427,8 +429,34 @@ def test_waiver_qr_code_is_an_svg_of_the_link(crew_api, event):
 def test_waiver_qr_code_needs_a_plain_site_origin(crew_api, event, origin):
     from urllib.parse import quote
 
-    response = crew_api.get(f"/api/events/{event['id']}/waiver-qr.svg?origin={quote(origin)}")
+    response = crew_api.get(
+        f"/api/events/{event['id']}/waiver-qr.svg?origin={quote(origin)}", headers=SITE_PAGE
+    )
     assert response.status_code == 400 and response.json_body["field"] == "origin"
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"referer": "https://dock.example.com/"},
+        {"origin": "https://dock.example.com"},
+        {},
+    ],
+)
+def test_waiver_qr_code_is_never_for_another_site(crew_api, event, asked):
+    url = f"/api/events/{event['id']}/waiver-qr.svg?origin=https%3A%2F%2Fevil.example"
+    response = crew_api.get(url, headers=asked)
+    assert response.status_code == 400, response.body
+    assert response.json_body["field"] == "origin"
+
+
+def test_waiver_qr_code_is_for_site_url_when_it_is_set(crew_api, event, monkeypatch):
+    monkeypatch.setenv("SITE_URL", "https://dock.example.com/staging/")
+    base = f"/api/events/{event['id']}/waiver-qr.svg?origin="
+    # Whatever the page says, SITE_URL decides which site this is.
+    evil = {"referer": "https://evil.example/"}
+    assert crew_api.get(base + "https%3A%2F%2Fevil.example", headers=evil).status_code == 400
+    assert crew_api.get(base + "https%3A%2F%2Fdock.example.com", headers=evil).status_code == 200
 
 
 def test_boarding_departure_and_return_are_in_the_trips_activity(crew_api, voyage):

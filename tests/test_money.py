@@ -602,6 +602,21 @@ def test_cashup_as_csv(crew_api, crewed, clock):
     ]
 
 
+def test_cashup_csv_writes_its_own_negative_amounts_as_numbers(crew_api, crewed, clock):
+    """Cash handed back with no cash taken: -5.00 to hand in, a number a spreadsheet sums
+    (not '-5.00 text); what people typed is still guarded."""
+    day = today()
+    crew_api.paid(crewed["id"], amount_cents=10000, method="card")
+    refund(crew_api, crewed["id"], amount_cents=500, method="cash")
+    gone = crew_api.paid(crewed["id"], amount_cents=700, method="cash")
+    crew_api.void(crewed["id"], gone["id"], reason="-oops =SUM(A1)")
+    rows = csv_rows(crew_api.get(f"/api/cashup?date={day}&format=csv"))
+    to_hand_in = [r["amount"] for r in rows if r["line"] == "cash to hand in"]
+    assert to_hand_in == ["-5.00", "-5.00"]
+    reasons = {r["void reason"] for r in rows if r["line"].startswith("voided")}
+    assert reasons == {"'-oops =SUM(A1)"}
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [("date=2026-02-30", "date"), ("date=", "date"), ("date=2026-07-04&format=pdf", "format")],

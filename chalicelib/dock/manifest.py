@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Collection
 from datetime import UTC
 from typing import Any
 
@@ -358,8 +359,12 @@ def flag_overdue_trips(limit: int = 25) -> int:
     return flagged
 
 
-def waiver_link(trip_id: str, origin: str | None) -> str:
-    """The patrons' waiver link on the site the dispatch page is served from."""
+def waiver_link(trip_id: str, origin: str | None, site: Collection[str]) -> str:
+    """The patrons' waiver link on the site the dispatch page is served from.
+
+    `site`: the origins that are this site (request_facts.site_origins); any other
+    origin is refused, so no QR code ever sends a patron elsewhere.
+    """
     if not origin:
         raise BadInput("origin is required (e.g. https://dock.example.com)", field="origin")
     if not _ORIGIN.fullmatch(origin):
@@ -367,13 +372,17 @@ def waiver_link(trip_id: str, origin: str | None) -> str:
             "origin must be a site's scheme and host, like https://dock.example.com",
             field="origin",
         )
+    if origin.lower() not in {s.lower() for s in site}:
+        raise BadInput(
+            "origin must be this site's own origin (the dispatch page's)", field="origin"
+        )
     return f"{origin}/g/{trip_id}/waiver"
 
 
-def waiver_qr_svg(trip_id: str, origin: str | None) -> str:
+def waiver_qr_svg(trip_id: str, origin: str | None, site: Collection[str]) -> str:
     """The waiver link as a QR code (SVG, drawn by segno) for patrons to scan at the dock."""
     trip = schedule.load_trip(trip_id)
-    link = waiver_link(trip.id, origin)
+    link = waiver_link(trip.id, origin, site)
     import segno  # imported here: only this route pays for it
 
     code = segno.make(link, error="m", micro=False)

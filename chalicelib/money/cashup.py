@@ -21,7 +21,7 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.errors import BadInput
-from chalicelib.money import amounts, ledger, payments
+from chalicelib.money import ledger, payments
 from chalicelib.money.records import Payment, PaymentKind, PaymentMethod, Refund
 
 METHODS = tuple(str(method) for method in PaymentMethod)
@@ -134,7 +134,7 @@ def cashup_csv(report: dict[str, Any]) -> str:
         for section in SECTIONS:
             for method in METHODS:
                 if row[section][method]:
-                    cents = amounts.dollars(row[section][method])
+                    cents = ledger.amount(row[section][method])
                     yield (day, name, account_id, section, method, cents, None, None, None)
         for void in row.get("voided", []):
             yield (
@@ -143,12 +143,12 @@ def cashup_csv(report: dict[str, Any]) -> str:
                 account_id,
                 f"voided {void['kind']}",
                 void["method"],
-                amounts.dollars(void["amount_cents"]),
+                ledger.amount(void["amount_cents"]),
                 void["id"],
                 void["event_id"],
                 void["void_reason"],
             )
-        cash = amounts.dollars(row["cash_to_hand_in_cents"])
+        cash = ledger.amount(row["cash_to_hand_in_cents"])
         yield (day, name, account_id, "cash to hand in", "cash", cash, None, None, None)
 
     def all_lines() -> Iterable[tuple]:

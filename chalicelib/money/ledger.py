@@ -56,8 +56,22 @@ class Export:
     text: str
 
 
+class Written(str):
+    """A cell the app writes itself (an amount, a count): never guarded, so -5.00 stays a
+    number a spreadsheet sums. Only text that came from people is guarded."""
+
+
+def amount(cents: int) -> Written:
+    """Cents as a CSV amount ("-5.00"), written as a number."""
+    return Written(amounts.dollars(cents))
+
+
 def neutralise(cell: object) -> str:
-    """A cell as text that a spreadsheet shows rather than runs: '=SUM(A1) stays text."""
+    """A cell as text that a spreadsheet shows rather than runs: '=SUM(A1) stays text.
+
+    Numbers and `Written` cells are the app's own and pass as they are."""
+    if isinstance(cell, (Written, int)) and not isinstance(cell, bool):
+        return str(cell)
     text = "" if cell is None else str(cell)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
@@ -100,7 +114,7 @@ def _payment_row(trip: Trip, payment: Payment) -> tuple[Any, ...]:
         trip.starts_at[:10],  # the trip's local date (stored with its offset)
         trip.title,
         payment.patron_name,
-        amounts.dollars(payment.amount_cents),
+        amount(payment.amount_cents),
         payment.method,
         payment.status,
         payment.logged_at,
@@ -119,7 +133,7 @@ def _refund_row(trip: Trip, refund: Refund, patrons: dict[str, str]) -> tuple[An
         trip.starts_at[:10],
         trip.title,
         patrons.get(refund.payment_id or "", ""),
-        amounts.dollars(refund.amount_cents),  # money back: the kind says so, not a sign
+        amount(refund.amount_cents),  # money back: the kind says so, not a sign
         refund.method,
         refund.status,
         refund.logged_at,

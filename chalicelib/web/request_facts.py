@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib import config, logs
 from chalicelib.crew.records import Role
@@ -71,6 +72,25 @@ def viewer_ip(address: str) -> str | None:
         return str(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
         return None
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL, else None."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def site_origins(headers: Mapping[str, str]) -> set[str]:
+    """The origins that are this site: SITE_URL's when it is set, else the origin of
+    the page asking, as the browser reports it (`Origin`, or the `Referer`'s origin;
+    the dispatch page asks for its own origin). Empty when nothing says."""
+    configured = config.site_url()
+    if configured:
+        return {o for o in (origin_of(configured),) if o}
+    said = (headers.get("origin", ""), headers.get("referer", ""))
+    return {o for o in (origin_of(value) for value in said if value) if o}
 
 
 @dataclass(frozen=True)

@@ -99,10 +99,18 @@ def test_each_person_a_waiver_covers_is_a_passenger_in_signing_order():
 )
 def test_the_waiver_link_needs_a_bare_site_origin(origin):
     with pytest.raises(BadInput):
-        manifest.waiver_link("a" * 32, origin)
+        manifest.waiver_link("a" * 32, origin, {origin or ""})
 
 
 def test_the_waiver_link_on_the_pages_site():
-    assert manifest.waiver_link("a" * 32, "http://127.0.0.1:8000") == (
+    site = {"http://127.0.0.1:8000"}
+    assert manifest.waiver_link("a" * 32, "http://127.0.0.1:8000", site) == (
         f"http://127.0.0.1:8000/g/{'a' * 32}/waiver"
     )
+
+
+@pytest.mark.parametrize("site", [set(), {"https://dock.example.com"}])
+def test_the_waiver_link_is_never_on_another_site(site):
+    with pytest.raises(BadInput) as refused:
+        manifest.waiver_link("a" * 32, "https://evil.example", site)
+    assert refused.value.field == "origin"
