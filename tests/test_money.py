@@ -321,6 +321,56 @@ def test_voiding_a_fare_that_refunds_already_handed_back_is_409(crew_api, event)
     assert detail(crew_api, event["id"])["event"]["paid_cents"] == 1000
 
 
+def test_refund_naming_a_fare_hands_back_at_most_that_fare_net_of_its_refunds(crew_api, event):
+    """Issue 21 item 7: a $400 refund naming a $10 fare was 201 (other fares covered it)."""
+    crew_api.paid(event["id"], amount_cents=50000)
+    small = crew_api.paid(event["id"], amount_cents=1000)
+    before = table_snapshot(skip_throttle=True)
+    response = refund(crew_api, event["id"], amount_cents=40000, payment_id=small["id"])
+    assert response.status_code == 409, response.body
+    assert (response.json_body["code"], response.json_body["field"]) == (
+        "refund_exceeds_paid",
+        "amount_cents",
+    )
+    assert table_snapshot(skip_throttle=True) == before
+    assert (
+        refund(crew_api, event["id"], amount_cents=600, payment_id=small["id"]).status_code == 201
+    )
+    over = refund(crew_api, event["id"], amount_cents=401, payment_id=small["id"])
+    assert over.json_body["code"] == "refund_exceeds_paid"
+    assert (
+        refund(crew_api, event["id"], amount_cents=400, payment_id=small["id"]).status_code == 201
+    )
+    assert detail(crew_api, event["id"])["event"]["refunded_cents"] == 1000
+
+
+def test_voided_refund_gives_its_fare_room_again(crew_api, event):
+    small = crew_api.paid(event["id"], amount_cents=1000)
+    made = refund(crew_api, event["id"], amount_cents=1000, payment_id=small["id"])
+    path = f"/api/events/{event['id']}/refunds/{made.json_body['refund']['id']}/void"
+    assert crew_api.post(path, {"reason": "wrong fare"}).status_code == 200
+    assert (
+        refund(crew_api, event["id"], amount_cents=1000, payment_id=small["id"]).status_code == 201
+    )
+
+
+def test_a_fare_a_refund_handed_back_cannot_be_voided_while_others_cover_it(crew_api, event):
+    """Issue 21 item 8: voiding a refunded fare was 200 when other fares covered the amount."""
+    crew_api.paid(event["id"], amount_cents=50000)
+    small = crew_api.paid(event["id"], amount_cents=1000)
+    assert (
+        refund(crew_api, event["id"], amount_cents=500, payment_id=small["id"]).status_code == 201
+    )
+    before = table_snapshot(skip_throttle=True)
+    response = crew_api.void(event["id"], small["id"])
+    assert response.status_code == 409, response.body
+    assert (response.json_body["code"], response.json_body["field"]) == (
+        "refund_exceeds_paid",
+        "payment_id",
+    )
+    assert table_snapshot(skip_throttle=True) == before
+
+
 def test_refund_on_a_cancelled_trip_is_allowed(crew_api, event):
     crew_api.paid(event["id"], amount_cents=5000)
     crew_api.post(f"/api/events/{event['id']}/cancel")

@@ -59,10 +59,14 @@ def tip(trip_id: str, cents: int, tip_for: Any = "crew") -> Callable[[], Any]:
     return lambda: payments.log_payment(trip_id, dict(body), by=OWNER)
 
 
-def refund(trip_id: str, cents: int, refund_id: str | None = None) -> Callable[[], Any]:
-    body = {"amount_cents": cents, "method": "cash", "reason": "cut short"}
+def refund(
+    trip_id: str, cents: int, refund_id: str | None = None, payment_id: str | None = None
+) -> Callable[[], Any]:
+    body: dict[str, Any] = {"amount_cents": cents, "method": "cash", "reason": "cut short"}
     if refund_id:
         body["refund_id"] = refund_id
+    if payment_id:
+        body["payment_id"] = payment_id
     return lambda: refunds.log_refund(trip_id, dict(body), by=OWNER)
 
 
@@ -134,6 +138,20 @@ def test_refunds_at_once_never_hand_back_more_than_was_paid(crewed):
     assert all(r.code == "refund_exceeds_paid" for r in refused)
     assert stored_totals(trip_id) == ledger_totals(trip_id)
     assert schedule.load_trip(trip_id).paid_cents == 1_000
+
+
+def test_refunds_of_one_fare_at_once_never_hand_back_more_than_that_fare(crewed):
+    """Issue 21 item 7: the fare's own condition, not the trip's paid total, holds."""
+    trip_id, _ = crewed
+    fare(trip_id, 50_000)()
+    small = fare(trip_id, 1_000)().payment
+    results = run_together([refund(trip_id, 300, payment_id=small.id) for _ in range(8)])
+    done = [r for r in results if isinstance(r, refunds.RefundOutcome)]
+    refused = [r for r in results if isinstance(r, errors.Conflict)]
+    assert (len(done), len(refused)) == (3, 5)
+    assert all(r.code == "refund_exceeds_paid" for r in refused)
+    assert stored_totals(trip_id) == ledger_totals(trip_id)
+    assert schedule.load_trip(trip_id).refunded_cents == 900
 
 
 def test_tips_while_the_crew_changes_split_among_one_crew_or_the_other(crewed):

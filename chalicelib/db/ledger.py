@@ -40,16 +40,20 @@ class Refused:
     existing: Payment | Refund | None = None
     trip: Trip | None = None
     payment_refused: bool = False
+    # The fare named would hand back more than it was, net of its earlier refunds.
+    fare_exceeded: Payment | None = None
 
 
 @dataclass(frozen=True)
 class Voided:
     """A void's outcome: `already` when someone else had voided it first;
-    `refused_by` the trip when voiding would take its paid total below zero."""
+    `refused_by` the trip when voiding would take its paid total below zero;
+    `refunded` when refunds naming this fare have handed part of it back."""
 
     entry: Any
     already: bool
     refused_by: Trip | None = None
+    refunded: bool = False
 
     @property
     def payment(self) -> Payment:
@@ -106,12 +110,14 @@ def _totals_update(payment: Payment, *, version: int | None) -> Update:
     )
 
 
-def _void_update(amount: int, reason: str, at: str, by: Actor) -> Update:
-    """Mark a logged entry void (the same for payments and refunds)."""
+def _void_update(amount: int, reason: str, at: str, by: Actor, *, fare: bool = False) -> Update:
+    """Mark a logged entry void (the same for payments and refunds). A fare only while
+    no refund naming it hands any of it back (the condition, not a read before)."""
+    unrefunded = " AND (attribute_not_exists(refunded_cents) OR refunded_cents <= :zero)"
     return Update(
         "SET #status = :void, void_reason = :reason, voided_at = :at,"
         " voided_by = :by, voided_by_id = :by_id",
-        condition="#status = :logged AND amount_cents = :amount",
+        condition="#status = :logged AND amount_cents = :amount" + (unrefunded if fare else ""),
         names={"#status": "status"},
         values={
             ":void": str(PaymentStatus.VOID),
@@ -121,6 +127,7 @@ def _void_update(amount: int, reason: str, at: str, by: Actor) -> Update:
             ":by": by.name,
             ":by_id": by.id,
             ":amount": amount,
+            **({":zero": 0} if fare else {}),
         },
     )
 
@@ -204,8 +211,18 @@ class Ledger(Part):
         refused when the trip has less paid (net of earlier refunds) than it hands back.
 
         A refund that names the fare it hands back adds to that fare's `refunded_cents`
-        in the same write (refused unless it is a logged fare of this trip).
+        in the same write, refused unless it is a logged fare of this trip and its
+        `refunded_cents` stays within its amount (the condition, so refunds at once
+        never hand back more of a fare than it was). The fare is read first for its
+        amount (which never changes: the condition checks it too).
         """
+        fare: Payment | None = None
+        if refund.payment_id is not None:
+            fare = self.get(refund.trip_id, refund.payment_id)
+            if fare is None or fare.void or fare.tip:
+                return Refused(payment_refused=True, trip=self._trip_now(refund.trip_id))
+            if fare.amount_cents < refund.amount_cents:
+                return Refused(fare_exceeded=fare, trip=self._trip_now(refund.trip_id))
         key = keys.refund_key(refund.trip_id, refund.id)
         item = {
             **key,
@@ -228,8 +245,8 @@ class Ledger(Part):
                 old=True,
             ),
         ]
-        if refund.payment_id is not None:
-            writes.append(self._fare_refunded(refund))
+        if fare is not None:
+            writes.append(self._fare_refunded(refund, fare_cents=fare.amount_cents))
         if activity is not None:
             writes.append(activity_write(self.table, activity))
         refusals = self._transact(writes, busy)
@@ -240,10 +257,14 @@ class Ledger(Part):
             return self._replay(mine, key, Refund)
         if trip.condition_failed:
             return Refused(trip=self._trip_from(trip, refund.trip_id))
-        stored_trip = self.table.get(keys.trip_key(refund.trip_id))
-        return Refused(
-            trip=Trip.from_item(stored_trip) if stored_trip else None, payment_refused=True
-        )
+        now = self.get(refund.trip_id, fare.id) if fare is not None else None
+        if now is not None and not now.void:
+            return Refused(fare_exceeded=now, trip=self._trip_now(refund.trip_id))
+        return Refused(trip=self._trip_now(refund.trip_id), payment_refused=True)
+
+    def _trip_now(self, trip_id: str) -> Trip | None:
+        stored_trip = self.table.get(keys.trip_key(trip_id))
+        return Trip.from_item(stored_trip) if stored_trip else None
 
     def get_refund(self, trip_id: str, refund_id: str) -> Refund | None:
         item = self.table.get(keys.refund_key(trip_id, refund_id))
@@ -292,7 +313,15 @@ class Ledger(Part):
             )
         writes = [
             self.table.update_write(
-                key, _void_update(entry.amount_cents, reason, at, by), old=True
+                key,
+                _void_update(
+                    entry.amount_cents,
+                    reason,
+                    at,
+                    by,
+                    fare=isinstance(entry, Payment) and not entry.tip,
+                ),
+                old=True,
             ),
             self.table.update_write(keys.trip_key(entry.trip_id), totals, old=True),
             *linked,
@@ -305,17 +334,26 @@ class Ledger(Part):
             return Voided(entry, already=False)
         mine, trip = refusals[:2]
         if mine.condition_failed:
-            # Someone voided it between our read and our write.
+            # Someone voided it between our read and our write, or (a fare) a refund
+            # names it.
             stored = mine.old or self.table.get(key)
-            return Voided(type(entry).from_item(stored), already=True) if stored else None
+            if not stored:
+                return None
+            found_entry = type(entry).from_item(stored)
+            if isinstance(found_entry, Payment) and not found_entry.void:
+                return Voided(found_entry, already=False, refunded=True)
+            return Voided(found_entry, already=True)
         if trip.condition_failed:
             found = self._trip_from(trip, entry.trip_id)
             return Voided(entry, already=False, refused_by=found) if found else None
         return None
 
-    def _fare_refunded(self, refund: Refund, *, undo: bool = False) -> dict[str, Any]:
+    def _fare_refunded(
+        self, refund: Refund, *, undo: bool = False, fare_cents: int = 0
+    ) -> dict[str, Any]:
         """The named fare's `refunded_cents`: the refund's amount on (only onto a logged
-        fare of this trip), or off again when the refund is voided."""
+        fare of this trip of `fare_cents`, while what its refunds hand back stays within
+        it), or off again when the refund is voided."""
         assert refund.payment_id is not None
         key = keys.payment_key(refund.trip_id, refund.payment_id)
         if undo:
@@ -327,10 +365,14 @@ class Ledger(Part):
             Update(
                 "ADD refunded_cents :cents",
                 condition="attribute_exists(PK) AND #status = :logged"
-                " AND (attribute_not_exists(payment_kind) OR payment_kind = :fare)",
+                " AND (attribute_not_exists(payment_kind) OR payment_kind = :fare)"
+                " AND amount_cents = :fare_cents"
+                " AND (attribute_not_exists(refunded_cents) OR refunded_cents <= :room)",
                 names={"#status": "status"},
                 values={
                     ":cents": refund.amount_cents,
+                    ":fare_cents": fare_cents,
+                    ":room": fare_cents - refund.amount_cents,
                     ":logged": str(PaymentStatus.LOGGED),
                     ":fare": str(PaymentKind.FARE),
                 },

@@ -287,6 +287,13 @@ def void_payment(
     )
     if voided is None:
         raise NotFound("no such event", field="event_id")
+    if voided.refunded:
+        raise Conflict(
+            f"refunds naming this fare already hand back"
+            f" {amounts.display_dollars(voided.payment.refunded_cents)} of it: void them first",
+            field="payment_id",
+            code="refund_exceeds_paid",
+        )
     if voided.refused_by is not None:
         raise refunds_exceed_paid("voiding this fare", field="payment_id")
     return VoidOutcome(voided.payment, schedule.load_trip(trip_id), already_void=voided.already)

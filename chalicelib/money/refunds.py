@@ -98,6 +98,16 @@ def log_refund(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Refund
         return RefundOutcome(stored, schedule.load_trip(trip_id), created=False)
     if refused.trip is None:
         raise NotFound("no such event", field="event_id")
+    if refused.fare_exceeded is not None:
+        fare = refused.fare_exceeded
+        left = max(0, fare.amount_cents - fare.refunded_cents)
+        raise Conflict(
+            f"a refund of {amounts.display_dollars(refund.amount_cents)} is more than is left"
+            f" of the fare it names ({amounts.display_dollars(left)} of"
+            f" {amounts.display_dollars(fare.amount_cents)}, net of its earlier refunds)",
+            field="amount_cents",
+            code="refund_exceeds_paid",
+        )
     if refused.payment_refused:
         raise Conflict(
             "payment_id must be a logged fare of this trip (not void, not a tip)",
