@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = REPO_ROOT / ".chalice" / "config.json"
 DEPLOYED_DIR = REPO_ROOT / ".chalice" / "deployed"
 SPA_DIR = REPO_ROOT / "spa"
+# Each stage's decided settings (scripts/stage_settings.py reads and checks them).
+SETTINGS_DIR = REPO_ROOT / "deploy"
 # The staging copy of the dispatch page lives under this prefix of the site bucket.
 STAGING_PREFIX = "_staging/"
 SLOT_PREFIXES = {"prod": "", "staging": STAGING_PREFIX}
@@ -296,12 +299,22 @@ def clients(args: argparse.Namespace) -> Callable[[str], Any]:
 
 
 def _settings_region(stage: str | None) -> str | None:
-    """The region in deploy/<stage>.toml: the operator's choice, over the profile's default."""
+    """The region in deploy/<stage>.toml: the operator's choice, over the profile's default.
+
+    Read here, beneath stage_settings (which checks the whole file), so the scripts'
+    imports run one way: stage_settings uses awstools, never the reverse.
+    """
     if not stage:
         return None
-    from scripts import stage_settings
-
-    return stage_settings.region_for(stage)
+    path = SETTINGS_DIR / f"{stage}.toml"
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path} is not valid TOML: {exc}") from None
+    region = raw.get("region")
+    return region if isinstance(region, str) and region else None
 
 
 def error_code(exc: BaseException) -> str:

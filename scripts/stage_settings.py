@@ -43,7 +43,6 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
 from scripts import awstools
 from scripts.awstools import UserError
 
-SETTINGS_DIR = awstools.REPO_ROOT / "deploy"
 SPA_CONFIG = awstools.SPA_DIR / "config.js"
 AWS_STAGES = ("dev", "staging", "prod")
 # The secrets each AWS stage's code reads (Secrets Manager names under the stage).
@@ -139,7 +138,7 @@ class Discovered:
 
 
 def settings_path(stage: str) -> Path:
-    return SETTINGS_DIR / f"{stage}.toml"
+    return awstools.SETTINGS_DIR / f"{stage}.toml"
 
 
 def has_settings(stage: str) -> bool:

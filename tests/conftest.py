@@ -398,10 +398,10 @@ def settings_in_us_east_1(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The stages' settings files, in the region the scripts' moto clients use."""
-    from scripts import stage_settings
+    from scripts import awstools
 
     folder = tmp_path_factory.mktemp("deploy")
-    for path in stage_settings.SETTINGS_DIR.glob("*.toml"):
+    for path in awstools.SETTINGS_DIR.glob("*.toml"):
         text = path.read_text().replace('region = "us-west-2"', 'region = "us-east-1"')
         (folder / path.name).write_text(text)
-    monkeypatch.setattr(stage_settings, "SETTINGS_DIR", folder)
+    monkeypatch.setattr(awstools, "SETTINGS_DIR", folder)

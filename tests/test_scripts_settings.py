@@ -31,7 +31,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(REPO / "spa" / "config.js", tmp_path / "spa" / "config.js")
     monkeypatch.setattr(awstools, "REPO_ROOT", tmp_path)
     monkeypatch.setattr(awstools, "CONFIG_PATH", tmp_path / ".chalice" / "config.json")
-    monkeypatch.setattr(stage_settings, "SETTINGS_DIR", tmp_path / "deploy")
+    monkeypatch.setattr(awstools, "SETTINGS_DIR", tmp_path / "deploy")
     monkeypatch.setattr(stage_settings, "SPA_CONFIG", tmp_path / "spa" / "config.js")
     return tmp_path
 

@@ -41,7 +41,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(awstools, "SPA_DIR", root / "spa")
     monkeypatch.setattr(awstools, "CONFIG_PATH", root / ".chalice" / "config.json")
     monkeypatch.setattr(awstools, "DEPLOYED_DIR", root / ".chalice" / "deployed")
-    monkeypatch.setattr(stage_settings, "SETTINGS_DIR", root / "deploy")
+    monkeypatch.setattr(awstools, "SETTINGS_DIR", root / "deploy")
     monkeypatch.setattr(stage_settings, "SPA_CONFIG", root / "spa" / "config.js")
     return root
 

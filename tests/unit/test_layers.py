@@ -231,6 +231,24 @@ def test_no_import_cycles_in_the_lambda_code() -> None:
     assert _cycles(graph) == []
 
 
+def test_no_import_cycles_in_the_scripts() -> None:
+    scripts = CHALICELIB.parent / "scripts"
+    graph: dict[str, set[str]] = {}
+    for path in scripts.glob("*.py"):
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "scripts":
+                deps.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("scripts."):
+                deps.add((node.module or "").split(".")[1])
+            elif isinstance(node, ast.Import):
+                deps.update(
+                    a.name.split(".")[1] for a in node.names if a.name.startswith("scripts.")
+                )
+        graph[path.stem] = deps
+    assert _cycles(graph) == []
+
+
 _JS_IMPORT = re.compile(
     r"""(?:\bimport\b[^"'();]*?\bfrom\s*|\bimport\s*\(\s*)["']\./([\w-]+)\.js["']"""
 )
