@@ -150,6 +150,7 @@ class Rehearsal:
     env: dict[str, str]
     log: list[str]
     sites: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def run(
         self,
@@ -194,6 +195,15 @@ class Rehearsal:
         for line in output.splitlines()[-12:]:
             awstools.detail(f"| {line}")
         awstools.detail(f"({time.monotonic() - started:.1f} s, exit {done.returncode})")
+        if "Could not install dependencies" in output:
+            note = (
+                "chalice deploy packaged the functions without a dependency it could not "
+                "find offline (see the log): this virtualenv's wheel does not suit Lambda's "
+                "runtime. The rehearsal runs the functions from source, so it cannot tell; "
+                "a real `chalice deploy` downloads a suitable wheel"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
         if done.returncode != 0:
             raise Failed(f"{title} failed (exit {done.returncode}): {shown}")
         if expect and expect not in output:
@@ -534,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
             awstools.detail(f"kept: {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+    for note in rehearsal.notes if rehearsal else []:
+        awstools.say(f"note: {note}")
     awstools.step(f"{verdict} ({time.monotonic() - started:.0f} s)")
     return 0 if verdict == "PASS" else 1
 
