@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit typecheck lint format bench bench-record bench-page screenshot browser clean
+.PHONY: run rehearse test unit typecheck lint format bench bench-record bench-page screenshot browser clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -18,6 +18,10 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(BIN)/python scripts/dev_stack.py
+
+# docs/deploy.md's go-live, from nothing, on the embedded emulator: ends with PASS or FAIL.
+rehearse: $(STAMP)
+	$(BIN)/python scripts/rehearse.py
 
 # Browser tests drive Debian's Chromium; install it when it is missing.
 browser:

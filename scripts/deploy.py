@@ -2,6 +2,13 @@
 """Deploy a stage end to end, stopping at the first step that fails.
 
     python scripts/deploy.py --stage staging [--yes] [--dry-run] [--base-url URL]
+    python scripts/deploy.py rollback --stage staging [--to COMMIT] [--yes] [--dry-run]
+    python scripts/deploy.py unlock --stage staging [--yes]     # break a stale deploy lock
+    python scripts/deploy.py history --stage staging
+
+Every step works in the stage's region (deploy/<stage>.toml, or --region). A deploy
+holds the stage's lock (scripts/deployed_state.py) from its first step to its last, so
+two operators cannot deploy one stage at once.
 
 1. preflight: the stage's table and secrets exist (bootstrap's inspection, read-only),
    so code never goes out before the settings it needs; for prod also that staging
@@ -9,10 +16,12 @@
 2. settings: .chalice/config.json, the stage's policy and spa/config.js from
    deploy/<stage>.toml and what AWS holds (scripts/stage_settings.py), so a stale or
    rolled-back config cannot ship without its stream ARN or distribution id;
-3. `chalice deploy --stage S`: code, environment and IAM policy arrive together;
-   then API Gateway answers an authorizer that could not run (Secrets Manager
-   unreachable) with 503 and Retry-After instead of its default 500; then
-   scripts/stage_limits.py: the API's throttling, its access log, log retention;
+3. `chalice deploy --stage S`: code, environment and IAM policy arrive together, with
+   the stage's deployed state (.chalice/deployed/S.json) read from its site bucket
+   before and written back after, a failed deploy included; then API Gateway answers
+   an authorizer that could not run (Secrets Manager unreachable) with 503 and
+   Retry-After instead of its default 500; then scripts/stage_limits.py: the API's
+   throttling, its access log, log retention;
 4. scripts/configure_cloudfront.py: the edge routing table and the origin-verify
    header on the stage's distribution;
 5. the page: staging (and dev) get the local spa/ (sync_spa push, which refuses if S3
@@ -25,11 +34,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +56,7 @@ from scripts import (
     awstools,
     bootstrap,
     configure_cloudfront,
+    deployed_state,
     smoke,
     stage_limits,
     stage_settings,
@@ -100,6 +113,25 @@ def run_chalice_deploy(args: argparse.Namespace) -> int:
     env = chalice_environment(args)
     command = [chalice_command(), "deploy", "--stage", args.stage]
     return subprocess.run(command, cwd=awstools.REPO_ROOT, env=env, check=False).returncode
+
+
+def run_code_deploy(args: argparse.Namespace, commit: str | None = None) -> int:
+    """`chalice deploy` between the stage's deployed state coming from S3 and going back.
+
+    The state goes back after a failed deploy too, when Chalice wrote one: whatever it
+    made before failing is then tracked, and the next deploy updates it.
+    """
+    stage = awstools.load_stage(args.stage)
+    s3 = awstools.clients(args)("s3")
+    bucket = deployed_state.bucket_of(stage)
+    deployed_state.pull(s3, bucket, stage.name)
+    code = 1
+    try:
+        code = run_chalice_deploy(args)
+    finally:
+        outcome = "ok" if code == 0 else "failed"
+        deployed_state.push(s3, bucket, stage.name, commit or awstools.local_commit(), outcome)
+    return code
 
 
 AUTHORIZER_FAILURE_BODY = (
@@ -250,8 +282,10 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
         ),
         Step(
             "deploy the code",
-            f"AWS_REGION={stage_region(args)} chalice deploy --stage {stage.name}",
-            lambda: run_chalice_deploy(args),
+            f"AWS_REGION={stage_region(args)} chalice deploy --stage {stage.name}, its "
+            f"deployed state from and back to s3://{stage.spa_bucket}/"
+            f"{deployed_state.state_key(stage.name)}",
+            lambda: run_code_deploy(args),
         ),
         Step(
             "answer authorizer failures with 503",
@@ -324,12 +358,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Deploy a stage: preflight, chalice deploy, CloudFront, dispatch page, smoke."
     )
+    parser.add_argument(
+        "action",
+        nargs="?",
+        default="deploy",
+        choices=("deploy", "rollback", "unlock", "history"),
+        help="deploy (the default); rollback: redeploy the code deployed before the current "
+        "one (or --to COMMIT); unlock: break a deploy lock left by a deploy that died; "
+        "history: the stage's deploys and its lock",
+    )
     parser.add_argument("--stage", required=True, help="stage in .chalice/config.json")
     parser.add_argument("--dry-run", action="store_true", help="print the steps only")
-    parser.add_argument("--yes", action="store_true", help="do not ask before deploying prod")
+    parser.add_argument("--yes", action="store_true", help="do not ask first")
+    parser.add_argument("--to", metavar="COMMIT", help="rollback: the commit to go back to")
     parser.add_argument("--base-url", help="site to smoke-check (default: the distribution's)")
     awstools.add_aws_args(parser)
     return parser
+
+
+def acquire_lock(args: argparse.Namespace, commit: str, action: str = "deploy") -> str:
+    stage = awstools.load_stage(args.stage)
+    s3 = awstools.clients(args)("s3")
+    return deployed_state.acquire(s3, deployed_state.bucket_of(stage), stage.name, commit, action)
+
+
+def release_lock(args: argparse.Namespace, etag: str) -> None:
+    stage = awstools.load_stage(args.stage)
+    s3 = awstools.clients(args)("s3")
+    deployed_state.release(s3, deployed_state.bucket_of(stage), stage.name, etag)
+
+
+def locked(args: argparse.Namespace, commit: str, action: str, body: Callable[[], int]) -> int:
+    """Run `body` holding the stage's deploy lock; give it back whatever happens."""
+    etag = acquire_lock(args, commit, action)
+    try:
+        return body()
+    finally:
+        release_lock(args, etag)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -339,6 +404,17 @@ def run(args: argparse.Namespace) -> int:
     # Every step, chalice's included, works in this one region.
     args.region = stage_region(args)
     awstools.detail(f"region: {args.region} (deploy/{stage.name}.toml, or --region)")
+    if args.action == "history":
+        s3 = awstools.clients(args)("s3")
+        return deployed_state.show(s3, deployed_state.bucket_of(stage), stage.name)
+    if args.action == "unlock":
+        if args.dry_run:
+            awstools.step("Dry run: would break the lock after showing who holds it")
+            return 0
+        s3 = awstools.clients(args)("s3")
+        return deployed_state.break_lock(s3, deployed_state.bucket_of(stage), stage.name, args.yes)
+    if args.action == "rollback":
+        return rollback(args)
     steps = plan_steps(args)
     if args.dry_run:
         awstools.step(f"Dry run: deploying {stage.name} would run:")
@@ -346,12 +422,111 @@ def run(args: argparse.Namespace) -> int:
             awstools.detail(f"{number}. {step.name}: {step.command}")
         return 0
     where = "PROD" if stage.name == "prod" else stage.name
-    if not awstools.confirm(
-        f"Deploy commit {awstools.local_commit()[:12]} to {where} in {args.region}?", args.yes
-    ):
+    commit = awstools.local_commit()
+    if not awstools.confirm(f"Deploy commit {commit[:12]} to {where} in {args.region}?", args.yes):
         awstools.say("Nothing deployed.")
         return 1
-    return run_steps(steps)
+    return locked(args, commit, "deploy", lambda: run_steps(steps))
+
+
+# --- rollback ---------------------------------------------------------------------------
+
+
+def export_commit(commit: str, into: Path) -> None:
+    """The files of `commit` (git archive) in `into`: the code exactly as it was."""
+    import tarfile
+
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit],
+            cwd=awstools.REPO_ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except subprocess.CalledProcessError as exc:
+        raise UserError(
+            f"commit {commit[:12]} is not in this checkout ({exc.stderr.decode().strip()}): "
+            "`git fetch` it first"
+        ) from None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+
+
+@contextlib.contextmanager
+def checkout_at(root: Path) -> Iterator[None]:
+    """The scripts read and write the checkout at `root` meanwhile (an exported commit)."""
+    saved = {
+        (awstools, "REPO_ROOT"): awstools.REPO_ROOT,
+        (awstools, "CONFIG_PATH"): awstools.CONFIG_PATH,
+        (awstools, "DEPLOYED_DIR"): awstools.DEPLOYED_DIR,
+        (awstools, "SPA_DIR"): awstools.SPA_DIR,
+        (stage_settings, "SETTINGS_DIR"): stage_settings.SETTINGS_DIR,
+        (stage_settings, "SPA_CONFIG"): stage_settings.SPA_CONFIG,
+    }
+    awstools.REPO_ROOT = root
+    awstools.CONFIG_PATH = root / ".chalice" / "config.json"
+    awstools.DEPLOYED_DIR = root / ".chalice" / "deployed"
+    awstools.SPA_DIR = root / "spa"
+    stage_settings.SETTINGS_DIR = root / "deploy"
+    stage_settings.SPA_CONFIG = root / "spa" / "config.js"
+    try:
+        yield
+    finally:
+        for (module, name), value in saved.items():
+            setattr(module, name, value)
+
+
+def rollback(args: argparse.Namespace) -> int:
+    """Redeploy the stage's previous code: the commit deployed with success before the
+    current one (from the deployed state's history), or --to COMMIT.
+
+    The code, its settings and IAM policy as of that commit, with the stream ARN and
+    distribution id read from AWS now, and the stage's deployed state, so Chalice
+    updates the functions and API it made. The dispatch page is not touched.
+    """
+    stage = awstools.load_stage(args.stage)
+    s3 = awstools.clients(args)("s3")
+    bucket = deployed_state.bucket_of(stage)
+    entries = deployed_state.history(s3, bucket, stage.name)
+    if args.to:
+        current, target = (entries[0]["commit"] if entries else "unknown"), args.to
+    else:
+        current, target = deployed_state.previous_release(entries)
+    awstools.step(f"Rollback of {stage.name}: from commit {current[:12]} to {target[:12]}")
+    awstools.detail("the code, its settings and IAM policy as of that commit; the page stays")
+    if args.dry_run:
+        awstools.step("Dry run: nothing deployed")
+        return 0
+    where = "PROD" if stage.name == "prod" else stage.name
+    if not awstools.confirm(f"Redeploy commit {target[:12]} to {where}?", args.yes):
+        awstools.say("Nothing deployed.")
+        return 1
+
+    def body() -> int:
+        with tempfile.TemporaryDirectory(prefix=f"scc-rollback-{stage.name}-") as folder:
+            root = Path(folder)
+            awstools.step(f"Exporting commit {target[:12]}")
+            export_commit(target, root)
+            (root / ".chalice" / "deployed").mkdir(parents=True, exist_ok=True)
+            with checkout_at(root):
+                steps = [
+                    Step(
+                        "settings as of that commit", "stage_settings", lambda: run_settings(args)
+                    ),
+                    Step(
+                        "deploy that code",
+                        f"chalice deploy --stage {stage.name} (in the exported commit)",
+                        lambda: run_code_deploy(args, commit=target),
+                    ),
+                    Step(
+                        "answer authorizer failures with 503",
+                        "apigateway put-gateway-response",
+                        lambda: run_authorizer_mapping(args),
+                    ),
+                ]
+                return run_steps(steps)
+
+    return locked(args, target, "rollback", body)
 
 
 def main(argv: list[str] | None = None) -> int:

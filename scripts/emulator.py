@@ -86,7 +86,9 @@ class Emulator:
     `changed` is set whenever a DynamoDB write or a new SES email went through.
     """
 
-    def __init__(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int = DEFAULT_PORT, host: str = "127.0.0.1", fill_gaps: bool = False
+    ) -> None:
         # Imported here: moto's server pulls in Flask and takes a moment to load.
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
@@ -98,9 +100,13 @@ class Emulator:
         self.table_dirty = False
         self._emails_seen = 0
         self._text_parts: dict[str, str] = {}  # SES message id -> its plain-text part
-        self.app = SerializedApp(
-            DomainDispatcherApplication(create_backend_app), self._after_request
-        )
+        moto_app: Callable = DomainDispatcherApplication(create_backend_app)
+        if fill_gaps:  # what a go-live needs and moto lacks (scripts/emulator_gaps.py)
+            from scripts import emulator_gaps
+
+            emulator_gaps.patch_moto()
+            moto_app = emulator_gaps.Gaps(moto_app)
+        self.app = SerializedApp(moto_app, self._after_request)
 
         class QuietHandler(MotoRequestHandler):
             """No access-log line per AWS call: the app's own log says what happened."""

@@ -48,7 +48,7 @@ class Steps:
         fakes = {
             (deploy, "preflight"): "preflight",
             (deploy, "run_settings"): "settings",
-            (deploy, "run_chalice_deploy"): "chalice",
+            (deploy, "run_code_deploy"): "chalice",
             (deploy, "run_mark_tested"): "tested",
             (deploy, "run_authorizer_mapping"): "gateway",
             (deploy, "run_limits"): "limits",
@@ -59,6 +59,9 @@ class Steps:
         for (module, name), label in fakes.items():
             monkeypatch.setattr(module, name, self._fake(label))
         monkeypatch.setattr(deploy, "site_url", lambda args, stage: ("https://site/", False))
+        # The lock is tested against moto's S3 in test_scripts_deployed_state.py.
+        monkeypatch.setattr(deploy, "acquire_lock", lambda *args: "etag")
+        monkeypatch.setattr(deploy, "release_lock", lambda *args: None)
 
     def _fake(self, label: str) -> Any:
         def step(*_args: Any, **_kwargs: Any) -> int:
