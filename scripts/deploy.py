@@ -11,7 +11,8 @@
 3. `chalice deploy --stage S`: code, environment and IAM policy arrive together;
    then API Gateway answers an authorizer that could not run (Secrets Manager
    unreachable) with 503 and Retry-After instead of its default 500; then
-   scripts/stage_limits.py: the API's throttling, its access log, log retention;
+   scripts/stage_limits.py: the API's throttling, its access log, log retention; and
+   scripts/alarms.py: the owner's SNS topic and the stage's CloudWatch alarms;
 4. scripts/configure_cloudfront.py: the edge routing table and the origin-verify
    header on the stage's distribution;
 5. the page: staging (and dev) get the local spa/ (sync_spa push, which refuses if S3
@@ -37,6 +38,7 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts import (
+    alarms,
     awstools,
     bootstrap,
     configure_cloudfront,
@@ -119,6 +121,11 @@ def run_limits(args: argparse.Namespace) -> int:
     settings = stage_settings.load(args.stage)
     clients = awstools.clients(args)
     return stage_limits.apply_limits(settings, clients, rest_api_id, api_stage, assume_yes=True)
+
+
+def run_alarms(args: argparse.Namespace) -> int:
+    settings = stage_settings.load(args.stage)
+    return alarms.apply_alarms(settings, awstools.clients(args), assume_yes=True)
 
 
 def preflight(args: argparse.Namespace) -> int:
@@ -232,6 +239,11 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
             "limits and logs: API throttling, access log, log retention",
             f"scripts/stage_limits.py --stage {stage.name} --yes",
             lambda: run_limits(args),
+        ),
+        Step(
+            "alarms: SNS topic for the owner, metric filters, CloudWatch alarms",
+            f"scripts/alarms.py --stage {stage.name} --yes",
+            lambda: run_alarms(args),
         ),
         Step(
             "apply the edge routing table to CloudFront",

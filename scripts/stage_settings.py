@@ -93,6 +93,8 @@ class Settings:
     domain: str = ""
     shore_emails: tuple[str, ...] = ()
     operator_name: str = DEFAULT_OPERATOR_NAME
+    # Who the stage's alarms email (the owner): SNS asks them to confirm once.
+    alarm_email: str = ""
     api_rate_limit: float = DEFAULT_API_RATE_LIMIT
     api_burst_limit: int = DEFAULT_API_BURST_LIMIT
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
@@ -169,6 +171,7 @@ def load(stage: str) -> Settings:
         "api_burst_limit",
         "log_retention_days",
         "reserved_concurrency",
+        "alarm_email",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -186,7 +189,8 @@ def load(stage: str) -> Settings:
         )
     crew = tuple(raw["crew_emails"])
     shore = tuple(raw.get("shore_emails") or ())
-    for address in (raw["sender"], *crew, *shore):
+    alarm_email = str(raw.get("alarm_email") or "").strip()
+    for address in (raw["sender"], *crew, *shore, *([alarm_email] if alarm_email else [])):
         if not isinstance(address, str) or not _EMAIL.match(address):
             raise UserError(f"{path}: {address!r} is not an email address")
     domain = str(raw.get("domain") or "").strip().lower().rstrip(".")
@@ -215,6 +219,7 @@ def load(stage: str) -> Settings:
         domain=domain,
         shore_emails=shore,
         operator_name=operator_name,
+        alarm_email=alarm_email,
         api_rate_limit=rate,
         api_burst_limit=burst,
         log_retention_days=_retention(path, raw),
