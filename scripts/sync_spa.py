@@ -383,6 +383,53 @@ def check_promotable(s3: Any, bucket: str, commit: str) -> dict[str, Any]:
     return release
 
 
+# --- the operator's zone in a slot's config.js ---------------------------------------
+
+ZONE_LINE = re.compile(r'(export const OPERATOR_TZ\s*=\s*)"([^"]*)"')
+
+
+def config_zone(text: str) -> str | None:
+    found = ZONE_LINE.search(text)
+    return found.group(2) if found else None
+
+
+def zone_fix(s3: Any, bucket: str, slot: str, zone: str | None) -> tuple[str, bytes] | None:
+    """(the zone it has, the slot's config.js with OPERATOR_TZ = `zone`), keeping the
+    slot's other settings; None when it already has that zone (or there is no file).
+
+    config.js is a slot's own file, never overwritten by a push or a promote; but the
+    operator's zone is every stage's (deploy/<stage>.toml `operator_tz`, written into
+    spa/config.js by stage_settings.py), so it must reach each slot's copy."""
+    if not zone:
+        return None
+    key = awstools.SLOT_PREFIXES[slot] + "config.js"
+    try:
+        text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except Exception as exc:
+        if awstools.error_code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise
+    have = config_zone(text)
+    if have is None or have == zone:
+        return None
+    return have, ZONE_LINE.sub(lambda m: f'{m.group(1)}"{zone}"', text, count=1).encode("utf-8")
+
+
+def put_config(s3: Any, bucket: str, slot: str, body: bytes) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=awstools.SLOT_PREFIXES[slot] + "config.js",
+        Body=body,
+        ContentType=content_type("config.js"),
+        CacheControl=cache_control("config.js"),
+    )
+
+
+def local_zone(spa_dir: Path) -> str | None:
+    path = spa_dir / "config.js"
+    return config_zone(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 # --- commands --------------------------------------------------------------------------
 
 
@@ -515,6 +562,15 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
         awstools.detail(f"{rel} differs but holds the slot's own settings: kept (--config to push)")
     for rel in sorted(set(remote) - set(local)):
         awstools.detail(f"{rel} is only in S3 (left in place)")
+    bodies: dict[str, bytes] = {}
+    fixed = zone_fix(s3, ctx.bucket, slot, local_zone(ctx.spa_dir)) if kept else None
+    if fixed:
+        awstools.detail(
+            f"config.js: OPERATOR_TZ {fixed[0]} -> {local_zone(ctx.spa_dir)} (the operator's "
+            "zone; the slot's other settings kept)"
+        )
+        bodies["config.js"] = fixed[1]
+        todo.append("config.js")
     if not todo:
         awstools.step(f"Nothing to push: {ctx.url(slot)} already matches {ctx.spa_dir.name}/")
         if not args.dry_run:
@@ -544,7 +600,7 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
         s3.put_object(
             Bucket=ctx.bucket,
             Key=prefix + rel,
-            Body=(ctx.spa_dir / rel).read_bytes(),
+            Body=bodies.get(rel) or (ctx.spa_dir / rel).read_bytes(),
             ContentType=content_type(rel),
             CacheControl=cache_control(rel),
         )
@@ -589,7 +645,15 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
             awstools.detail(f"{rel} holds each slot's own settings: not promoted")
         else:
             awstools.detail(f"{rel}: prod has none yet, so staging's starts it")
-    if not todo:
+    fixed = (
+        zone_fix(s3, ctx.bucket, "prod", local_zone(ctx.spa_dir)) if "config.js" in prod else None
+    )
+    if fixed:
+        awstools.detail(
+            f"config.js: OPERATOR_TZ {fixed[0]} -> {local_zone(ctx.spa_dir)} (the operator's "
+            "zone; prod's other settings kept)"
+        )
+    if not todo and not fixed:
         awstools.step("Nothing to promote: prod already matches staging")
         return 0
     for rel in todo:
@@ -597,7 +661,12 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     if args.dry_run:
         awstools.step(f"Dry run: would copy {len(todo)} file(s) from staging to prod")
         return 0
-    if not awstools.confirm(f"Copy {len(todo)} file(s) from staging to PROD?", args.yes):
+    if not awstools.confirm(
+        f"Copy {len(todo)} file(s) from staging to PROD"
+        + (" and set its config.js's zone" if fixed else "")
+        + "?",
+        args.yes,
+    ):
         awstools.say("Nothing promoted.")
         return 1
     awstools.step(f"Copying {len(todo)} file(s) to {ctx.url('prod')}")
@@ -610,6 +679,10 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
             MetadataDirective="COPY",
         )
         awstools.detail(f"copied {rel}")
+    if fixed:
+        put_config(s3, ctx.bucket, "prod", fixed[1])
+        todo.append("config.js")
+        awstools.detail("updated config.js's OPERATOR_TZ")
     # Prod now holds what this checkout knew of staging: carry that knowledge over.
     known = ctx.state.slot(ctx.bucket, "staging") or {}
     prod_seen = dict(ctx.state.slot(ctx.bucket, "prod") or {})

@@ -458,3 +458,46 @@ def test_promote_keeps_the_config_js_prod_already_has(s3: Any, spa: Path) -> Non
 
     assert "prod.example" in body(s3, "config.js")
     assert body(s3, "app.js") == PAGE["app.js"]
+
+
+# --- the operator's zone reaches each slot's config.js (issue 22) ------------------------
+
+ZONED = 'export const API_BASE = "{api}";\nexport const OPERATOR_TZ = "{zone}";\n'
+
+
+def test_a_new_operator_tz_reaches_the_staging_slots_config_and_keeps_its_own_settings(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (spa / "config.js").write_text(ZONED.format(api="", zone="America/Los_Angeles"))
+    assert sync(spa, "push", "--slot", "staging") == 0
+    # The slot has its own API; then stage_settings.py writes a new zone into spa/config.js.
+    someone_else_puts(
+        s3,
+        "_staging/config.js",
+        ZONED.format(api="https://staging.example", zone="America/Los_Angeles"),
+    )
+    assert sync(spa, "pull", "--slot", "staging", "--force") == 0
+    (spa / "config.js").write_text(ZONED.format(api="", zone="Pacific/Honolulu"))
+    capsys.readouterr()
+
+    assert sync(spa, "push", "--slot", "staging") == 0
+
+    live = body(s3, "_staging/config.js")
+    assert 'OPERATOR_TZ = "Pacific/Honolulu"' in live
+    assert "https://staging.example" in live  # the slot's own API is kept
+    assert "America/Los_Angeles -> Pacific/Honolulu" in capsys.readouterr().out
+    assert sync(spa, "push", "--slot", "staging") == 0  # and a second push has nothing to do
+    assert body(s3, "_staging/config.js") == live
+
+
+def test_promote_sets_the_operator_tz_of_prods_own_config(s3: Any, spa: Path) -> None:
+    (spa / "config.js").write_text(ZONED.format(api="", zone="Pacific/Honolulu"))
+    someone_else_puts(
+        s3, "config.js", ZONED.format(api="https://prod.example", zone="America/Los_Angeles")
+    )
+    tested_in_staging(s3, spa)
+
+    assert sync(spa, "promote", "--yes") == 0
+
+    live = body(s3, "config.js")
+    assert 'OPERATOR_TZ = "Pacific/Honolulu"' in live and "prod.example" in live
