@@ -21,7 +21,8 @@ two operators cannot deploy one stage at once.
    before and written back after, a failed deploy included; then API Gateway answers
    an authorizer that could not run (Secrets Manager unreachable) with 503 and
    Retry-After instead of its default 500; then scripts/stage_limits.py: the API's
-   throttling, its access log, log retention;
+   throttling, its access log, log retention; and scripts/alarms.py: the owner's SNS
+   topic and the stage's CloudWatch alarms;
 4. scripts/configure_cloudfront.py: the edge routing table and the origin-verify
    header on the stage's distribution;
 5. the page: staging (and dev) get the local spa/ (sync_spa push, which refuses if S3
@@ -53,6 +54,7 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
     use_repo_venv(__file__)
 
 from scripts import (
+    alarms,
     awstools,
     bootstrap,
     configure_cloudfront,
@@ -181,6 +183,11 @@ def run_limits(args: argparse.Namespace) -> int:
     return stage_limits.apply_limits(settings, clients, rest_api_id, api_stage, assume_yes=True)
 
 
+def run_alarms(args: argparse.Namespace) -> int:
+    settings = stage_settings.load(args.stage)
+    return alarms.apply_alarms(settings, awstools.clients(args), assume_yes=True)
+
+
 def preflight(args: argparse.Namespace) -> int:
     """Refuse to ship code whose table or secrets do not exist yet, or an untested prod."""
     stage = awstools.load_stage(args.stage)
@@ -296,6 +303,11 @@ def plan_steps(args: argparse.Namespace) -> list[Step]:
             "limits and logs: API throttling, access log, log retention",
             f"scripts/stage_limits.py --stage {stage.name} --yes",
             lambda: run_limits(args),
+        ),
+        Step(
+            "alarms: SNS topic for the owner, metric filters, CloudWatch alarms",
+            f"scripts/alarms.py --stage {stage.name} --yes",
+            lambda: run_alarms(args),
         ),
         Step(
             "apply the edge routing table to CloudFront",

@@ -87,6 +87,7 @@ class Settings:
 
     stage: str
     region: str
+    account_id: str
     sender: str
     crew_emails: tuple[str, ...]
     operator_tz: str
@@ -95,6 +96,8 @@ class Settings:
     domain: str = ""
     shore_emails: tuple[str, ...] = ()
     operator_name: str = DEFAULT_OPERATOR_NAME
+    # Who the stage's alarms email (the owner): SNS asks them to confirm once.
+    alarm_email: str = ""
     api_rate_limit: float = DEFAULT_API_RATE_LIMIT
     api_burst_limit: int = DEFAULT_API_BURST_LIMIT
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
@@ -158,6 +161,7 @@ def load(stage: str) -> Settings:
         raise UserError(f"{path} is not valid TOML: {exc}") from None
     known = {
         "region",
+        "account_id",
         "domain",
         "sender",
         "crew_emails",
@@ -170,18 +174,26 @@ def load(stage: str) -> Settings:
         "api_burst_limit",
         "log_retention_days",
         "reserved_concurrency",
+        "alarm_email",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise UserError(
             f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})"
         )
-    for name in ("region", "sender", "crew_emails", "operator_tz", "site_bucket"):
+    for name in ("region", "account_id", "sender", "crew_emails", "operator_tz", "site_bucket"):
         if not raw.get(name):
             raise UserError(f"{path}: {name} is required")
+    account_id = str(raw["account_id"])
+    if not re.fullmatch(r"\d{12}", account_id):
+        raise UserError(
+            f"{path}: account_id {account_id!r} is not an AWS account id (12 digits, as "
+            "`aws sts get-caller-identity` prints it)"
+        )
     crew = tuple(raw["crew_emails"])
     shore = tuple(raw.get("shore_emails") or ())
-    for address in (raw["sender"], *crew, *shore):
+    alarm_email = str(raw.get("alarm_email") or "").strip()
+    for address in (raw["sender"], *crew, *shore, *([alarm_email] if alarm_email else [])):
         if not isinstance(address, str) or not _EMAIL.match(address):
             raise UserError(f"{path}: {address!r} is not an email address")
     domain = str(raw.get("domain") or "").strip().lower().rstrip(".")
@@ -201,6 +213,7 @@ def load(stage: str) -> Settings:
     return Settings(
         stage=stage,
         region=raw["region"],
+        account_id=account_id,
         sender=raw["sender"],
         crew_emails=crew,
         operator_tz=raw["operator_tz"],
@@ -209,6 +222,7 @@ def load(stage: str) -> Settings:
         domain=domain,
         shore_emails=shore,
         operator_name=operator_name,
+        alarm_email=alarm_email,
         api_rate_limit=rate,
         api_burst_limit=burst,
         log_retention_days=_retention(path, raw),
@@ -314,11 +328,139 @@ def environment(settings: Settings, discovered: Discovered) -> dict[str, str]:
 
 
 def lambda_functions(settings: Settings) -> dict[str, Any]:
-    """The stage's per-function Chalice settings: each function's reserved concurrency."""
-    functions: dict[str, dict[str, Any]] = {}
+    """The stage's per-function Chalice settings: each function's own IAM policy file
+    and its reserved concurrency."""
+    functions: dict[str, dict[str, Any]] = {
+        name: {"iam_policy_file": function_policy_file(settings.stage, name)} for name in FUNCTIONS
+    }
     for name, copies in settings.reserved_concurrency:
-        functions.setdefault(name, {})["reserved_concurrency"] = copies
-    return {"lambda_functions": functions} if functions else {}
+        functions[name]["reserved_concurrency"] = copies
+    return {"lambda_functions": functions}
+
+
+def function_policy_file(stage: str, function: str) -> str:
+    return f"policy-{stage}-{function}.json"
+
+
+def function_policies(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Each function's own IAM policy: exactly what its code calls, on ARNs that name
+    the stage's region and account (tests/test_iam_policy.py checks them against the
+    calls the test suite recorded, function by function).
+
+    - api_handler: the table (reads, writes, the throttle counters' deletes) and the
+      three secrets (the owner's password hash, the signing key, origin-verify); no email:
+      the outbox's functions send it.
+    - crew (the authorizer): one GetItem (the account's token version) and the signing key.
+    - deliver_new_emails: the table's stream, the outbox item (GetItem, its claim and
+      result by UpdateItem), and SES as the stage's sender.
+    - drain_email_outbox: the due emails (Query of the outbox index), the overdue watch
+      (Query, and the flag with its emails in one TransactWriteItems of Put and Update),
+      and SES as the stage's sender.
+    """
+    where = f"{settings.region}:{settings.account_id}"
+    table = f"arn:aws:dynamodb:{where}:table/{settings.table_name}"
+    secret = f"arn:aws:secretsmanager:{where}:secret:{settings.app_name}/{settings.stage}"
+
+    def secrets(*names: str) -> dict[str, Any]:
+        return {
+            "Sid": "StageSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            # Secrets Manager appends six random characters to every secret's ARN.
+            "Resource": [f"{secret}/{name}-??????" for name in sorted(names)],
+        }
+
+    def table_actions(sid: str, actions: list[str], indexes: bool) -> dict[str, Any]:
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": actions if len(actions) > 1 else actions[0],
+            "Resource": [table, f"{table}/index/*"] if indexes else table,
+        }
+
+    email = {
+        "Sid": "CrewEmail",
+        "Effect": "Allow",
+        "Action": "ses:SendEmail",
+        "Resource": f"arn:aws:ses:{where}:identity/*",
+        "Condition": {"StringEquals": {"ses:FromAddress": settings.sender}},
+    }
+
+    def logs(function: str) -> list[dict[str, Any]]:
+        group = f"arn:aws:logs:{where}:log-group:/aws/lambda/{settings.function_name(function)}"
+        return [
+            {
+                "Sid": "FunctionLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:CreateLogGroup",
+                "Resource": group,
+            },
+            {
+                "Sid": "FunctionLogStreams",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{group}:log-stream:*",
+            },
+        ]
+
+    statements: dict[str, list[dict[str, Any]]] = {
+        "api_handler": [
+            table_actions(
+                "TableReadWrite",
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                indexes=True,
+            ),
+            {
+                "Sid": "ThrottleCountersDelete",
+                "Effect": "Allow",
+                "Action": "dynamodb:DeleteItem",
+                "Resource": table,
+                "Condition": {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["THROTTLE#*"]},
+                    "Null": {"dynamodb:LeadingKeys": "false"},
+                },
+            },
+            secrets(*SECRETS.values()),
+        ],
+        "crew": [
+            table_actions("AccountTokenState", ["dynamodb:GetItem"], indexes=False),
+            secrets(SECRETS["TOKEN_SIGNING_KEY_SECRET_ID"]),
+        ],
+        "deliver_new_emails": [
+            table_actions(
+                "OutboxItems", ["dynamodb:GetItem", "dynamodb:UpdateItem"], indexes=False
+            ),
+            {
+                "Sid": "OutboxStreamRead",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                ],
+                "Resource": f"{table}/stream/*",
+            },
+            {
+                "Sid": "OutboxStreamList",
+                "Effect": "Allow",
+                "Action": "dynamodb:ListStreams",
+                "Resource": "*",
+            },
+            email,
+        ],
+        "drain_email_outbox": [
+            table_actions(
+                "OutboxAndOverdueWatch",
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                indexes=True,
+            ),
+            email,
+        ],
+    }
+    return {
+        name: {"Version": "2012-10-17", "Statement": [*found, *logs(name)]}
+        for name, found in statements.items()
+    }
 
 
 def stage_policy(stage: str, sender: str, app_name: str = "shipcaptaincrew") -> dict[str, Any]:
@@ -469,10 +611,15 @@ def render(stage: str, discovered: Discovered, config: dict[str, Any] | None = N
     }
     policy = stage_policy(stage, settings.sender, config.get("app_name", "shipcaptaincrew"))
     spa_now = SPA_CONFIG.read_text() if SPA_CONFIG.exists() else ""
+    folder = awstools.CONFIG_PATH.parent
     return Rendered(
         {
             awstools.CONFIG_PATH: config_text(config),
-            awstools.CONFIG_PATH.parent / f"policy-{stage}.json": policy_text(policy),
+            folder / f"policy-{stage}.json": policy_text(policy),
+            **{
+                folder / function_policy_file(stage, name): policy_text(document)
+                for name, document in function_policies(settings).items()
+            },
             SPA_CONFIG: spa_config_text(spa_now, zone),
         }
     )
@@ -518,8 +665,21 @@ def find_distribution(cloudfront: Any, settings: Settings) -> dict[str, Any] | N
     return None
 
 
+def check_account(settings: Settings, clients: Any) -> None:
+    """Refuse to work on an account other than the one the stage's settings name."""
+    have = str(clients("sts").get_caller_identity()["Account"])
+    if have != settings.account_id:
+        raise UserError(
+            f"these credentials are for AWS account {have}, but "
+            f"{settings_path(settings.stage)} says stage {settings.stage} lives in "
+            f"{settings.account_id} (sts GetCallerIdentity): use that account's profile, "
+            "or correct account_id"
+        )
+
+
 def discover(settings: Settings, clients: Any) -> Discovered:
     """The stream ARN and distribution id as they are in AWS now."""
+    check_account(settings, clients)
     found = Discovered()
     dynamodb = clients("dynamodb")
     try:

@@ -5,6 +5,7 @@
     python scripts/sync_spa.py [--stage prod] status
     python scripts/sync_spa.py [--stage prod] push   --slot staging|prod [--force] [--yes] [--dry-run]
     python scripts/sync_spa.py [--stage prod] promote [--yes] [--dry-run]
+    python scripts/sync_spa.py [--stage prod] rollback [--yes] [--dry-run]
     python scripts/sync_spa.py stamp
 
 `stamp` writes what the page derives from its own files: the service worker's
@@ -26,6 +27,10 @@ the release (this checkout's commit and the slot's ETags) in `_releases/staging.
 deploy.py marks it tested once staging's smoke checks pass; `promote` refuses a staging
 page that was never tested, changed since, or comes from another commit than this
 checkout. `push --slot prod` is for emergencies only (it asks, and says so).
+
+Before either changes prod, the prod page's object versions are recorded in
+`_releases/prod-previous.json`; `rollback` copies those versions back (the bucket is
+versioned) and invalidates what it put back. A second rollback rolls forward again.
 """
 
 from __future__ import annotations
@@ -394,6 +399,141 @@ def check_promotable(s3: Any, bucket: str, commit: str) -> dict[str, Any]:
     return release
 
 
+# --- the prod page before its last change, for `rollback` ---------------------------
+
+PREVIOUS_KEY = awstools.RELEASES_PREFIX + "prod-previous.json"
+
+
+def slot_versions(s3: Any, bucket: str, slot: str) -> dict[str, str]:
+    """{relative path: S3 version id} of the slot's current objects (the bucket is
+    versioned by bootstrap: every earlier version stays restorable)."""
+    prefix = awstools.SLOT_PREFIXES[slot]
+    wanted = set(remote_files(s3, bucket, slot))
+    found: dict[str, str] = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            rel = version["Key"][len(prefix) :]
+            if version.get("IsLatest") and rel in wanted:
+                found[rel] = version["VersionId"]
+    return {rel: version for rel, version in found.items() if version != "null"}
+
+
+def remember_prod(s3: Any, bucket: str) -> None:
+    """Before prod's page changes: record it, so `rollback` can put it back."""
+    files = slot_versions(s3, bucket, "prod")
+    unversioned = sorted(set(remote_files(s3, bucket, "prod")) - set(files))
+    if unversioned:
+        awstools.say(
+            f"warning: bucket {bucket} keeps no versions of {', '.join(unversioned[:3])}: "
+            "this release cannot be rolled back (scripts/bootstrap.py turns versioning on)"
+        )
+        return
+    if not files:
+        return  # the first release: nothing to go back to
+    s3.put_object(
+        Bucket=bucket,
+        Key=PREVIOUS_KEY,
+        Body=json.dumps(
+            {"saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "files": files},
+            indent=2,
+            sort_keys=True,
+        ).encode(),
+        ContentType="application/json",
+        CacheControl="no-store",
+    )
+    awstools.detail(f"recorded prod's page as it was ({len(files)} files) for a rollback")
+
+
+def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
+    """Put back the prod page as it was before its last promote (or push to prod)."""
+    s3 = ctx.client("s3")
+    try:
+        saved = json.loads(s3.get_object(Bucket=ctx.bucket, Key=PREVIOUS_KEY)["Body"].read())
+    except Exception as exc:
+        if awstools.error_code(exc) in ("NoSuchKey", "404"):
+            raise UserError(
+                f"s3://{ctx.bucket}/{PREVIOUS_KEY} is missing: prod's page has not changed "
+                "since it was first released, so there is nothing to roll back to"
+            ) from None
+        raise
+    now = slot_versions(s3, ctx.bucket, "prod")
+    todo = sorted(rel for rel, version in saved["files"].items() if now.get(rel) != version)
+    awstools.step(f"Roll {ctx.url('prod')} back to the page of {saved['saved_at']}")
+    for rel in sorted(set(now) - set(saved["files"])):
+        awstools.detail(f"{rel} is newer than that page (left in place: nothing names it)")
+    if not todo:
+        awstools.step("Nothing to roll back: prod already holds that page")
+        return 0
+    for rel in todo:
+        awstools.detail(f"back: {rel}")
+    if args.dry_run:
+        awstools.step(f"Dry run: would put back {len(todo)} file(s)")
+        return 0
+    if not awstools.confirm(f"Put back {len(todo)} file(s) of the PROD page?", args.yes):
+        awstools.say("Nothing rolled back.")
+        return 1
+    remember_prod(s3, ctx.bucket)  # a second rollback rolls forward again
+    for rel in todo:
+        # COPY keeps the Content-Type and Cache-Control the old version was stored with.
+        s3.copy_object(
+            Bucket=ctx.bucket,
+            Key=rel,
+            CopySource={"Bucket": ctx.bucket, "Key": rel, "VersionId": saved["files"][rel]},
+            MetadataDirective="COPY",
+        )
+        awstools.detail(f"put back {rel}")
+    invalidate_slot(ctx, "prod", todo)
+    awstools.step("Rolled back: phones take the old page on their next load (its sw.js differs)")
+    return 0
+
+
+# --- the operator's zone in a slot's config.js ---------------------------------------
+
+ZONE_LINE = re.compile(r'(export const OPERATOR_TZ\s*=\s*)"([^"]*)"')
+
+
+def config_zone(text: str) -> str | None:
+    found = ZONE_LINE.search(text)
+    return found.group(2) if found else None
+
+
+def zone_fix(s3: Any, bucket: str, slot: str, zone: str | None) -> tuple[str, bytes] | None:
+    """(the zone it has, the slot's config.js with OPERATOR_TZ = `zone`), keeping the
+    slot's other settings; None when it already has that zone (or there is no file).
+
+    config.js is a slot's own file, never overwritten by a push or a promote; but the
+    operator's zone is every stage's (deploy/<stage>.toml `operator_tz`, written into
+    spa/config.js by stage_settings.py), so it must reach each slot's copy."""
+    if not zone:
+        return None
+    key = awstools.SLOT_PREFIXES[slot] + "config.js"
+    try:
+        text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except Exception as exc:
+        if awstools.error_code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise
+    have = config_zone(text)
+    if have is None or have == zone:
+        return None
+    return have, ZONE_LINE.sub(lambda m: f'{m.group(1)}"{zone}"', text, count=1).encode("utf-8")
+
+
+def put_config(s3: Any, bucket: str, slot: str, body: bytes) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=awstools.SLOT_PREFIXES[slot] + "config.js",
+        Body=body,
+        ContentType=content_type("config.js"),
+        CacheControl=cache_control("config.js"),
+    )
+
+
+def local_zone(spa_dir: Path) -> str | None:
+    path = spa_dir / "config.js"
+    return config_zone(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 # --- commands --------------------------------------------------------------------------
 
 
@@ -526,6 +666,15 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
         awstools.detail(f"{rel} differs but holds the slot's own settings: kept (--config to push)")
     for rel in sorted(set(remote) - set(local)):
         awstools.detail(f"{rel} is only in S3 (left in place)")
+    bodies: dict[str, bytes] = {}
+    fixed = zone_fix(s3, ctx.bucket, slot, local_zone(ctx.spa_dir)) if kept else None
+    if fixed:
+        awstools.detail(
+            f"config.js: OPERATOR_TZ {fixed[0]} -> {local_zone(ctx.spa_dir)} (the operator's "
+            "zone; the slot's other settings kept)"
+        )
+        bodies["config.js"] = fixed[1]
+        todo.append("config.js")
     if not todo:
         awstools.step(f"Nothing to push: {ctx.url(slot)} already matches {ctx.spa_dir.name}/")
         if not args.dry_run:
@@ -549,12 +698,14 @@ def cmd_push(args: argparse.Namespace, ctx: Context) -> int:
     if not awstools.confirm(f"Upload {len(todo)} file(s) to {where} ({ctx.url(slot)})?", args.yes):
         awstools.say("Nothing pushed.")
         return 1
+    if slot == "prod":
+        remember_prod(s3, ctx.bucket)
     awstools.step(f"Uploading {len(todo)} file(s) to {ctx.url(slot)}")
     for rel in todo:
         s3.put_object(
             Bucket=ctx.bucket,
             Key=prefix + rel,
-            Body=(ctx.spa_dir / rel).read_bytes(),
+            Body=bodies.get(rel) or (ctx.spa_dir / rel).read_bytes(),
             ContentType=content_type(rel),
             CacheControl=cache_control(rel),
         )
@@ -599,7 +750,15 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
             awstools.detail(f"{rel} holds each slot's own settings: not promoted")
         else:
             awstools.detail(f"{rel}: prod has none yet, so staging's starts it")
-    if not todo:
+    fixed = (
+        zone_fix(s3, ctx.bucket, "prod", local_zone(ctx.spa_dir)) if "config.js" in prod else None
+    )
+    if fixed:
+        awstools.detail(
+            f"config.js: OPERATOR_TZ {fixed[0]} -> {local_zone(ctx.spa_dir)} (the operator's "
+            "zone; prod's other settings kept)"
+        )
+    if not todo and not fixed:
         awstools.step("Nothing to promote: prod already matches staging")
         return 0
     for rel in todo:
@@ -607,9 +766,15 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     if args.dry_run:
         awstools.step(f"Dry run: would copy {len(todo)} file(s) from staging to prod")
         return 0
-    if not awstools.confirm(f"Copy {len(todo)} file(s) from staging to PROD?", args.yes):
+    if not awstools.confirm(
+        f"Copy {len(todo)} file(s) from staging to PROD"
+        + (" and set its config.js's zone" if fixed else "")
+        + "?",
+        args.yes,
+    ):
         awstools.say("Nothing promoted.")
         return 1
+    remember_prod(s3, ctx.bucket)
     awstools.step(f"Copying {len(todo)} file(s) to {ctx.url('prod')}")
     for rel in todo:
         # COPY keeps the Content-Type and Cache-Control set when staging was pushed.
@@ -620,6 +785,10 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
             MetadataDirective="COPY",
         )
         awstools.detail(f"copied {rel}")
+    if fixed:
+        put_config(s3, ctx.bucket, "prod", fixed[1])
+        todo.append("config.js")
+        awstools.detail("updated config.js's OPERATOR_TZ")
     # Prod now holds what this checkout knew of staging: carry that knowledge over.
     known = ctx.state.slot(ctx.bucket, "staging") or {}
     prod_seen = dict(ctx.state.slot(ctx.bucket, "prod") or {})
@@ -634,7 +803,7 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Sync the dispatch page (spa/) with S3: pull, status, push, promote."
+        description="Sync the dispatch page (spa/) with S3: pull, status, push, promote, rollback."
     )
     parser.add_argument(
         "--stage", default="prod", help="stage whose SPA_BUCKET to use (default: prod)"
@@ -668,6 +837,12 @@ def build_parser() -> argparse.ArgumentParser:
     promote = commands.add_parser("promote", help="copy staging to prod inside S3")
     promote.add_argument("--yes", action="store_true", help="do not ask")
     promote.add_argument("--dry-run", action="store_true", help="show what would be copied")
+
+    rollback = commands.add_parser(
+        "rollback", help="put back the prod page as it was before its last promote or push"
+    )
+    rollback.add_argument("--yes", action="store_true", help="do not ask")
+    rollback.add_argument("--dry-run", action="store_true", help="show what would be put back")
     return parser
 
 
@@ -681,7 +856,13 @@ def run(args: argparse.Namespace) -> int:
     spa_dir = args.spa_dir.resolve()
     state = State.load(args.state_file or spa_dir / STATE_NAME)
     ctx = Context(bucket, spa_dir, state, awstools.clients(args), stage, args.distribution_id)
-    commands = {"pull": cmd_pull, "status": cmd_status, "push": cmd_push, "promote": cmd_promote}
+    commands = {
+        "pull": cmd_pull,
+        "status": cmd_status,
+        "push": cmd_push,
+        "promote": cmd_promote,
+        "rollback": cmd_rollback,
+    }
     return commands[args.command](args, ctx)
 
 

@@ -20,7 +20,8 @@ Each check reads evidence and answers PASS, FAIL or NO EVIDENCE, with the number
    the `X-Served-By: shipcaptaincrew-app` header, which the app sets and S3 never does;
 7. the dispatch page answers with the site's security headers (HSTS, X-Frame-Options,
    nosniff, Referrer-Policy: the distribution's headers policy);
-8. prod only: /_staging/index.html answers 403 (prod never serves the staging page).
+8. prod only: /_staging/index.html answers 403 (prod never serves the staging page);
+9. the stage's CloudWatch alarms (scripts/alarms.py): their state, FAIL when one fires.
 
 Exit code: 0 only when every check PASSes; 1 when any FAILs; 3 when nothing failed but
 something could not be proven (NO EVIDENCE): never "all clear" without evidence.
@@ -51,7 +52,7 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
     use_repo_venv(__file__)
 
 from chalicelib.web import edge
-from scripts import awstools, stage_settings
+from scripts import alarms, awstools, stage_settings
 
 PASS, FAIL, NO_EVIDENCE = "PASS", "FAIL", "NO EVIDENCE"
 # Terms of the lines worth reading; anything else in the window is skipped server-side.
@@ -462,6 +463,21 @@ def check_waivers_reach_app(logs: LogReport, edge_logs: EdgeReport | None) -> Ch
     return Check(name, PASS, numbers)
 
 
+def check_alarms(states: dict[str, str]) -> Check:
+    """The stage's CloudWatch alarms (scripts/alarms.py): any firing is a FAIL."""
+    name = "alarms quiet"
+    if not states:
+        return Check(name, NO_EVIDENCE, "the stage has no alarms: run scripts/alarms.py")
+    counts = Counter(states.values())
+    numbers = ", ".join(
+        f"{counts[s]} {s}" for s in ("OK", "ALARM", "INSUFFICIENT_DATA") if counts[s]
+    )
+    firing = sorted(n for n, state in states.items() if state == "ALARM")
+    if firing:
+        return Check(name, FAIL, f"{numbers}: {', '.join(firing)}")
+    return Check(name, PASS, numbers)
+
+
 def site_base_url(cloudfront: Any, distribution_id: str) -> str:
     found = cloudfront.get_distribution(Id=distribution_id)["Distribution"]
     aliases = (found["DistributionConfig"].get("Aliases") or {}).get("Items") or []
@@ -525,6 +541,7 @@ def run(args: argparse.Namespace) -> int:
         check_writes(logs, ledger),
         check_emails(logs, ledger, ses),
         check_waivers_reach_app(logs, edge_logs),
+        check_alarms(alarms.alarm_states(clients("cloudwatch"), stage.name)),
     ]
     probes = [
         ("probe: /g/<trip>/waiver answered by the app", probe_waiver),

@@ -52,10 +52,49 @@ def from_viewer(address: str, port: int = 50123) -> dict[str, str]:
 # Every (service, operation) the app's own clients made during this run; the
 # IAM policy test (run last) checks that the prod policy grants each one.
 RECORDED_AWS_CALLS: set[tuple[str, str]] = set()
+# The same per Lambda function (issue 22: each has its own policy), with the secret
+# each GetSecretValue read: {function: {(service, operation, secret id or "")}}.
+RECORDED_CALLS_BY_FUNCTION: dict[str, set[tuple[str, str, str]]] = {}
+APP_FILE = str(Path(__file__).resolve().parents[1] / "app.py")
+# app.py's entry points other than the API's handler, and what runs inside the
+# email functions when a test calls chalicelib directly rather than through them.
+_ENTRY_POINTS = {"crew", "deliver_new_emails", "drain_email_outbox"}
+_EMAIL_CODE = {("outbox.py", "drain_outbox"), ("outbox.py", "deliver"), ("manifest.py", "flag_overdue_trips")}  # fmt: skip
+
+
+def running_function() -> str:
+    """The Lambda function the calling code runs in, read off the stack."""
+    import sys
+
+    frame = sys._getframe(1)
+    email = False
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename == APP_FILE and code.co_name in _ENTRY_POINTS:
+            return code.co_name
+        if (os.path.basename(code.co_filename), code.co_name) in _EMAIL_CODE:
+            email = True
+        frame = frame.f_back  # type: ignore[assignment]
+    return "drain_email_outbox" if email else "api_handler"
+
+
+def _secret_id(params: dict) -> str:
+    """The SecretId of a GetSecretValue, from the request botocore is about to send."""
+    body = params.get("body", params)
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body or "{}")
+        except ValueError:
+            return ""
+    return str(body.get("SecretId", "")) if isinstance(body, dict) else ""
 
 
 def _record(service: str, operation: str, params: dict) -> None:
     RECORDED_AWS_CALLS.add((service, operation))
+    secret = _secret_id(params) if operation == "GetSecretValue" else ""
+    RECORDED_CALLS_BY_FUNCTION.setdefault(running_function(), set()).add(
+        (service, operation, secret)
+    )
 
 
 if _record not in app_aws.observers:

@@ -52,6 +52,7 @@ class Steps:
             (deploy, "run_mark_tested"): "tested",
             (deploy, "run_authorizer_mapping"): "gateway",
             (deploy, "run_limits"): "limits",
+            (deploy, "run_alarms"): "alarms",
             (configure_cloudfront, "main"): "cloudfront",
             (sync_spa, "main"): "spa",
             (smoke, "main"): "smoke",
@@ -85,6 +86,7 @@ def test_deploy_dry_run_prints_every_step_in_order_and_runs_none(
         "chalice deploy --stage staging",
         "put-gateway-response AUTHORIZER_FAILURE 503",
         "scripts/stage_limits.py --stage staging",
+        "scripts/alarms.py --stage staging",
         "scripts/configure_cloudfront.py --stage staging",
         "scripts/sync_spa.py --stage staging push --slot staging",
         "scripts/smoke.py",
@@ -108,6 +110,7 @@ def test_deploy_runs_each_step_once_in_order(
         "chalice",
         "gateway",
         "limits",
+        "alarms",
         "cloudfront",
         "spa",
         "smoke",
@@ -124,9 +127,17 @@ def test_a_failing_step_stops_the_chain_and_names_what_did_not_run(
 
     assert deploy.main(["--stage", "staging", "--yes"]) == 1
 
-    assert steps.ran == ["preflight", "settings", "chalice", "gateway", "limits", "cloudfront"]
+    assert steps.ran == [
+        "preflight",
+        "settings",
+        "chalice",
+        "gateway",
+        "limits",
+        "alarms",
+        "cloudfront",
+    ]
     err = capsys.readouterr().err
-    assert "step 6" in err
+    assert "step 7" in err
     assert "Not run: push the dispatch page" in err
 
 

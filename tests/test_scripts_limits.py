@@ -210,3 +210,36 @@ def test_an_empty_reservation_table_reserves_nothing(workspace: Path) -> None:
     assert all("reserved_concurrency" not in f for f in per_function.values())
     functions = chalice_functions("staging", config)
     assert all(f.reserved_concurrency is None for f in functions.values())
+
+
+# --- memory per function (issue 22, item 6) ------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_each_function_has_the_memory_the_login_bench_chose(stage: str) -> None:
+    from bench import memory
+
+    config = awstools.read_config()
+    functions = chalice_functions(stage, config)
+    sizes = {name: function.memory_size for name, function in functions.items()}
+    api_mb = sizes["api_handler"]
+    assert {name: memory.memory_sizes(api_mb)[name] for name in sizes} == sizes
+    # Never below what a login on Lambda's own CPU needs to stay under 500 ms.
+    assert api_mb >= memory.choose(memory.observed_full_vcpu_seconds())
+    assert memory.login_seconds(api_mb, memory.observed_full_vcpu_seconds()) < 0.5
+    # The functions without bcrypt get less, but not Chalice's default 128 MB.
+    for name in ("crew", "drain_email_outbox"):
+        assert 128 < sizes[name] < api_mb, name
+
+
+def test_the_memory_model_is_lambdas_cpu_share() -> None:
+    from bench import memory
+
+    # At 128 MB a CPU-bound step takes 1769/128 times as long as on a whole vCPU...
+    full = memory.observed_full_vcpu_seconds()
+    at_128 = memory.login_seconds(128, full) - memory.LOGIN_OTHER_SECONDS
+    assert abs(at_128 - memory.OBSERVED_SECONDS) < 1e-9
+    # ...and above one vCPU a single thread gains nothing.
+    assert memory.login_seconds(1769, full) == memory.login_seconds(3008, full)
+    chosen = memory.choose(full)
+    assert memory.login_seconds(chosen, full) < 0.5 <= memory.login_seconds(chosen - 64, full)

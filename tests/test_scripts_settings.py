@@ -233,3 +233,28 @@ def test_a_rollback_that_dropped_them_is_caught_and_repaired(
 
     assert stage_settings.main(["--stage", "prod"]) == 0
     assert stage_env(workspace, "prod")["DISTRIBUTION_ID"] == made_by_bootstrap["distribution_id"]
+
+
+def test_credentials_of_another_account_are_refused_before_anything_is_written(
+    workspace: Path,
+) -> None:
+    edit(
+        workspace / "deploy" / "prod.toml",
+        'account_id = "123456789012"',
+        'account_id = "210987654321"',
+    )
+    config_before = (workspace / ".chalice" / "config.json").read_text()
+    with mock_aws():  # moto's credentials are account 123456789012's
+        clients = awstools.clients(awstools.argparse.Namespace(profile=None, region="us-east-1"))
+        with pytest.raises(stage_settings.UserError) as raised:
+            stage_settings.sync("prod", clients, check=False)
+    message = str(raised.value)
+    assert "123456789012" in message and "210987654321" in message and "prod.toml" in message
+    assert (workspace / ".chalice" / "config.json").read_text() == config_before
+
+
+def test_an_account_id_that_is_not_12_digits_is_refused(workspace: Path) -> None:
+    edit(workspace / "deploy" / "prod.toml", 'account_id = "123456789012"', 'account_id = "1234"')
+    with pytest.raises(stage_settings.UserError) as raised:
+        stage_settings.load("prod")
+    assert "account_id" in str(raised.value)

@@ -554,3 +554,107 @@ def test_a_code_change_committed_after_staging_was_tested_is_a_new_release(
 
     with pytest.raises(awstools.UserError, match="prod gets only what staging tested"):
         sync_spa.check_promotable(s3, BUCKET, git(checkout, "rev-parse", "HEAD"))
+
+
+# --- the operator's zone reaches each slot's config.js (issue 22) ------------------------
+
+ZONED = 'export const API_BASE = "{api}";\nexport const OPERATOR_TZ = "{zone}";\n'
+
+
+def test_a_new_operator_tz_reaches_the_staging_slots_config_and_keeps_its_own_settings(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (spa / "config.js").write_text(ZONED.format(api="", zone="America/Los_Angeles"))
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+    # The slot has its own API; then stage_settings.py writes a new zone into spa/config.js.
+    someone_else_puts(
+        s3,
+        "_staging/config.js",
+        ZONED.format(api="https://staging.example", zone="America/Los_Angeles"),
+    )
+    assert sync(spa, "pull", "--slot", "staging", "--force") == 0
+    (spa / "config.js").write_text(ZONED.format(api="", zone="Pacific/Honolulu"))
+    capsys.readouterr()
+
+    assert sync(spa, "push", "--slot", "staging", "--yes") == 0
+
+    live = body(s3, "_staging/config.js")
+    assert 'OPERATOR_TZ = "Pacific/Honolulu"' in live
+    assert "https://staging.example" in live  # the slot's own API is kept
+    assert "America/Los_Angeles -> Pacific/Honolulu" in capsys.readouterr().out
+    assert (
+        sync(spa, "push", "--slot", "staging", "--yes") == 0
+    )  # and a second push has nothing to do
+    assert body(s3, "_staging/config.js") == live
+
+
+def test_promote_sets_the_operator_tz_of_prods_own_config(s3: Any, spa: Path) -> None:
+    (spa / "config.js").write_text(ZONED.format(api="", zone="Pacific/Honolulu"))
+    someone_else_puts(
+        s3, "config.js", ZONED.format(api="https://prod.example", zone="America/Los_Angeles")
+    )
+    tested_in_staging(s3, spa)
+
+    assert sync(spa, "promote", "--yes") == 0
+
+    live = body(s3, "config.js")
+    assert 'OPERATOR_TZ = "Pacific/Honolulu"' in live and "prod.example" in live
+
+
+# --- rolling the prod page back (issue 22) ----------------------------------------------
+
+
+def test_rollback_puts_back_the_prod_page_of_before_the_last_promote(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    distribution = make_distribution()
+    tested_in_staging(s3, spa)
+    assert sync(spa, "promote", "--yes") == 0
+    good = {rel: body(s3, rel) for rel in PAGE}
+    # A bad release: changed in staging, tested, promoted.
+    (spa / "app.js").write_text("export const broken = true;\n")
+    tested_in_staging(s3, spa)
+    assert sync(spa, "promote", "--yes") == 0
+    assert "broken" in body(s3, "app.js")
+    capsys.readouterr()
+
+    assert sync(spa, "rollback", "--dry-run") == 0
+    assert "back: app.js" in capsys.readouterr().out
+    assert "broken" in body(s3, "app.js")
+
+    assert sync(spa, "--distribution-id", distribution, "rollback", "--yes") == 0
+
+    assert {rel: body(s3, rel) for rel in PAGE} == good
+    head = s3.head_object(Bucket=BUCKET, Key="app.js")
+    assert head["ContentType"].startswith("text/javascript")
+    assert invalidated(distribution)[-1] == ["/app.js"]
+    # Rolling back again rolls forward: the last release is one command away too.
+    assert sync(spa, "rollback", "--yes") == 0
+    assert "broken" in body(s3, "app.js")
+
+
+def test_rollback_without_an_earlier_release_says_so(
+    s3: Any, spa: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    tested_in_staging(s3, spa)
+    assert sync(spa, "promote", "--yes") == 0  # the first release
+
+    assert sync(spa, "rollback", "--yes") != 0
+    assert "nothing to roll back to" in capsys.readouterr().err
+
+
+def test_rollback_asks_first_and_without_a_terminal_changes_nothing(
+    s3: Any, spa: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    tested_in_staging(s3, spa)
+    assert sync(spa, "promote", "--yes") == 0
+    (spa / "app.js").write_text("export const broken = true;\n")
+    tested_in_staging(s3, spa)
+    assert sync(spa, "promote", "--yes") == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    assert sync(spa, "rollback") != 0
+    assert "broken" in body(s3, "app.js")

@@ -302,15 +302,27 @@ def healthy_evidence(prod: dict[str, Any]) -> None:
     )
 
 
+def quiet_alarms() -> Any:
+    """The stage's alarms as scripts/alarms.py makes them, every one OK."""
+    from scripts import alarms
+
+    assert alarms.main(["--stage", "prod", "--yes"]) == 0
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    for name in alarms.alarm_states(cloudwatch, "prod"):
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
+    return cloudwatch
+
+
 def test_an_empty_stage_is_not_proven_and_never_all_clear(
     prod: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert verify("--no-probe") == verify_deploy.EXIT_NOT_PROVEN
 
     captured = capsys.readouterr()
-    assert captured.out.count("NO EVIDENCE") >= 9  # eight lines and the summary
+    assert captured.out.count("NO EVIDENCE") >= 10  # nine lines and the summary
     assert "PASS  " not in captured.out and "FAIL  " not in captured.out
-    assert "0 PASS, 0 FAIL, 8 NO EVIDENCE" in captured.out
+    assert "0 PASS, 0 FAIL, 9 NO EVIDENCE" in captured.out
+    assert "the stage has no alarms" in captured.out
     assert "NOT PROVEN" in captured.err
     assert "all clear" not in captured.out.lower() + captured.err.lower()
 
@@ -319,17 +331,38 @@ def test_matching_logs_items_sends_and_edge_logs_pass_and_the_probe_finds_the_ap
     prod: dict[str, Any], site: tuple[type[Site], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     healthy_evidence(prod)
+    quiet_alarms()
+    capsys.readouterr()
 
     assert verify("--base-url", site[1]) == 0
 
     out = capsys.readouterr().out
-    assert "8 PASS, 0 FAIL, 0 NO EVIDENCE" in out
+    assert "9 PASS, 0 FAIL, 0 NO EVIDENCE" in out
+    assert "11 OK" in out  # API 5xx, emails given up, the watch, 4 functions x 2
     assert "3 payment request(s): 2 logged, 0 replayed, 1 refused 4xx, 0 failed 5xx" in out
     assert "logs: 2 logged; table: 2 payment(s) on 2 trip(s)" in out
     assert "outbox: 2 sent, 0 pending, 0 failed" in out
     assert "SES: 2 delivery attempt(s)" in out
     assert "CloudFront: 2 waiver request(s) in 1 log file(s); app: 2" in out
     assert "X-Served-By: shipcaptaincrew-app (the app answered)" in out
+
+
+def test_a_firing_alarm_fails_and_is_named(
+    prod: dict[str, Any], site: tuple[type[Site], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy_evidence(prod)
+    cloudwatch = quiet_alarms()
+    cloudwatch.set_alarm_state(
+        AlarmName="shipcaptaincrew-prod-overdue-watch-stopped",
+        StateValue="ALARM",
+        StateReason="no run for 5 minutes",
+    )
+    capsys.readouterr()
+
+    assert verify("--base-url", site[1]) == 1
+
+    out = capsys.readouterr().out
+    assert "1 ALARM: shipcaptaincrew-prod-overdue-watch-stopped" in out
 
 
 def test_a_5xx_payment_answer_fails(
