@@ -248,10 +248,11 @@ def change_own_password(account_id: str, body: dict[str, Any]) -> dict[str, Any]
         raise BadInput("current_password is required", field="current_password", code="required")
     new = new_password(body, "new_password")
     account = load_account(account_id)
-    # Wrong current passwords count like wrong logins, against this username.
+    # Wrong current passwords count against this account alone (only its own logins can
+    # ask), apart from the login counts that strangers' guesses move.
     throttle.hit(
-        auth.LOGIN_USER_SCOPE,
-        account.username,
+        auth.REAUTH_SCOPE,
+        account.id,
         limit=auth.MAX_FAILED_LOGINS,
         window_seconds=auth.FAILED_LOGIN_WINDOW,
     )
@@ -262,7 +263,7 @@ def change_own_password(account_id: str, body: dict[str, Any]) -> dict[str, Any]
         raise BadInput(
             "the current password is wrong", field="current_password", code="wrong_password"
         )
-    throttle.clear(auth.LOGIN_USER_SCOPE, account.username)
+    throttle.clear(auth.REAUTH_SCOPE, account.id)
     if not get_store().accounts.set_password(
         account_id, auth.hash_password(new), version=account.token_version
     ):
