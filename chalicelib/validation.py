@@ -28,13 +28,64 @@ def json_object(raw: bytes | str | None, *, max_bytes: int = MAX_JSON_BYTES) -> 
         raise TooLarge(f"the request body is larger than {max_bytes} bytes", field="body")
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise _too_deep() from None
     except (ValueError, UnicodeDecodeError):
         raise BadInput(
             "the request body is not valid JSON", field="body", code="malformed"
         ) from None
     if not isinstance(body, dict):
         raise BadInput("the request body must be a JSON object", field="body", code="malformed")
+    for name, value in body.items():
+        _sound(name, value)
     return body
+
+
+# No route reads deeper than a list of objects in an object; a few more levels are harmless.
+MAX_JSON_DEPTH = 16
+
+
+def _too_deep() -> BadInput:
+    return BadInput(
+        f"the request body nests more than {MAX_JSON_DEPTH} levels deep",
+        field="body",
+        code="malformed",
+    )
+
+
+def _has_surrogate(text: str) -> bool:
+    """Whether text holds a lone UTF-16 surrogate ("\ud800"): JSON can carry one, but it
+    is no character, and no store or email can take it."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def _sound(field: str, value: Any) -> None:
+    """Refuse (400 naming the top-level field, or the body) a value nested too deeply or
+    holding a lone surrogate in any string or key, before any route reads it.
+
+    Walked without recursion, so no depth of input can exhaust the stack."""
+    if _has_surrogate(field):
+        raise BadInput(
+            "a field name in the request body is not valid text (a lone surrogate)",
+            field="body",
+            code="malformed",
+        )
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                raise BadInput(
+                    f"{field} is not valid text (it holds a lone UTF-16 surrogate)", field=field
+                )
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                pending.append((key, depth + 1))
+                pending.append((inner, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((inner, depth + 1) for inner in item)
 
 
 def reject_unknown(body: dict[str, Any], allowed: Iterable[str]) -> None:

@@ -56,8 +56,9 @@ export async function discard(paymentId) {
   changed();
 }
 
-// A status worth retrying: no answer, a timeout, throttling or a server problem.
-const worthRetrying = (status) => status === 0 || status === 408 || status === 429 || status >= 500;
+// A status worth retrying: no answer or a server problem. Never a 4xx: the same body
+// would be refused again (it stays "not logged" for the crew to fix or discard).
+const worthRetrying = (status) => status === 0 || status >= 500;
 
 let flushing = null;
 /** Send what waits, oldest first; stops at the first failure that retrying may fix. */

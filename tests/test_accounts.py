@@ -269,14 +269,17 @@ def test_unknown_username_and_wrong_password_look_the_same(api, monkeypatch):
     assert calls == [1, 1]  # bcrypt ran for the unknown name too (a dummy hash)
 
 
-def test_five_failures_for_one_username_lock_it_from_any_address(api):
+def test_five_failures_for_one_username_from_one_address_lock_that_pair_only(api):
+    """Issue 21: the username is not locked for every address (tests/test_login_throttle.py)."""
     deckhand = api.account("crew")
-    for n in range(5):
-        address = from_viewer(f"198.51.100.{n + 1}")
+    address = from_viewer("198.51.100.1")
+    for _ in range(5):
         assert login(api, deckhand["username"], "guess", **address).status_code == 401
-    locked = login(api, deckhand["username"], ACCOUNT_PASSWORD, **from_viewer("192.0.2.9"))
+    locked = login(api, deckhand["username"], ACCOUNT_PASSWORD, **address)
     assert locked.status_code == 429
     assert int(locked.headers["Retry-After"]) > 0
+    elsewhere = login(api, deckhand["username"], ACCOUNT_PASSWORD, **from_viewer("192.0.2.9"))
+    assert elsewhere.status_code == 200
 
 
 def test_parallel_guesses_are_counted_before_the_password_check(aws, monkeypatch):

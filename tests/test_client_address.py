@@ -22,6 +22,7 @@ from botocore.exceptions import EndpointConnectionError
 from werkzeug.test import Client as WsgiClient
 
 from chalicelib import aws, config
+from chalicelib.crew import auth
 from chalicelib.waivers import signing
 from chalicelib.web import request_facts
 from scripts import local_edge
@@ -54,7 +55,7 @@ def right_login(api: Api, headers: dict[str, str]) -> int:
 
 
 def test_wrong_passwords_lock_out_one_viewer_not_everyone_behind_the_edge(api: Api):
-    for n in range(5):
+    for n in range(auth.MAX_FAILED_PER_SOURCE):
         assert wrong_login(api, through_edge("203.0.113.7"), f"guesser{n}") == 401
     assert right_login(api, through_edge("203.0.113.7")) == 429
     # Another crew member whose phone reaches the same CloudFront edge logs in.
@@ -85,9 +86,9 @@ def test_posts_to_a_made_up_trip_block_one_viewer_not_every_patron(
 )
 def test_addresses_a_caller_makes_up_do_not_buy_fresh_attempts(api: Api, forged: dict):
     """Calling the API's own URL: the caller's address counts, whatever headers say."""
-    for n in range(5):
+    for n in range(auth.MAX_FAILED_PER_SOURCE):
         headers = {k: v.replace("VIEWER", f"203.0.113.{n + 1}") for k, v in forged.items()}
-        assert wrong_login(api, headers) == 401
+        assert wrong_login(api, headers, f"guesser{n}") == 401
     headers = {k: v.replace("VIEWER", "203.0.113.99") for k, v in forged.items()}
     assert right_login(api, headers) == 429
 

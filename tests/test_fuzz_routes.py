@@ -102,6 +102,21 @@ edgy_values = st.sampled_from(
         "<script>alert(1)</script>",
         "=SUM(A1)",
         "data:image/png;base64,iVBORw0KGgo=",
+        # Lone UTF-16 surrogates: valid JSON escapes, but no text (issue 21: 500 and 503).
+        "\ud800",
+        "Ana \udfff",
+        ["\udbff"],
+        {"\ud800": "x"},
+    ]
+)
+# Bodies that parse to nothing a route can read (issue 21): nested ~990 levels deep, 2 KB
+# (RecursionError, a 500 on every route), and deeper than any route reads.
+deep_bodies = st.sampled_from(
+    [
+        ('{"a":' * 990 + "1" + "}" * 990).encode(),
+        ("[" * 990 + "]" * 990).encode(),
+        ('{"note":' + "[" * 40 + "]" * 40 + "}").encode(),
+        b'{"\\ud800": 1, "name": "\\ud800"}',
     ]
 )
 any_value = json_values | edgy_values
@@ -176,6 +191,7 @@ def bodies(method: str, path: str) -> st.SearchStrategy[tuple[bytes, str]]:
         native.append(st.tuples(st.just(b""), st.just("")))
     return st.one_of(
         *native,
+        st.tuples(deep_bodies, st.just("application/json")),
         st.tuples(raw, content_types),
         st.tuples(st.just(b""), content_types),
         st.tuples(as_json | form, content_types),

@@ -171,11 +171,13 @@ def change_account(
     name = _display_name(body, required=False)
     if name is not None:
         changes["display_name"] = name
+    role_changes = False
     if body.get("role") is not None:
         new_role = Role(v.choice(body, "role", [r.value for r in Role], required=True) or "")
         if role is not Role.OWNER:
             raise Forbidden("changing a role needs an owner login", code="forbidden")
         changes["role"] = str(new_role)
+        role_changes = new_role is not target.role
     status = v.choice(body, "status", [s.value for s in AccountStatus])
     if status is not None:
         changes["status"] = status
@@ -185,7 +187,15 @@ def change_account(
     disabling = status == AccountStatus.DISABLED and target.active
     # A captain's change holds only while the account is still a crew account.
     only = None if role is Role.OWNER else Role.CREW
-    updated = get_store().accounts.change(account_id, changes, end_tokens=disabling, only_role=only)
+    # A setup link made before a role change or a disable is for what the account was:
+    # it ends (issue 21: a captain's kept link must not set up an owner).
+    updated = get_store().accounts.change(
+        account_id,
+        changes,
+        end_tokens=disabling,
+        end_setup=disabling or role_changes,
+        only_role=only,
+    )
     if updated is None:
         raise Conflict("the account changed meanwhile: reload and try again", code="stale")
     return {"account": updated.to_json()}
@@ -200,7 +210,7 @@ def reset_account(
     code, sha, expires_epoch, expires_at = _new_code()
     only = None if role is Role.OWNER else Role.CREW
     if not get_store().accounts.reset(
-        account_id, sha, expires_epoch, timeutil.now_iso(), only_role=only
+        account_id, sha, expires_epoch, timeutil.now_iso(), role=target.role, only_role=only
     ):
         raise Conflict("the account changed meanwhile: reload and try again", code="stale")
     return _setup_answer(load_account(account_id), code, expires_at, origin)
@@ -223,7 +233,8 @@ def set_up(body: dict[str, Any]) -> dict[str, Any]:
     )
     if found is None or found.expires_epoch <= int(timeutil.now().timestamp()):
         raise used
-    if not store.accounts.use_setup_code(sha, found.account_id, auth.hash_password(password)):
+    hashed = auth.hash_password(password)
+    if not store.accounts.use_setup_code(sha, found.account_id, hashed, found.role):
         raise used
     return auth.session(load_account(found.account_id))
 
@@ -248,10 +259,11 @@ def change_own_password(account_id: str, body: dict[str, Any]) -> dict[str, Any]
         raise BadInput("current_password is required", field="current_password", code="required")
     new = new_password(body, "new_password")
     account = load_account(account_id)
-    # Wrong current passwords count like wrong logins, against this username.
+    # Wrong current passwords count against this account alone (only its own logins can
+    # ask), apart from the login counts that strangers' guesses move.
     throttle.hit(
-        auth.LOGIN_USER_SCOPE,
-        account.username,
+        auth.REAUTH_SCOPE,
+        account.id,
         limit=auth.MAX_FAILED_LOGINS,
         window_seconds=auth.FAILED_LOGIN_WINDOW,
     )
@@ -262,7 +274,7 @@ def change_own_password(account_id: str, body: dict[str, Any]) -> dict[str, Any]
         raise BadInput(
             "the current password is wrong", field="current_password", code="wrong_password"
         )
-    throttle.clear(auth.LOGIN_USER_SCOPE, account.username)
+    throttle.clear(auth.REAUTH_SCOPE, account.id)
     if not get_store().accounts.set_password(
         account_id, auth.hash_password(new), version=account.token_version
     ):

@@ -24,9 +24,23 @@ from chalicelib.db import get_store, keys
 from chalicelib.errors import ApiError, BadInput, Unauthorized
 from chalicelib.records import Actor
 
-LOGIN_SCOPE = "login"
-LOGIN_USER_SCOPE = "login-user"
-MAX_FAILED_LOGINS = 5
+# Login limits, after OWASP's advice for lockout without denial of service:
+# - per (username, source): 5 failures in 15 minutes, then 429 (tight: it stops a guesser
+#   at one account without touching anyone else);
+# - per source, across usernames: 20 failures in 15 minutes, then 429 (a spray);
+# - per username, from every source: never refused, only slowed: past 5 failures each
+#   attempt waits before the password check, so nobody outside can lock a person out.
+# A source is an IPv4 address or an IPv6 /64 (throttle.source_key). Attempts are
+# counted before bcrypt, so parallel guesses cannot slip past a limit.
+LOGIN_SCOPE = "login"  # per source
+LOGIN_PAIR_SCOPE = "login-pair"  # per (username, source)
+LOGIN_USER_SCOPE = "login-user"  # per username (soft)
+REAUTH_SCOPE = "reauth"  # per account: wrong current passwords at a password change
+MAX_FAILED_LOGINS = 5  # per (username, source); and per account for password changes
+MAX_FAILED_PER_SOURCE = 20
+SLOW_AFTER_FAILURES = 5  # per username
+LOGIN_PAUSE_STEP_SECONDS = 0.5
+MAX_LOGIN_PAUSE_SECONDS = 3.0
 FAILED_LOGIN_WINDOW = 15 * 60
 BCRYPT_MAX_BYTES = 72
 ISSUER = "shipcaptaincrew"
@@ -39,17 +53,27 @@ WRONG = "wrong username or password"
 def login(username: object, password: object, name: object, source: str) -> dict:
     """Check a username and password (none, or `admin`: the owner's break-glass password).
 
-    Answers `{token, expires_at, account}`, or 401, or 429 when throttled. Each
-    attempt is counted before the password is checked (one UpdateItem per address
-    and per username), so parallel guesses cannot slip past the limit; a good
-    login clears both counts.
+    Answers `{token, expires_at, account}`, or 401, or 429 when this source is
+    throttled (for this username, or for all). Each attempt is counted before the
+    password is checked (one UpdateItem per count), so parallel guesses cannot slip
+    past a limit. A good login clears the (username, source) count and the username's
+    slowdown, and gives back its own attempt on the source's count: the failures stay.
     """
     if not isinstance(password, str) or not password:
         raise BadInput("password is required", field="password", code="required")
     user = _username(username)
     display = _break_glass_name(name) if user == ADMIN else None
-    counted = [(LOGIN_SCOPE, source), (LOGIN_USER_SCOPE, user)]
-    _count(counted)
+    where = throttle.source_key(source)
+    pair = f"{user}|{where}"
+    counted: list[tuple[str, str]] = []
+    for scope, key, limit in (
+        (LOGIN_SCOPE, where, MAX_FAILED_PER_SOURCE),
+        (LOGIN_PAIR_SCOPE, pair, MAX_FAILED_LOGINS),
+    ):
+        counted.append((scope, key))
+        throttle.hit(scope, key, limit=limit, window_seconds=FAILED_LOGIN_WINDOW)
+    _slow_down(user)
+    counted.append((LOGIN_USER_SCOPE, user))
     try:
         account = _check(user, password)
     except ApiError:
@@ -61,13 +85,24 @@ def login(username: object, password: object, name: object, source: str) -> dict
         raise
     if account is None and user != ADMIN:
         raise Unauthorized(WRONG, field="password")
-    for scope, key in counted:
-        throttle.clear(scope, key)
+    # Not a failure: its own attempt comes off the source's count, which keeps the rest.
+    throttle.take_back(LOGIN_SCOPE, where)
+    throttle.clear(LOGIN_PAIR_SCOPE, pair)
+    throttle.clear(LOGIN_USER_SCOPE, user)
     if account is None:
         return session(owner_account(display or OWNER_NAME))
     get_store().accounts.logged_in(account.id, timeutil.now_iso())
     account.last_login_at = timeutil.now_iso()
     return session(account)
+
+
+def _slow_down(user: str) -> None:
+    """Count the attempt against the username and, past a few failures, wait: every
+    attempt waits alike, right password or not, so the pause tells nothing."""
+    counter = throttle.record(LOGIN_USER_SCOPE, user, window_seconds=FAILED_LOGIN_WINDOW)
+    over = counter.count - 1 - SLOW_AFTER_FAILURES
+    if over > 0:
+        throttle.pause(min(MAX_LOGIN_PAUSE_SECONDS, LOGIN_PAUSE_STEP_SECONDS * over))
 
 
 def _username(value: object) -> str:
@@ -86,11 +121,6 @@ def _break_glass_name(name: object) -> str | None:
     if not isinstance(name, str) or len(name.strip()) > 60:
         raise BadInput("name must be text of at most 60 characters", field="name")
     return v.person_name({"name": name}, "name", max_len=60)
-
-
-def _count(counted: list[tuple[str, str]]) -> None:
-    for scope, key in counted:
-        throttle.hit(scope, key, limit=MAX_FAILED_LOGINS, window_seconds=FAILED_LOGIN_WINDOW)
 
 
 def _check(user: str, password: str) -> Account | None:

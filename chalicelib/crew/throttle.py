@@ -6,10 +6,37 @@ attempt; DynamoDB's TTL removes it afterwards.
 
 from __future__ import annotations
 
+import ipaddress
+import time
+
 from chalicelib import timeutil
 from chalicelib.db import get_store
 from chalicelib.db.counters import Counter
 from chalicelib.errors import Throttled
+
+# How a pause is taken (tests record it instead).
+_sleep = time.sleep
+
+
+def source_key(address: str) -> str:
+    """What a per-source limit counts under: an IPv4 address whole, an IPv6 address by
+    its /64 (one subscriber's allocation: any address in it is the same source), an
+    IPv4-mapped IPv6 address as its IPv4. Anything else as it is."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def pause(seconds: float) -> None:
+    """Slow this answer down (a soft limit: slower, never refused)."""
+    if seconds > 0:
+        _sleep(seconds)
 
 
 def _now() -> int:

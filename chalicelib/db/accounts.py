@@ -37,6 +37,9 @@ class TokenState:
 class SetupCode:
     account_id: str
     expires_epoch: int
+    # The role the code was made for: it sets up the account only while it has that role.
+    # None: a code from before codes named a role (honoured for a crew account only).
+    role: Role | None = None
 
 
 def _account_item(account: Account) -> dict[str, Any]:
@@ -50,13 +53,17 @@ def _account_item(account: Account) -> dict[str, Any]:
 
 
 def _new_password(
-    password_hash: str, condition: str, values: dict[str, Any], also: str = ""
+    password_hash: str,
+    condition: str,
+    values: dict[str, Any],
+    also: str = "",
+    names: dict[str, str] | None = None,
 ) -> Update:
     """Set an active account's password and end its other tokens, if `condition` holds."""
     return Update(
         f"SET #hash = :hash ADD token_version :one {also}".strip(),
         condition=f"{condition} AND #status = :active",
-        names={"#hash": "password_hash", "#status": "status"},
+        names={"#hash": "password_hash", "#status": "status", **(names or {})},
         values={
             ":hash": password_hash,
             ":one": 1,
@@ -116,15 +123,18 @@ class Accounts(Part):
             ),
         ]
         if code_sha256 is not None:
-            writes.append(self._setup_write(account.id, code_sha256, expires_epoch))
+            writes.append(self._setup_write(account.id, code_sha256, expires_epoch, account.role))
         return self.table.try_transact(writes, busy=_BUSY)
 
-    def _setup_write(self, account_id: str, code_sha256: str, expires_epoch: int) -> dict:
+    def _setup_write(
+        self, account_id: str, code_sha256: str, expires_epoch: int, role: Role
+    ) -> dict:
         return self.table.put_write(
             {
                 **keys.setup_key(code_sha256),
                 "kind": str(Kind.SETUP),
                 "account_id": account_id,
+                "role": str(role),
                 keys.TTL_ATTRIBUTE: expires_epoch,
             },
             condition="attribute_not_exists(PK)",
@@ -136,9 +146,11 @@ class Accounts(Part):
         changes: dict[str, Any],
         *,
         end_tokens: bool = False,
+        end_setup: bool = False,
         only_role: Role | None = None,
     ) -> Account | None:
-        """Set fields (and end its tokens); None when it is gone or not of `only_role`."""
+        """Set fields (and end its tokens, and its pending setup code); None when it is
+        gone or not of `only_role`."""
         names = {f"#f{i}": name for i, name in enumerate(changes)}
         values: dict[str, Any] = {f":v{i}": value for i, value in enumerate(changes.values())}
         sets = [f"#f{i} = :v{i}" for i in range(len(changes))]
@@ -146,6 +158,9 @@ class Accounts(Part):
         if end_tokens:
             expression += " ADD token_version :one"
             values[":one"] = 1
+        if end_setup:
+            # The code's SETUP item stays until its TTL, but sets up nothing without this.
+            expression += " REMOVE setup_sha256"
         condition = "attribute_exists(username)"
         if only_role is not None:
             condition += " AND #role = :only_role"
@@ -164,12 +179,20 @@ class Accounts(Part):
         expires_epoch: int,
         at: str,
         *,
+        role: Role,
         only_role: Role | None = None,
     ) -> bool:
-        """Forget the password, end every token and allow only this new setup code."""
-        names = {"#hash": "password_hash"}
-        values: dict[str, Any] = {":sha": code_sha256, ":one": 1, ":at": at}
-        condition = "attribute_exists(username)"
+        """Forget the password, end every token and allow only this new setup code,
+        made for the account as `role` (its role as the caller saw it)."""
+        names = {"#hash": "password_hash", "#role": "role"}
+        values: dict[str, Any] = {
+            ":sha": code_sha256,
+            ":one": 1,
+            ":at": at,
+            ":role": str(role),
+        }
+        # The code is for the role the account has: a role changed meanwhile refuses it.
+        condition = "attribute_exists(username) AND #role = :role"
         if only_role is not None:
             condition += " AND #role = :only_role"
             names["#role"] = "role"
@@ -184,7 +207,7 @@ class Accounts(Part):
                     values=values,
                 ),
             ),
-            self._setup_write(account_id, code_sha256, expires_epoch),
+            self._setup_write(account_id, code_sha256, expires_epoch, role),
         ]
         return self.table.try_transact(writes, busy=_BUSY)
 
@@ -192,13 +215,19 @@ class Accounts(Part):
         item = self.table.get(keys.setup_key(code_sha256))
         if not item or item.get("used"):
             return None
-        return SetupCode(item["account_id"], int(item[keys.TTL_ATTRIBUTE]))
+        role = item.get("role")
+        return SetupCode(
+            item["account_id"], int(item[keys.TTL_ATTRIBUTE]), Role(role) if role else None
+        )
 
-    def use_setup_code(self, code_sha256: str, account_id: str, password_hash: str) -> bool:
+    def use_setup_code(
+        self, code_sha256: str, account_id: str, password_hash: str, role: Role | None
+    ) -> bool:
         """Set the password with the code, once: the code goes in the same transaction.
 
-        False when the code was used meanwhile, replaced by a reset, or the account
-        is disabled.
+        False when the code was used meanwhile, replaced by a reset, ended by a role
+        change or a disable, made for another role than the account has now, or the
+        account is disabled.
         """
         writes = [
             # Marked used rather than deleted (the role deletes only throttle counters);
@@ -215,9 +244,10 @@ class Accounts(Part):
                 keys.account_key(account_id),
                 _new_password(
                     password_hash,
-                    "setup_sha256 = :sha",
-                    {":sha": code_sha256},
+                    "setup_sha256 = :sha AND #role = :role",
+                    {":sha": code_sha256, ":role": str(role or Role.CREW)},
                     "REMOVE setup_sha256",
+                    names={"#role": "role"},
                 ),
             ),
         ]

@@ -114,7 +114,12 @@ def check_size(body_bytes: int) -> None:
 
 def count_attempt(source_ip: str) -> None:
     """Count a signing attempt from this address; 429 past the limit."""
-    throttle.hit(SIGN_SCOPE, source_ip, limit=SIGN_LIMIT, window_seconds=SIGN_WINDOW_SECONDS)
+    throttle.hit(
+        SIGN_SCOPE,
+        throttle.source_key(source_ip),
+        limit=SIGN_LIMIT,
+        window_seconds=SIGN_WINDOW_SECONDS,
+    )
 
 
 def agreed_to(sub: Submission, text: WaiverText) -> bool:

@@ -330,3 +330,36 @@ def test_a_new_version_of_the_page_takes_over_on_the_next_load(
         expect(page.locator(".brand")).to_have_text("Ship Captain Crew · new")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("status", [400, 408, 429])
+def test_a_waiting_payment_refused_with_a_4xx_is_never_retried(
+    crew_page: Page, api: Api, status: int
+) -> None:
+    """Issue 21: a 4xx is the same answer next time. The payment stays on the phone as
+    "Not logged" for the crew to fix or discard, and is not sent again."""
+    trip = api.create_trip(TEST_DAYS)
+    crew_page.goto(f"/#/e/{trip['id']}")
+    expect(crew_page.locator("#detail-title")).to_have_text(trip["title"])
+    tries: list[str] = []
+
+    def refuse(route: Any) -> None:
+        tries.append(route.request.method)
+        route.fulfill(status=status, json={"code": "x", "message": f"refused ({status})"})
+
+    crew_page.route("**/api/events/*/payments", refuse)
+    crew_page.evaluate(
+        """async ([eventId, trip]) => {
+          const outbox = await import('./outbox.js');
+          const body = {payment_id: crypto.randomUUID(), patron_name: 'Ana', amount_cents: 500,
+                        method: 'cash'};
+          await outbox.keep(eventId, body, trip);
+          await outbox.flush();
+          await outbox.flush();
+        }""",
+        [trip["id"], trip],
+    )
+    expect(crew_page.locator("#detail .ledger.saved li")).to_contain_text(
+        f"Not logged: refused ({status})"
+    )
+    assert tries == ["POST"]
