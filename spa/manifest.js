@@ -55,7 +55,7 @@ function passengerRow(p) {
   return h("li", { class: p.boarded ? "aboard" : "" },
     h("button", {
       type: "button", class: "person", "aria-pressed": p.boarded ? "true" : "false", disabled: locked || busy,
-      "data-waiver": p.waiver_id, onclick: () => toggle(p),
+      "data-waiver": p.waiver_id, "data-person": String(p.person), onclick: () => toggle(p),
     },
     h("span", { class: "tick", "aria-hidden": "true" }, p.boarded ? "✓" : ""),
     h("span", { class: "name" }, p.name, p.minor && h("small", {}, " (minor)")),
@@ -131,10 +131,11 @@ async function post(tail, body) {
 
 async function toggle(p) {
   if (busy) return;
-  const ok = await post("/boarding", { waiver_id: p.waiver_id, name: p.name, boarded: !p.boarded });
+  // `person` is their id within the waiver: two people of one name are two people.
+  const ok = await post("/boarding", { waiver_id: p.waiver_id, person: p.person, name: p.name, boarded: !p.boarded });
   render();
   if (ok) {
-    const again = [...root.querySelectorAll("button.person")].find((b) => b.dataset.waiver === p.waiver_id && b.querySelector(".name").firstChild.textContent === p.name);
+    const again = [...root.querySelectorAll("button.person")].find((b) => b.dataset.waiver === p.waiver_id && b.dataset.person === String(p.person));
     again?.focus();
   }
 }
