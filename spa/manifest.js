@@ -51,8 +51,11 @@ export async function showDock(into, ev) {
   }
 }
 
+// A person is their waiver and their id within it (`person`); a mark queued by an older
+// page has only the name, matched as the API does (case and spacing aside).
 const nameKey = (name) => name.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
-const samePerson = (p, body) => p.waiver_id === body.waiver_id && nameKey(p.name) === nameKey(body.name);
+const samePerson = (p, body) => p.waiver_id === body.waiver_id
+  && (body.person === undefined ? nameKey(p.name) === nameKey(body.name) : p.person === body.person);
 
 /** The manifest with the marks waiting on the phone applied (a refused one is not). */
 function withWaiting(data, marks) {
@@ -97,7 +100,7 @@ function passengerRow(p) {
   return h("li", { class: [p.boarded && "aboard", p.waiting && "waiting"].filter(Boolean).join(" ") },
     h("button", {
       type: "button", class: "person", "aria-pressed": p.boarded ? "true" : "false", disabled: locked || busy,
-      "data-waiver": p.waiver_id, onclick: () => toggle(p),
+      "data-waiver": p.waiver_id, "data-person": String(p.person), onclick: () => toggle(p),
     },
     h("span", { class: "tick", "aria-hidden": "true" }, p.boarded ? "✓" : ""),
     h("span", { class: "name" }, p.name, p.minor && h("small", {}, " (minor)")),
@@ -214,7 +217,8 @@ async function toggle(p) {
     toast(`Over the limit: ${boarded} aboard already and ${limit} allowed. Put someone ashore first.`);
     return;
   }
-  const body = { waiver_id: p.waiver_id, name: p.name, boarded: boarding, mark_id: newId() };
+  // `person` is their id within the waiver: two people of one name are two people.
+  const body = { waiver_id: p.waiver_id, person: p.person, name: p.name, boarded: boarding, mark_id: newId() };
   let ok;
   if (offline || navigator.onLine === false || pending()) {
     ok = await queue(body); // after the taps already waiting, in order
@@ -233,7 +237,7 @@ async function toggle(p) {
   }
   render();
   if (ok) {
-    const again = [...root.querySelectorAll("button.person")].find((b) => b.dataset.waiver === p.waiver_id && b.querySelector(".name").firstChild.textContent === p.name);
+    const again = [...root.querySelectorAll("button.person")].find((b) => b.dataset.waiver === p.waiver_id && b.dataset.person === String(p.person));
     again?.focus();
   }
 }

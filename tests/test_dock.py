@@ -234,6 +234,48 @@ def test_only_people_with_a_signed_waiver_can_be_boarded(crew_api, voyage):
     assert crew_api.board("0" * 32, voyage["family"], "Ana Ruiz").status_code == 404
 
 
+def _boarded_names(m: dict[str, Any]) -> list[tuple[str, int, bool]]:
+    return [(p["name"], p["person"], p["boarded"]) for p in m["passengers"]]
+
+
+def test_each_person_a_waiver_covers_has_a_stable_id_that_boarding_uses(crew_api, event):
+    """Issue 21 item 10: "Alex Smith" and "alex  smith" on one waiver are two people."""
+    eid = event["id"]
+    family = crew_api.signed(eid, signer("Pat Smith", ("Alex Smith", "alex  smith")))["id"]
+    m = crew_api.manifest(eid)
+    assert _boarded_names(m) == [
+        ("Pat Smith", 0, False),
+        ("Alex Smith", 1, False),
+        ("alex  smith", 2, False),
+    ]
+    path = f"/api/events/{eid}/boarding"
+    for person in (1, 2):
+        on = crew_api.post(path, {"waiver_id": family, "person": person, "boarded": True})
+        assert on.status_code == 200, on.body
+    m = crew_api.manifest(eid)
+    assert m["counts"]["boarded"] == 2
+    assert [p["boarded"] for p in m["passengers"]] == [False, True, True]
+    off = crew_api.post(path, {"waiver_id": family, "person": 1, "boarded": False})
+    assert [p["boarded"] for p in off.json_body["passengers"]] == [False, False, True]
+    for bad in (3, -1, "1", True):
+        refused = crew_api.post(path, {"waiver_id": family, "person": bad, "boarded": True})
+        assert refused.status_code == 400, (bad, refused.body)
+        assert refused.json_body["field"] == "person"
+
+
+def test_boarding_by_name_alone_marks_a_namesake_not_yet_aboard(crew_api, event):
+    """A page of an older version sends names: the second "alex smith" is still marked."""
+    eid = event["id"]
+    family = crew_api.signed(eid, signer("Pat Smith", ("Alex Smith", "alex  smith")))["id"]
+    for _ in range(2):
+        assert crew_api.board(eid, family, "alex smith").status_code == 200
+    m = crew_api.manifest(eid)
+    assert m["counts"]["boarded"] == 2
+    assert [p["boarded"] for p in m["passengers"]] == [False, True, True]
+    again = crew_api.board(eid, family, "Alex Smith")
+    assert again.status_code == 200 and again.json_body["counts"]["boarded"] == 2
+
+
 # --- Departure -------------------------------------------------------------------------
 
 

@@ -38,6 +38,8 @@ from chalicelib.web.request_facts import Caller
 
 # A trip without a boat of the fleet and without a capacity: the most the app books.
 FALLBACK_LIMIT = 150
+# The most people one waiver covers (the signer and the form's most minors), as ids.
+MAX_PEOPLE = 99
 _BUSY = "the trip is busy at the gangway: try again in a moment"
 # The waiver link's origin as the dispatch page sees it (scheme, host, optional port).
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]{1,190}(:[0-9]{1,5})?")
@@ -134,21 +136,26 @@ def manifest(trip_id: str, who: Caller) -> dict[str, Any]:
 def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, Any]:
     """Mark one person aboard or ashore; answers the manifest as it now stands.
 
+    The person is `person`, their stable id within the waiver (0 the signer, 1.. the
+    minors in the order the waiver lists them). A body with `name` alone (a page of
+    an older version) marks the first person of that name not yet as asked.
+
     `mark_id` (optional, a UUID the phone makes for each tap it queues without
     signal): a replay of the mark that is the person's latest changes nothing, even
     when someone else changed the person meanwhile and the replay would undo it.
     """
-    v.reject_unknown(body, ("waiver_id", "name", "boarded", "mark_id"))
+    v.reject_unknown(body, ("waiver_id", "person", "name", "boarded", "mark_id"))
     mark_id = v.uuid_text(body, "mark_id")
     waiver_id = v.ref_id(body, "waiver_id")
     if waiver_id is None:
         raise BadInput("waiver_id is required", field="waiver_id", code="required")
-    name = v.text(body, "name", required=True, max_len=200) or ""
+    index = v.integer(body, "person", minimum=0, maximum=MAX_PEOPLE)
+    name = v.text(body, "name", required=index is None, max_len=200)
     boarded = body.get("boarded")
     if not isinstance(boarded, bool):
         raise BadInput("boarded must be true or false", field="boarded")
     voyage = _voyage(trip_id)
-    person = _find_person(voyage, waiver_id, name)
+    person = _find_person(voyage, waiver_id, index, name or "", boarded)
     if mark_id is not None and any(
         b.mark_id == mark_id and (b.waiver_id, b.person) == (person.waiver_id, person.person)
         for b in voyage.boardings
@@ -187,9 +194,11 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
     return manifest(trip.id, who)
 
 
-def _find_person(voyage: Voyage, waiver_id: str, name: str) -> Passenger:
-    """The person of that waiver with that name (case and spacing aside), or 400."""
-    wanted = " ".join(name.split()).casefold()
+def _find_person(
+    voyage: Voyage, waiver_id: str, index: int | None, name: str, boarded: bool
+) -> Passenger:
+    """The person of that waiver with that id (or, by name alone, case and spacing
+    aside, the first not yet as asked), or 400."""
     covered = [p for p in passengers(voyage) if p.waiver_id == waiver_id]
     if not covered:
         raise BadInput(
@@ -198,12 +207,26 @@ def _find_person(voyage: Voyage, waiver_id: str, name: str) -> Passenger:
             field="waiver_id",
             code="no_waiver",
         )
-    for person in covered:
-        if " ".join(person.name.split()).casefold() == wanted:
-            return person
-    raise BadInput(
-        "name is not one of the people this waiver covers", field="name", code="no_waiver"
-    )
+    if index is not None:
+        if index >= len(covered):
+            raise BadInput(
+                f"person must be one of the {len(covered)} people this waiver covers"
+                f" (0 to {len(covered) - 1})",
+                field="person",
+                code="no_waiver",
+            )
+        return covered[index]
+    wanted = _folded(name)
+    named = [p for p in covered if _folded(p.name) == wanted]
+    if not named:
+        raise BadInput(
+            "name is not one of the people this waiver covers", field="name", code="no_waiver"
+        )
+    return next((p for p in named if p.boarded != boarded), named[0])
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def _gone_cancelled_or_out(now: Trip | None) -> Trip:

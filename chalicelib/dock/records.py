@@ -10,8 +10,9 @@ from chalicelib.records import Notification, Record
 
 @dataclass
 class Boarding(Record):
-    """One person of a waiver marked aboard (or back ashore). `person` 0 is the signer,
-    1.. the minors in the order the waiver lists them."""
+    """One person of a waiver marked aboard (or back ashore). `person` is their stable
+    id within the waiver: 0 the signer, 1.. the minors in the order the waiver lists
+    them (a waiver never changes, so neither do they)."""
 
     trip_id: str
     waiver_id: str
@@ -44,6 +45,7 @@ class Passenger:
             "name": self.name,
             "minor": self.minor,
             "waiver_id": self.waiver_id,
+            "person": self.person,
             "signed_at": self.signed_at,
             "boarded": self.boarded,
             "boarded_at": self.boarded_at,

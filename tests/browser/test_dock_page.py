@@ -80,6 +80,23 @@ def test_one_tap_boards_a_person_and_another_puts_them_ashore(crew_page: Page, a
     expect(dock.locator("#dock-counts")).to_have_text("0 aboard of 6 allowed")
 
 
+def test_two_people_of_one_name_on_a_waiver_board_one_tap_each(crew_page: Page, api: Api):
+    """Issue 21 item 10: the page marks people by their id within the waiver."""
+    trip = dock_trip(api)
+    sign(api, trip, "Pat Smith", ("Alex Smith", "alex  smith"))
+    dock = open_trip(crew_page, trip)
+    second = dock.locator("button.person[data-person='2']")
+    second.click()
+    expect(second).to_have_attribute("aria-pressed", "true")
+    expect(dock.locator("#dock-counts")).to_have_text("1 aboard of 6 allowed")
+    first = dock.locator("button.person[data-person='1']")
+    expect(first).to_have_attribute("aria-pressed", "false")
+    first.click()
+    expect(first).to_have_attribute("aria-pressed", "true")
+    expect(dock.locator("#dock-counts")).to_have_text("2 aboard of 6 allowed")
+    assert api.detail(trip["id"])["event"]["boarded_count"] == 2
+
+
 def test_over_the_limit_shows_red_and_depart_cannot_be_confirmed(crew_page: Page, api: Api):
     trip = dock_trip(api)
     for i in range(6):
