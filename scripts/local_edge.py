@@ -217,6 +217,17 @@ class Edge:
                 for name, value in upstream.getheaders()
                 if name.lower() not in HOP_BY_HOP | {"content-length", "server", "date"}
             ]
+            # API Gateway's compression (minimumCompressionSize) as the stage turns it on:
+            # the board's answer on one bar of signal is mostly its size.
+            kind = upstream.getheader("Content-Type") or ""
+            if (
+                _compressible(kind, len(payload))
+                and not upstream.getheader("Content-Encoding")
+                and "gzip" in request.headers.get("Accept-Encoding", "")
+                and request.method != "HEAD"
+            ):
+                payload = gzip.compress(payload, compresslevel=6, mtime=0)
+                relayed += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
             response = Response(payload, status=upstream.status)
             # Replace werkzeug's default Content-Type with the app's own headers.
             response.headers.clear()
