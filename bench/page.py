@@ -269,54 +269,90 @@ def _operator_zone() -> ZoneInfo:
     return ZoneInfo(name or config.get("environment_variables", {}).get("OPERATOR_TZ", "UTC"))
 
 
+# A busy week's trips, varied as a real one is (the bytes per trip depend on it: gzip
+# makes short work of fifty copies of one trip).
+KINDS = [
+    ("Half-day fishing: rockfish & lingcod", "Miss Kelp", 5.5, 168_000),
+    ("Whale watching", "Sea Wren", 2.5, 210_000),
+    ("Sunset cruise", "Sea Wren", 2, 145_000),
+    ("Private charter: harbor & seal rocks", "Lady Grace", 3, 120_000),
+    ("Full-day tuna run", "Miss Kelp", 12, 320_000),
+]
+PARTIES = ["Nguyen", "Ramirez", "Okafor", "Bayview Middle School", "Harbor Rotary Club",
+           "Lindqvist", "Harborline Ltd.", "Castellanos", "O'Brien", "Tanaka"]  # fmt: skip
+CAPTAINS = ["Maria Alvarez", "Dale Okafor", "Tom Brennan"]
+CREWS = [["Jonah Pike", "Lena Ortiz"], ["Rosa Jimenez"], ["Sam Whitaker", "Jonah Pike"]]
+NOTES = [
+    "Cake arrives 30 min before departure at slip B7. Two guests vegetarian.",
+    "Six anglers; four need one-day licenses. Bait and tackle provided.",
+    "Grandmother uses a cane: board at the low dock.",
+    "",
+    "Invoice to the office; picnic lunch on board.",
+]
+
+
 def busy_week(url: str, token: str, trips: int = WEEK_TRIPS) -> str:
     """Add trips until the seven days from today hold `trips`; answers today's date."""
     week = _call(url, "/api/events", token)["events"]  # the API's default: today + 6 days
     today = datetime.now(_operator_zone()).date()
-    me = _call(url, "/api/me", token)["account"]
     for i in range(trips - len(week)):
         day = today + timedelta(days=i % 7)
-        hour = 7 + (i // 7) % 12
+        title, boat, hours, price = KINDS[i % len(KINDS)]
+        party = PARTIES[(i * 3) % len(PARTIES)]
+        start = 6 * 60 + (i * 47) % (11 * 60)
+        starts = datetime.combine(day, datetime.min.time()) + timedelta(minutes=start)
         trip = _call(
             url,
             "/api/events",
             token,
             {
-                "title": f"Charter {i + 1}: half-day bottom fishing",
-                "starts_at": f"{day}T{hour:02d}:00:00",
-                "ends_at": f"{day}T{hour + 3:02d}:30:00",
-                "boat": "Sea Otter",
-                "capacity": 18,
-                "price_cents": 95000,
-                "captain": "Maria Lopez",
-                "crew": ["Jonah", "Lena"],
-                "notes": "Bait and tackle included. Meet at slip 14, 20 minutes early.",
-                "crew_ids": [me["id"]] if me.get("role") != "owner" else [],
+                "title": f"{title}: {party}",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=hours)).isoformat(),
+                "boat": boat,
+                "capacity": 6 + (i * 7) % 30,
+                "price_cents": price + (i % 4) * 2_500,
+                "captain": CAPTAINS[i % len(CAPTAINS)],
+                "crew": CREWS[i % len(CREWS)],
+                "notes": NOTES[i % len(NOTES)],
             },
         )["event"]
-        if i % 3 == 0:
+        for n in range(i % 3):
             _call(
                 url,
                 f"/api/events/{trip['id']}/payments",
                 token,
-                {"patron_name": "Pat Rivera", "amount_cents": 40000, "method": "card"},
-            )
+                {"patron_name": f"{party} party {n + 1}", "amount_cents": 20_000 + 1_250 * n,
+                 "method": ["card", "cash", "venmo"][n]},
+            )  # fmt: skip
     return str(today)
 
 
 def board_bytes(url: str, token: str, today: str) -> dict[str, Any]:
-    """The board's answer per trip, gzipped as the edge sends it, beside whole events."""
+    """The board's answer per trip, gzipped as the edge sends it, beside whole events,
+    and how long the API takes to answer each (median of 5, the local stack's)."""
     to = date.fromisoformat(today) + timedelta(days=6)
     window = f"from={today}&to={to}"
     trips = len(_call(url, f"/api/events?{window}", token)["events"])
     whole = _call(url, f"/api/events?{window}", token, gzipped=True)
     card = _call(url, f"/api/events?view=board&{window}", token, gzipped=True)
+
+    def answer_ms(path: str) -> float:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            _call(url, path, token, gzipped=True)
+            times.append((time.perf_counter() - started) * 1000)
+        return round(statistics.median(times), 1)
+
     return {
         "trips": trips,
         "board_gzip_bytes": card,
         "board_bytes_per_trip": round(card / trips, 1),
         "whole_events_gzip_bytes": whole,
         "whole_events_bytes_per_trip": round(whole / trips, 1),
+        "board_answer_ms": answer_ms(f"/api/events?view=board&{window}"),
+        "whole_events_answer_ms": answer_ms(f"/api/events?{window}"),
     }
 
 

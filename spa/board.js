@@ -145,7 +145,9 @@ let keptFor = null;
 /** Keep today's manifests on the phone (the dock without signal), once the board is up. */
 function keepToday(events) {
   const today = todayIn(OPERATOR_TZ);
-  const ids = events.filter((ev) => datePart(ev.starts_at) === today && !isCancelled(ev)).map((ev) => ev.id);
+  // Not one that is over: cancelled, back at the dock, or ended and never departed.
+  const ahead = (ev) => !isCancelled(ev) && !ev.returned_at && (ev.departed_at || Date.parse(ev.ends_at) > Date.now());
+  const ids = events.filter((ev) => datePart(ev.starts_at) === today && ahead(ev)).map((ev) => ev.id);
   const key = `${today}:${ids.join()}`;
   if (!ids.length || keptFor === key) return;
   keptFor = key;
