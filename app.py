@@ -253,7 +253,10 @@ def reset_account(account_id: str) -> dict:
 @allow(*EVERY_ROLE)
 def list_events() -> dict:
     first, last = schedule.window(query("from"), query("to"))
-    return {"events": [trip.to_json() for trip in schedule.trips_between(first, last)]}
+    listed = schedule.trips_between(first, last)
+    if schedule.board_view(query("view")):
+        return {"view": "board", "events": [trip.to_card() for trip in listed]}
+    return {"events": [trip.to_json() for trip in listed]}
 
 
 @app.route("/api/events", methods=["POST"], authorizer=crew)
@@ -276,6 +279,14 @@ def event_detail(event_id: str) -> dict:
 @allow(*CAPTAINS)
 def update_event(event_id: str) -> dict:
     return {"event": schedule.update_trip(event_id, body(), by=actor()).to_json()}
+
+
+@app.route("/api/events/{event_id}/crew", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*EVERY_ROLE)
+def join_trip_crew(event_id: str) -> dict:
+    """Put me on this trip's crew (my own account only): tips for the crew then reach me."""
+    return {"event": schedule.join_crew(event_id, body(), by=actor()).to_json()}
 
 
 @app.route("/api/events/{event_id}/cancel", methods=["POST"], authorizer=crew)

@@ -12,6 +12,11 @@ by side. The floor is one round trip for the HTML and one for the board data, pl
 their bytes at the line's throughput: no page can show the board sooner.
 Networks are emulated by Chromium (CDP Network.emulateNetworkConditions): latency per
 request and a throughput cap, as DevTools' presets do.
+The week on show is a busy one (issue 23): trips are added through the API until the
+seven days from today hold WEEK_TRIPS, with crew, waivers and payments on some. Two board
+routes are loaded cold, today's (`#/`) and a week's link (`#/week/<today>`), and the
+board's answer is measured in bytes per trip, gzipped as the edge sends it, beside the
+whole events the board used to get.
 """
 
 from __future__ import annotations
@@ -32,12 +37,15 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from bench import common, footprint
+
+WEEK_TRIPS = 50
 
 CHROMIUM = Path("/usr/bin/chromium")
 # name: (round trip ms, kbit/s). Slow 3G as the issue states it; a weak 2G-like line.
@@ -165,12 +173,14 @@ def _keep_login(page: Any, session: dict[str, str], old_page: bool) -> None:
         )
 
 
-def cold_load(browser: Any, url: str, session: dict, net: tuple[int, int], old: bool) -> dict:
+def cold_load(
+    browser: Any, url: str, session: dict, net: tuple[int, int], old: bool, route: str = "/#/"
+) -> dict:
     """Empty cache, no service worker: one load of the board on the emulated line."""
     context = browser.new_context(base_url=url, service_workers="block")
     try:
         page = context.new_page()
-        page.goto("/#/")  # the login screen: nothing of the board is kept yet
+        page.goto(route)  # the login screen: nothing of the board is kept yet
         _keep_login(page, session, old)
         cdp = context.new_cdp_session(page)
         cdp.send("Network.clearBrowserCache")
@@ -199,6 +209,7 @@ def cold_load(browser: Any, url: str, session: dict, net: tuple[int, int], old: 
             "requests": len(order),
             "html_bytes": sizes.get("/", 0),
             "board_bytes": sizes.get(board, 0),
+            "trips": page.locator("article.card").count(),
         }
     finally:
         context.close()
@@ -238,6 +249,113 @@ def warm_loads(browser: Any, url: str, session: dict, rounds: int) -> dict[str, 
     return times
 
 
+def _call(url: str, path: str, token: str, body: Any = None, gzipped: bool = False) -> Any:
+    request = urllib.request.Request(
+        url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    if gzipped:
+        request.add_header("Accept-Encoding", "gzip")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        raw = answer.read()
+        return len(raw) if gzipped else json.loads(raw or b"null")
+
+
+def _operator_zone() -> ZoneInfo:
+    """The operator's zone as the local stack reads it (.chalice/config.json)."""
+    config = json.loads((common.ROOT / ".chalice" / "config.json").read_text())
+    name = config["stages"]["local"].get("environment_variables", {}).get("OPERATOR_TZ")
+    return ZoneInfo(name or config.get("environment_variables", {}).get("OPERATOR_TZ", "UTC"))
+
+
+# A busy week's trips, varied as a real one is (the bytes per trip depend on it: gzip
+# makes short work of fifty copies of one trip).
+KINDS = [
+    ("Half-day fishing: rockfish & lingcod", "Miss Kelp", 5.5, 168_000),
+    ("Whale watching", "Sea Wren", 2.5, 210_000),
+    ("Sunset cruise", "Sea Wren", 2, 145_000),
+    ("Private charter: harbor & seal rocks", "Lady Grace", 3, 120_000),
+    ("Full-day tuna run", "Miss Kelp", 12, 320_000),
+]
+PARTIES = ["Nguyen", "Ramirez", "Okafor", "Bayview Middle School", "Harbor Rotary Club",
+           "Lindqvist", "Harborline Ltd.", "Castellanos", "O'Brien", "Tanaka"]  # fmt: skip
+CAPTAINS = ["Maria Alvarez", "Dale Okafor", "Tom Brennan"]
+CREWS = [["Jonah Pike", "Lena Ortiz"], ["Rosa Jimenez"], ["Sam Whitaker", "Jonah Pike"]]
+NOTES = [
+    "Cake arrives 30 min before departure at slip B7. Two guests vegetarian.",
+    "Six anglers; four need one-day licenses. Bait and tackle provided.",
+    "Grandmother uses a cane: board at the low dock.",
+    "",
+    "Invoice to the office; picnic lunch on board.",
+]
+
+
+def busy_week(url: str, token: str, trips: int = WEEK_TRIPS) -> str:
+    """Add trips until the seven days from today hold `trips`; answers today's date."""
+    week = _call(url, "/api/events", token)["events"]  # the API's default: today + 6 days
+    today = datetime.now(_operator_zone()).date()
+    for i in range(trips - len(week)):
+        day = today + timedelta(days=i % 7)
+        title, boat, hours, price = KINDS[i % len(KINDS)]
+        party = PARTIES[(i * 3) % len(PARTIES)]
+        start = 6 * 60 + (i * 47) % (11 * 60)
+        starts = datetime.combine(day, datetime.min.time()) + timedelta(minutes=start)
+        trip = _call(
+            url,
+            "/api/events",
+            token,
+            {
+                "title": f"{title}: {party}",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=hours)).isoformat(),
+                "boat": boat,
+                "capacity": 6 + (i * 7) % 30,
+                "price_cents": price + (i % 4) * 2_500,
+                "captain": CAPTAINS[i % len(CAPTAINS)],
+                "crew": CREWS[i % len(CREWS)],
+                "notes": NOTES[i % len(NOTES)],
+            },
+        )["event"]
+        for n in range(i % 3):
+            _call(
+                url,
+                f"/api/events/{trip['id']}/payments",
+                token,
+                {"patron_name": f"{party} party {n + 1}", "amount_cents": 20_000 + 1_250 * n,
+                 "method": ["card", "cash", "venmo"][n]},
+            )  # fmt: skip
+    return str(today)
+
+
+def board_bytes(url: str, token: str, today: str) -> dict[str, Any]:
+    """The board's answer per trip, gzipped as the edge sends it, beside whole events,
+    and how long the API takes to answer each (median of 5, the local stack's)."""
+    to = date.fromisoformat(today) + timedelta(days=6)
+    window = f"from={today}&to={to}"
+    trips = len(_call(url, f"/api/events?{window}", token)["events"])
+    whole = _call(url, f"/api/events?{window}", token, gzipped=True)
+    card = _call(url, f"/api/events?view=board&{window}", token, gzipped=True)
+
+    def answer_ms(path: str) -> float:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            _call(url, path, token, gzipped=True)
+            times.append((time.perf_counter() - started) * 1000)
+        return round(statistics.median(times), 1)
+
+    return {
+        "trips": trips,
+        "board_gzip_bytes": card,
+        "board_bytes_per_trip": round(card / trips, 1),
+        "whole_events_gzip_bytes": whole,
+        "whole_events_bytes_per_trip": round(whole / trips, 1),
+        "board_answer_ms": answer_ms(f"/api/events?view=board&{window}"),
+        "whole_events_answer_ms": answer_ms(f"/api/events?{window}"),
+    }
+
+
 def run(rounds: int = 5) -> dict[str, Any]:
     if not CHROMIUM.exists():
         return {"skipped": f"Chromium is not installed at {CHROMIUM} (`make browser`)"}
@@ -249,6 +367,9 @@ def run(rounds: int = 5) -> dict[str, Any]:
         (scratch / "data").mkdir()
         with local_stack(scratch / "data") as url, baseline_site(url, scratch) as old_url:
             session = _login(url)
+            common.progress(f"6. page: a busy week ({WEEK_TRIPS} trips)")
+            today = busy_week(url, session["token"])
+            out["board"] = board_bytes(url, session["token"], today)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
@@ -258,12 +379,16 @@ def run(rounds: int = 5) -> dict[str, Any]:
                         common.progress(f"6. page: cold loads on {name}")
                         pages = {"new": url, "baseline": old_url} if old_url else {"new": url}
                         loads: dict[str, list[dict]] = {k: [] for k in pages}
+                        loads["week_link"] = []
                         for i in range(rounds):
                             order = list(pages) if i % 2 == 0 else list(reversed(pages))
                             for which in order:
                                 loads[which].append(
                                     cold_load(browser, pages[which], session, net, which != "new")
                                 )
+                            loads["week_link"].append(
+                                cold_load(browser, url, session, net, False, f"/#/week/{today}")
+                            )
                         out["networks"][name] = {
                             "rtt_ms": net[0],
                             "kbps": net[1],
@@ -291,6 +416,8 @@ def _summary(runs: list[dict], net: tuple[int, int]) -> dict[str, Any]:
         "all_requests_before_board": [r["requests_before_board"] for r in runs],
         "requests": max(r["requests"] for r in runs),
         "all_ms": [round(r["ms"], 1) for r in runs],
+        "cards": max(r.get("trips", 0) for r in runs),
+        "board_bytes": statistics.median(r["board_bytes"] for r in runs),
     }
 
 

@@ -214,13 +214,42 @@ def page_rows(page: dict[str, Any] | None) -> list[dict[str, str]]:
             verdict = _verdict(ok)
         else:
             goal, verdict = "", INFO
+        cards = f", {new['cards']} trips" if new.get("cards") else ""
         out.append(
             _row(
                 "6 page",
-                f"board visible, empty cache, {line}, median of {page['rounds']}",
+                f"board visible, empty cache, {line}{cards}, median of {page['rounds']}",
                 result,
                 goal,
                 verdict,
+            )
+        )
+        link = net.get("week_link")
+        if link:
+            fast = link["board_visible_ms"] <= goals["cold_ms"]
+            out.append(
+                _row(
+                    "6 page",
+                    f"a week's link (#/week/...), empty cache, {line}, median of {page['rounds']}",
+                    f"{link['board_visible_ms']:.0f} ms; floor {link['floor_ms']:.0f} ms = "
+                    f"{link['ratio_to_floor']:.2f}x; {link['requests_before_board']} requests "
+                    "before the board data",
+                    f"<= {goals['cold_ms']} ms" if name == "slow 3G" else "",
+                    _verdict(fast) if name == "slow 3G" else INFO,
+                )
+            )
+    board = page.get("board")
+    if board:
+        out.append(
+            _row(
+                "6 page",
+                f"the board's answer, {board['trips']} trips, gzipped: view=board vs whole events",
+                f"{board['board_bytes_per_trip']:.0f} vs {board['whole_events_bytes_per_trip']:.0f}"
+                f" bytes per trip ({board['board_gzip_bytes']:,} vs "
+                f"{board['whole_events_gzip_bytes']:,} bytes); the local API answers in "
+                f"{board.get('board_answer_ms', 0):.0f} vs {board.get('whole_events_answer_ms', 0):.0f} ms",
+                "",
+                INFO,
             )
         )
     warm = page["warm_ms"]

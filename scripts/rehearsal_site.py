@@ -38,7 +38,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from chalicelib import edge
+from chalicelib.web import edge
 
 DRAIN = """
 import json, sys, time, uuid

@@ -41,7 +41,8 @@ from chalicelib.db import Store, keys
 from chalicelib.db.ledger import ledger_entries
 from chalicelib.db.table import Update
 from chalicelib.db.trips import trip_items
-from chalicelib.records import Boarding, Waiver
+from chalicelib.dock.records import Boarding
+from chalicelib.waivers.records import Waiver
 from scripts import awstools, stage_settings
 from scripts.awstools import UserError
 

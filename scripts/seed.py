@@ -214,22 +214,52 @@ def seed_demo_week(today: date | None = None) -> list[dict[str, Any]]:
     from chalicelib.trips import fleet, schedule
 
     day = today or timeutil.today_local()
-    fleet = {boat["name"]: fleet.add_boat(boat, by=SEEDED_BY).id for boat in DEMO_BOATS}
+    boats = {boat["name"]: fleet.add_boat(boat, by=SEEDED_BY).id for boat in DEMO_BOATS}
+    crew = crew_accounts()
     return [
-        schedule.create_trip({**body, "boat_id": fleet[body["boat"]]}, by=SEEDED_BY).to_json()
+        schedule.create_trip(
+            {
+                **body,
+                "boat_id": boats[body["boat"]],
+                # The trip's crew as accounts: who shares a tip for the crew.
+                "crew_ids": [crew[name] for name in body["crew"] if name in crew],
+            },
+            by=SEEDED_BY,
+        ).to_json()
         for body in demo_week(day, config.operator_tz())
     ]
+
+
+def crew_accounts() -> dict[str, str]:
+    """The demo crew's accounts by display name (those that exist): name -> account id."""
+    from chalicelib.db import get_store
+
+    accounts = get_store().accounts
+    found = {}
+    for username, name, *_ in (*DEMO_ACCOUNTS, *DEMO_CREW):
+        account = accounts.by_username(username)
+        if account is not None and account.active:
+            found[name] = account.id
+    return found
 
 
 # Local-only logins beside the owner's, printed by `make run` (the emulator holds nothing real).
 DEMO_ACCOUNTS = (
     ("maria", "Maria (captain)", "captain", "LOCAL_CAPTAIN_PASSWORD", "captain-local-pass"),
-    ("sam", "Sam (crew)", "crew", "LOCAL_CREW_PASSWORD", "crew-local-pass"),
+    ("sam", "Sam Whitaker", "crew", "LOCAL_CREW_PASSWORD", "crew-local-pass"),
+)
+# The rest of the demo week's crew: accounts (on their trips' crew, sharing its tips)
+# with no password until the owner sends them a setup link.
+DEMO_CREW = (
+    ("jonah", "Jonah Pike", "crew"),
+    ("lena", "Lena Ortiz", "crew"),
+    ("rosa", "Rosa Jimenez", "crew"),
 )
 
 
 def seed_accounts() -> list[tuple[str, str, str]]:
-    """A captain and a crew account with known passwords, unless their usernames exist.
+    """A captain and a crew account with known passwords, and the demo week's other
+    crew (accounts without a password), unless their usernames exist.
 
     Answers (username, role, password) of each demo login. The environment must
     point at the table.
@@ -258,6 +288,19 @@ def seed_accounts() -> list[tuple[str, str, str]]:
             created_by=SEEDED_BY,
         )
         store.accounts.add(account, None)
+    for username, name, role in DEMO_CREW:
+        if store.accounts.by_username(username) is None:
+            store.accounts.add(
+                Account(
+                    id=uuid.uuid4().hex,
+                    username=username,
+                    display_name=name,
+                    role=Role(role),
+                    created_at=timeutil.now_iso(),
+                    created_by=SEEDED_BY,
+                ),
+                None,
+            )
     return logins
 
 
@@ -317,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         if has_events(aws.dynamodb(), args.table) and not args.force:
             print("The table already has events: nothing to do (--force adds a demo week anyway).")
             return 0
+        seed_accounts()  # the demo crew first: the trips carry their accounts
         created = seed_demo_week()
     except (BotoCoreError, ClientError) as exc:
         print(f"Could not reach the table: {exc}\nIs the local stack running (`make run`)?")

@@ -48,7 +48,10 @@ export function peopleLine(ev) {
   const bits = [];
   if (ev.boat) bits.push(ev.boat);
   if (ev.captain) bits.push(`Capt. ${ev.captain}`);
-  if (ev.crew.length) bits.push(`Crew: ${ev.crew.join(", ")}`);
+  // One crew list: the trip's crew accounts (who share a tip for the crew) when it has
+  // any; a trip staffed before accounts shows the names typed on it.
+  const crew = ev.crew_accounts?.length ? ev.crew_accounts.map((a) => a.name) : ev.crew ?? [];
+  if (crew.length) bits.push(`Crew: ${crew.join(", ")}`);
   return bits.join(" · ");
 }
 
@@ -111,7 +114,15 @@ export function updateCard(ev) {
   if (el) fillCard(el, ev);
 }
 
+// The board asks for `view=board`: each trip as its card shows it, a null, false or
+// empty list left out (docs/api.md, "The board's card"). The card, and the Log Payment
+// modal it opens, read it as an event with those put back.
+const BLANK = { boat: null, captain: null, crew: [], capacity: null, price_cents: null, balance_cents: null,
+  boat_limit: null, boarded_count: 0, departed_at: null, returned_at: null, overdue: false, crew_accounts: [] };
+const asEvent = (card) => ({ ...BLANK, ...card });
+
 function render(from, events) {
+  events = events.map(asEvent);
   const today = todayIn(OPERATOR_TZ);
   const byDay = new Map();
   for (let i = 0; i < 7; i++) byDay.set(addDays(from, i), []);
@@ -134,7 +145,9 @@ let keptFor = null;
 /** Keep today's manifests on the phone (the dock without signal), once the board is up. */
 function keepToday(events) {
   const today = todayIn(OPERATOR_TZ);
-  const ids = events.filter((ev) => datePart(ev.starts_at) === today && !isCancelled(ev)).map((ev) => ev.id);
+  // Not one that is over: cancelled, back at the dock, or ended and never departed.
+  const ahead = (ev) => !isCancelled(ev) && !ev.returned_at && (ev.departed_at || Date.parse(ev.ends_at) > Date.now());
+  const ids = events.filter((ev) => datePart(ev.starts_at) === today && ahead(ev)).map((ev) => ev.id);
   const key = `${today}:${ids.join()}`;
   if (!ids.length || keptFor === key) return;
   keptFor = key;
@@ -155,11 +168,13 @@ export async function loadBoard(from, { refresh = false } = {}) {
     board.replaceChildren(h("p", { class: "empty" }, "Loading trips…"));
     $("#board-asof").hidden = true;
   }
-  // index.html's first script may have asked for today's week already (same origin only).
-  const started = from === today && !API_BASE ? window.sccBoard : null;
+  // index.html's first script may have asked for this week already (same origin only):
+  // {from: "" for today's, else the week's first day, req: the fetch}.
+  const early = window.sccBoard;
   window.sccBoard = null;
+  const started = early && !API_BASE && (early.from ? early.from === from : from === today) ? early.req : null;
   try {
-    await lastKnown(`board:${from}`, started ? "/api/events" : `/api/events?from=${from}&to=${to}`, (data, at, offline) => {
+    await lastKnown(`board:${from}`, `/api/events?view=board&from=${from}&to=${to}`, (data, at, offline) => {
       if (seq !== loadSeq) return;
       render(from, data.events);
       markAsOf($("#board-asof"), at, offline);

@@ -26,9 +26,11 @@ const CREW = "crew"; // tip_for: split among the trip's crew accounts
 export const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
 const kindChoice = (value, label) => h("label", { class: "choice" },
   h("input", { type: "radio", name: "pay-kind", value, id: `pay-kind-${value}`, checked: value === "fare" }), label);
+const tipWhoLine = h("p", { id: "pay-tip-who", class: "hint", "aria-live": "polite" });
 const tipFor = h("div", { id: "pay-tip", hidden: true },
   h("label", { for: "pay-tip-for" }, "Tip for"),
-  h("select", { id: "pay-tip-for", "data-field": "tip_for" }));
+  h("select", { id: "pay-tip-for", "data-field": "tip_for" }),
+  tipWhoLine);
 $("#pay-note").previousElementSibling.before(
   h("fieldset", { class: "choices", "data-field": "kind", id: "pay-kind" },
     h("legend", {}, "What is it?"),
@@ -43,7 +45,49 @@ function showKind() {
   tipFor.hidden = !isTip();
   $("#pay-submit").textContent = isTip() ? "Log tip" : "Log payment";
 }
-form.addEventListener("change", (e) => e.target.name === "pay-kind" && showKind());
+form.addEventListener("change", (e) => {
+  if (e.target.name === "pay-kind") showKind();
+  if (e.target.name === "pay-kind" || e.target.id === "pay-tip-for") sayWhoShares();
+});
+
+/** Who shares the tip, said as soon as Tip is chosen (before anything is filled in);
+ * on a trip without crew accounts, a crew member can put themself on its crew. */
+function sayWhoShares() {
+  const ev = entry?.event;
+  if (!ev || !isTip()) return;
+  const people = ev.crew_accounts ?? [];
+  const select = input("tip-for");
+  const me = myAccount();
+  const canJoin = me?.id && me.id !== "admin" && !people.some((p) => p.account_id === me.id) && ev.status !== "cancelled";
+  if (select.value && select.value !== CREW) {
+    tipWhoLine.replaceChildren(`All of it goes to ${select.selectedOptions[0].textContent}.`);
+  } else if (people.length) {
+    tipWhoLine.replaceChildren(`Shared evenly by ${people.map((p) => p.name).join(", ")}.`);
+  } else {
+    tipWhoLine.replaceChildren("Nobody on this trip's crew has an account yet, so a tip for the crew has nobody to go to.",
+      canJoin ? " " : " The captain adds the crew to the trip.");
+  }
+  if (canJoin && !people.length) {
+    tipWhoLine.append(h("button", { type: "button", class: "small", id: "pay-join-crew", onclick: joinCrew }, "Put me on this trip's crew"));
+  }
+}
+
+async function joinCrew(e) {
+  const current = entry;
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    const res = await apiFetch(`/api/events/${encodeURIComponent(current.eventId)}/crew`, { method: "POST", body: {} });
+    if (entry !== current) return;
+    current.event = { ...current.event, crew_ids: res.event.crew_ids, crew_accounts: res.event.crew_accounts, version: res.event.version };
+    await fillTipFor(current.event);
+    sayWhoShares();
+    current.onCrew?.(res.event);
+  } catch (err) {
+    button.disabled = false;
+    if (err.status !== 401) showError(form, err.status === 0 ? "No signal: joining the crew needs signal. Try again when there is." : err.message, "tip_for");
+  }
+}
 
 let accounts = null; // captains and owners: {id: display name}, once fetched
 
@@ -76,6 +120,7 @@ async function fillTipFor(ev, chosen = CREW) {
     // A saved tip for someone not listed here (fix and send): keep it choosable.
     keep !== CREW && !known.has(keep) && h("option", { value: keep }, "The person chosen before"));
   select.value = keep;
+  sayWhoShares();
 }
 
 function startEntry(ev) {
@@ -147,7 +192,7 @@ form.addEventListener("submit", async (e) => {
   const tip = isTip();
   if (tip) {
     const to = input("tip-for").value || CREW;
-    const crewIds = entry.event.crew_ids;
+    const crewIds = entry.event.crew_ids ?? entry.event.crew_accounts?.map((a) => a.account_id);
     if (to === CREW && Array.isArray(crewIds) && !crewIds.length) {
       return showError(form, "This trip has no crew accounts to share a tip: the captain adds them to the trip.", "tip_for");
     }

@@ -162,7 +162,7 @@ def body_for(method: str, path: str, world: dict[str, Any]) -> Any:
         return {"name": "Hijacked"}
     if method == "PATCH":
         return {"title": "Hijacked", "version": world["version"]}
-    if path.endswith("/cancel"):
+    if path.endswith(("/cancel", "/crew")):
         return {}
     if path.endswith(("/depart", "/return")):
         return {}

@@ -114,6 +114,40 @@ def test_board_lists_the_week_in_start_order(crew_api):
     assert [e["id"] for e in response.json_body["events"]] == [sooner["id"], later["id"]]
 
 
+def test_the_boards_view_carries_what_the_card_shows(crew_api):
+    """`view=board`: the card's fields only, a null, false or empty list left out, and
+    every figure the card shows equal to the whole event's."""
+    full = crew_api.post("/api/events", trip(title="Half-day Fishing")).json_body["event"]
+    bare = crew_api.post(
+        "/api/events", trip(title="No price", price_cents=None, boat=None, crew=[])
+    ).json_body["event"]
+    response = crew_api.get("/api/events?view=board")
+    assert response.status_code == 200, response.body
+    assert response.json_body["view"] == "board"
+    cards = {c["id"]: c for c in response.json_body["events"]}
+    card = cards[full["id"]]
+    card_fields = {
+        "id", "title", "starts_at", "ends_at", "status", "boat", "captain", "crew",
+        "capacity", "price_cents", "paid_cents", "balance_cents", "waiver_count",
+        "boat_limit", "boarded_count", "departed_at", "returned_at", "overdue",
+        "crew_accounts",
+    }  # fmt: skip
+    assert set(card) <= card_fields
+    for name, value in card.items():
+        assert full[name] == value, name
+    assert {"notes", "version", "created_at", "payment_logged"}.isdisjoint(card)
+    assert card["paid_cents"] == 0 and card["balance_cents"] == 60000
+    assert card["boarded_count"] == 0  # zero is a figure, not left out
+    empty = cards[bare["id"]]
+    assert "price_cents" not in empty and "balance_cents" not in empty
+    assert "crew" not in empty and "overdue" not in empty and "boat" not in empty
+    whole = crew_api.get("/api/events").json_body
+    assert len(str(response.json_body)) < len(str(whole)) / 2
+    assert "view" not in whole
+    bad = crew_api.get("/api/events?view=cards")
+    assert bad.status_code == 400 and bad.json_body["field"] == "view"
+
+
 def test_window_dates_are_inclusive_and_local(crew_api):
     # 23:30 local on the last day is still that day, although it is the next day in UTC.
     event = crew_api.post(

@@ -165,6 +165,39 @@ def test_tip_for_crew_on_a_trip_without_crew_accounts_is_409_no_crew(crew_api, e
     assert table_snapshot(skip_throttle=True) == before
 
 
+def test_a_deckhand_puts_themself_on_a_trip_without_crew_and_shares_its_tips(crew_api, event):
+    deckhand = crew_api.account("crew", display_name="Sam Whitaker")
+    me = deckhand["account"]["id"]
+    eid = event["id"]
+    joined = crew_api.post(f"/api/events/{eid}/crew", {}, token=deckhand["token"])
+    assert joined.status_code == 200, joined.body
+    assert joined.json_body["event"]["crew_accounts"] == [
+        {"account_id": me, "name": "Sam Whitaker"}
+    ]
+    assert joined.json_body["event"]["version"] == event["version"] + 1
+    again = crew_api.post(f"/api/events/{eid}/crew", {}, token=deckhand["token"])
+    assert again.status_code == 200 and again.json_body["event"]["crew_ids"] == [me]
+    assert again.json_body["event"]["version"] == event["version"] + 1  # nothing written
+    logged = tip(crew_api, eid, token=deckhand["token"])
+    assert logged.status_code == 201, logged.body
+    assert logged.json_body["payment"]["tip_shares"] == [
+        {"account_id": me, "name": "Sam Whitaker", "cents": 1000}
+    ]
+
+
+def test_joining_a_trips_crew_needs_an_account_and_an_open_trip(crew_api, event):
+    deckhand = crew_api.account("crew")
+    glass = crew_api.post(f"/api/events/{event['id']}/crew", {}, token=crew_api.owner_token())
+    assert glass.status_code == 400 and glass.json_body["field"] == "account_id"
+    extra = crew_api.post(f"/api/events/{event['id']}/crew", {"crew_ids": []}, token=True)
+    assert extra.status_code == 400 and extra.json_body["field"] == "crew_ids"
+    crew_api.post(f"/api/events/{event['id']}/cancel", {})
+    gone = crew_api.post(f"/api/events/{event['id']}/crew", {}, token=deckhand["token"])
+    assert gone.status_code == 409 and gone.json_body["code"] == "cancelled"
+    missing = crew_api.post(f"/api/events/{'0' * 32}/crew", {}, token=deckhand["token"])
+    assert missing.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -34,6 +34,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/events/{event_id}"): EVERY,
     ("PATCH", "/api/events/{event_id}"): CAPTAINS,
     ("POST", "/api/events/{event_id}/cancel"): CAPTAINS,
+    # Any crew account puts itself (only itself) on a trip's crew, to share its tips.
+    ("POST", "/api/events/{event_id}/crew"): EVERY,
     ("POST", "/api/events/{event_id}/payments"): EVERY,
     # Crew: only a payment they logged, within 30 minutes (tests/test_accounts.py).
     ("POST", "/api/events/{event_id}/payments/{payment_id}/void"): EVERY,

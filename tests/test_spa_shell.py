@@ -98,3 +98,41 @@ def _context(site: Path) -> sync_spa.Context:
 
     state = sync_spa.State.load(site / ".sync-state.json")
     return sync_spa.Context("bucket", site, state, NoAws(), None, None)  # type: ignore[arg-type]
+
+
+def test_local_edge_gzips_the_apis_json_as_api_gateway_compression_does() -> None:
+    import http.server
+    import json
+    import threading
+
+    answer = json.dumps({"events": [{"title": "Sunset cruise", "n": i} for i in range(80)]})
+
+    class Upstream(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = answer.encode() if self.path.startswith("/api/events") else b"{}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = WsgiClient(local_edge.Edge(server.server_address[1], SPA, emails=list))
+        plain = client.get("/api/events")
+        zipped = client.get("/api/events", headers={"Accept-Encoding": "gzip, br"})
+        assert plain.headers.get("Content-Encoding") is None
+        assert plain.data == answer.encode()
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.headers["Vary"] == "Accept-Encoding"
+        assert gzip.decompress(zipped.data) == answer.encode()
+        assert len(zipped.data) < len(answer) / 4
+        small = client.get("/api/health", headers={"Accept-Encoding": "gzip"})
+        assert small.headers.get("Content-Encoding") is None  # under 1,000 bytes: as is
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from chalicelib.records import Action, Record
+from chalicelib.records import Action, Record, plain
 
 
 class TripStatus(StrEnum):
@@ -115,6 +115,40 @@ class Trip(Record):
         self.crew = list(self.crew or [])
         self.crew_ids = list(self.crew_ids or [])
         self.crew_names = dict(self.crew_names or {})
+
+    # What a card of the board shows (`GET /api/events?view=board`, read by spa/board.js
+    # and the Log Payment modal it opens): docs/api.md, "The board's card".
+    CARD: ClassVar[tuple[str, ...]] = (
+        "id",
+        "title",
+        "starts_at",
+        "ends_at",
+        "status",
+        "boat",
+        "captain",
+        "crew",
+        "capacity",
+        "price_cents",
+        "paid_cents",
+        "balance_cents",
+        "waiver_count",
+        "boat_limit",
+        "boarded_count",
+        "departed_at",
+        "returned_at",
+        "overdue",
+        "crew_accounts",
+    )
+
+    def to_card(self) -> dict[str, Any]:
+        """The board's card: the fields in CARD, leaving out a null, false or empty
+        list (the card reads a missing one as that)."""
+        out: dict[str, Any] = {}
+        for name in self.CARD:
+            value = plain(getattr(self, self._field(name)))
+            if value is not None and value is not False and value != []:
+                out[name] = value
+        return out
 
     @property
     def crew_accounts(self) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from chalicelib import timeutil
 from chalicelib import validation as v
-from chalicelib.db import get_store
+from chalicelib.db import get_store, keys
 from chalicelib.db.trips import Stale
 from chalicelib.errors import BadInput, Conflict, found
 from chalicelib.money.records import Payment, Refund
@@ -185,6 +185,15 @@ def window(
     return first, last
 
 
+def board_view(view: str | None) -> bool:
+    """`view=board`: the board's compact cards; absent: whole events; else 400."""
+    if view is None:
+        return False
+    if view != "board":
+        raise BadInput('view must be "board" (or left out for whole events)', field="view")
+    return True
+
+
 def trips_between(first: date, last: date) -> list[Trip]:
     """Trips starting on the operator's dates first..last (inclusive), by start time."""
     return get_store().trips.starting_between(*timeutil.local_window(first, last))
@@ -215,6 +224,41 @@ def update_trip(trip_id: str, body: dict[str, Any], *, by: Actor | str) -> Trip:
     what = ", ".join(sorted(set(changes) - {"crew_names"})) or "nothing"
     entry = activity_entry(trip_id, by, Action.EDITED, f"{by.name} edited {what}")
     return _change(trip_id, stored, expected_version=current.version, starts=moved, entry=entry)
+
+
+def join_crew(trip_id: str, body: dict[str, Any], *, by: Actor) -> Trip:
+    """Put the caller's own account on the trip's crew (`crew_ids`), so a tip for the
+    crew can be shared: a deckhand at the dock on a trip nobody staffed in the app.
+    On the crew already: the trip as it is. The break-glass login has no account (400).
+    """
+    v.reject_unknown(body, ())
+    if by.id is None or by.id == keys.ADMIN_ACCOUNT_ID:
+        raise BadInput(
+            "this login has no crew account to put on the trip: log in with your own",
+            field="account_id",
+        )
+    for _ in range(3):
+        current = load_trip(trip_id)
+        if current.cancelled:
+            raise Conflict("this trip is cancelled and can no longer be edited", code="cancelled")
+        if by.id in current.crew_ids:
+            return current
+        ids = [*current.crew_ids, by.id]
+        if len(ids) > MAX_CREW_ACCOUNTS:
+            raise BadInput(
+                f"a trip's crew holds at most {MAX_CREW_ACCOUNTS} accounts", field="crew_ids"
+            )
+        changes: dict[str, Any] = _crew_accounts({"crew_ids": ids})
+        changes["updated_at"] = timeutil.now_iso()
+        changes["updated_by"] = by.name
+        changes["updated_by_id"] = by.id
+        entry = activity_entry(trip_id, by, Action.EDITED, f"{by.name} joined the crew")
+        try:
+            return _change(trip_id, changes, expected_version=current.version, entry=entry)
+        except Conflict as conflict:
+            if conflict.code != "stale":
+                raise
+    raise Conflict("the trip changed meanwhile: try again", field="version", code="stale")
 
 
 def cancel_trip(trip_id: str, *, by: Actor | str) -> Trip:

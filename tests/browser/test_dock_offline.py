@@ -4,12 +4,13 @@ taps queued and sent once, and a saved payment whose receipt address the API ref
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Api
+from tests.browser.conftest import Api, operator_zone
 from tests.browser.test_dispatch_page import ACTIVE, TEST_DAYS, fill_payment
 from tests.browser.test_dock_page import person, sign
 from tests.browser.test_offline import LONG, SAVED, eventually, worker_ready
@@ -23,7 +24,16 @@ def todays_trip(api: Api, limit: int) -> dict[str, Any]:
         "/api/boats",
         {"name": f"Boat {uuid.uuid4().hex[:6]}", "passenger_limit": limit, "inspected": False},
     )["boat"]
-    return api.create_trip(0, boat_id=boat["id"], capacity=limit)
+    # Today's and not over yet (the phone keeps the trips still ahead): until 23:59.
+    now = datetime.now(operator_zone())
+    starts = max(now - timedelta(hours=1), now.replace(hour=0, minute=0, second=0))
+    return api.create_trip(
+        0,
+        boat_id=boat["id"],
+        capacity=limit,
+        starts_at=starts.isoformat(timespec="seconds"),
+        ends_at=now.replace(hour=23, minute=59, second=0).isoformat(timespec="seconds"),
+    )
 
 
 def kept_manifest(page: Page, trip_id: str) -> Any:

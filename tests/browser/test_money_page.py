@@ -97,12 +97,12 @@ def test_a_deckhand_tips_one_person_with_a_receipt_email(page: Page, api: Api) -
     open_pay_from_detail(page)
     fill_payment(page, "Rae Patron", "7.50", method="venmo")
     # Crew cannot list accounts, but the trip names its crew accounts to every login.
-    choose_tip(page, "Sam (crew)")
+    choose_tip(page, "Sam Whitaker")
     options = page.locator("#pay-tip-for option")
     expect(options).to_have_count(3)
     assert sorted(options.all_inner_texts()) == [
         "Noa",
-        "Sam (crew)",
+        "Sam Whitaker",
         "The trip's crew (split evenly)",
     ]
     page.get_by_label("Patron email").fill("not-an-email")
@@ -114,12 +114,12 @@ def test_a_deckhand_tips_one_person_with_a_receipt_email(page: Page, api: Api) -
     page.get_by_label("Patron email").fill("rae@example.com")
     page.locator("#pay-submit").click()
     expect(page.locator("#pay-done-msg")).to_contain_text(
-        "Logged a $7.50 tip (venmo) for Sam (crew) from Rae Patron. A receipt goes to rae@example.com."
+        "Logged a $7.50 tip (venmo) for Sam Whitaker from Rae Patron. A receipt goes to rae@example.com."
     )
     (tip,) = api.detail(trip["id"])["payments"]
     assert tip["kind"] == "tip"
     assert tip["tip_shares"] == [
-        {"account_id": api.account_id(DECKHAND[0]), "name": "Sam (crew)", "cents": 750}
+        {"account_id": api.account_id(DECKHAND[0]), "name": "Sam Whitaker", "cents": 750}
     ]
     assert tip["receipt"] in ("pending", "sent")
     assert "patron_email" not in tip  # the address is not echoed in lists
@@ -160,12 +160,12 @@ def test_a_captain_ticks_the_trips_crew_accounts_on_the_trip_form(page: Page, ap
     log_in(page, CAPTAIN[1], CAPTAIN[0])
     page.goto(f"/#/e/{trip['id']}/edit")
     crew = page.locator("#trip-crew-ids")
-    crew.get_by_label("Sam (crew)").check()
+    crew.get_by_label("Sam Whitaker").check()
     page.get_by_role("button", name="Save trip").click()
     expect(page.locator("#detail-title")).to_have_text(trip["title"])
     assert api.detail(trip["id"])["event"]["crew_ids"] == [api.account_id(DECKHAND[0])]
     page.goto(f"/#/e/{trip['id']}/edit")
-    expect(crew.get_by_label("Sam (crew)")).to_be_checked()
+    expect(crew.get_by_label("Sam Whitaker")).to_be_checked()
 
 
 # --- refunds on the trip -----------------------------------------------------------
