@@ -2,6 +2,7 @@
 // not carry it): who is aboard, one tap each; Depart with the headcount and who has
 // no waiver yet; Return; the printed manifest; the QR code and Share for the waiver link.
 import { apiFetch } from "./api.js";
+import { figureList, peopleRows, peopleWarnings, warningLines } from "./board.js";
 import { $, datePart, formatDay, formatSpan, formatStamp, h, toast } from "./ui.js";
 
 let root = null;
@@ -50,11 +51,14 @@ export async function showDock(into, ev) {
   }
 }
 
+/** One passenger figure per line (booked, signed, aboard, legal limit), then where they disagree. */
 function countsLine() {
-  const { boarded, limit } = state.counts;
-  const over = boarded > limit;
-  return h("p", { id: "dock-counts", class: over ? "dock-counts over" : "dock-counts", role: "status" },
-    `${boarded} aboard of ${limit} allowed`, over && ` — ${boarded - limit} over the limit`);
+  const { boarded, limit, capacity, signed } = state.counts;
+  const c = { capacity, signed, boarded, limit, fleet: Boolean(state.boat), departed: Boolean(state.trip.departed_at) };
+  return [
+    figureList(null, peopleRows(c, { aboard: true }), { id: "dock-counts", class: boarded > limit ? "counts over" : "counts", "aria-live": "polite" }),
+    warningLines(peopleWarnings(c), { id: "dock-warnings" }),
+  ];
 }
 
 /** How many booked places have no waiver yet (capacity minus people signed). */
@@ -76,13 +80,16 @@ function passengerRow(p) {
     h("span", { class: "state" }, p.boarded ? "Aboard" : "Ashore")));
 }
 
+// Where the manifest email to the shore stands (the departure's notification).
+const MANIFEST_EMAIL = { pending: "Manifest email queued", sent: "Manifest emailed ashore", failed: "Manifest email failed" };
+
 function voyageLine() {
   const t = state.trip;
   const bits = [];
   if (t.departed_at) bits.push(`Departed ${formatStamp(t.departed_at)}${t.departed_by ? ` by ${t.departed_by}` : ""}, ${plural(t.departed_headcount ?? 0, "person", "people")} aboard`);
   if (t.returned_at) bits.push(`Returned ${formatStamp(t.returned_at)}`);
   const sent = state.departure?.notification;
-  if (t.departed_at && sent) bits.push(sent === "sent" ? "Manifest emailed ashore" : "Manifest email pending");
+  if (t.departed_at && sent) bits.push(MANIFEST_EMAIL[sent] ?? MANIFEST_EMAIL.pending);
   if (!bits.length) return null;
   return h("p", { class: t.overdue ? "dock-status overdue" : "dock-status", id: "dock-status" },
     t.overdue && h("strong", {}, "OVERDUE · "), bits.join(" · "));
@@ -111,8 +118,8 @@ function render() {
   const missing = unsigned();
   // replaceChildren would print a null as "null": leave out what is not shown.
   root.replaceChildren(...[
-    h("h2", {}, `Passengers (${people.length} signed)`),
-    countsLine(),
+    h("h2", {}, "Passengers"),
+    ...countsLine(),
     missing > 0 && !t.departed_at && h("p", { class: "warn" }, `${plural(missing, "booked place has", "booked places have")} no waiver yet.`),
     voyageLine(),
     people.length
@@ -158,7 +165,9 @@ async function depart() {
   const ok = await post("/depart", {});
   confirming = !ok && confirming;
   render();
-  if (ok) toast(`Departed with ${plural(state.trip.departed_headcount ?? 0, "person", "people")} aboard. Manifest sent ashore.`);
+  // Say what is true: the manifest email is queued until the outbox has sent it.
+  const email = MANIFEST_EMAIL[state.departure?.notification] ?? MANIFEST_EMAIL.pending;
+  if (ok) toast(`Departed with ${plural(state.trip.departed_headcount ?? 0, "person", "people")} aboard. ${email}.`);
 }
 
 async function comeBack() {
