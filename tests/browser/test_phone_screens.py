@@ -406,6 +406,7 @@ def axe(page: Page, screen: str) -> None:
           return [r.passes.length, r.violations.map(v => ({id: v.id, help: v.help,
             nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))]; }"""
     )
+    page.screenshot(path=str(artifact(re.sub(r"\W+", "-", screen) + ".png")))
     assert checked > 10, f"{screen}: axe checked {checked} rules only"
     assert result == [], f"{screen}: {result}"
 
