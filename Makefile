@@ -23,11 +23,24 @@ run: $(STAMP)
 rehearse: $(STAMP)
 	$(BIN)/python scripts/rehearse.py
 
-# Browser tests drive Debian's Chromium; install it when it is missing.
-browser:
+# Browser tests drive Debian's Chromium; install it when it is missing. They check each
+# screen with axe-core (npm, pinned), installed into build/axe (git-ignored) with Node.js.
+AXE_VERSION := 4.11.0
+AXE := build/axe/node_modules/axe-core/axe.min.js
+
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Chromium for the browser tests (apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+$(AXE): Makefile
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installing Node.js and npm for axe-core (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@echo "Installing axe-core $(AXE_VERSION) into build/axe"
+	@mkdir -p build/axe
+	npm install --prefix build/axe --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+	@test -f $(AXE) && touch $(AXE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

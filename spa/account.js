@@ -37,7 +37,7 @@ export function showSetup(code, done) {
     try {
       const res = await apiFetch("/api/accounts/setup", { method: "POST", body: { code, password }, auth: false });
       saveSession(res.token, res.expires_at, res.account);
-      toast(`Welcome aboard, ${res.account.display_name}.`);
+      toast(`Welcome aboard, ${res.account.display_name}.`, { on: "#/" });
       history.replaceState(null, "", "#/"); // the code is spent: keep it out of the history
       done();
     } catch (err) {

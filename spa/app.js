@@ -27,7 +27,7 @@ let currentPath = null;
 function show(view) {
   for (const v of VIEWS) $(`#${v}-view`).hidden = v !== view;
   const out = view === "login" || view === "setup";
-  for (const id of ["#logout", "#menu-account", "#menu-crew", "#menu-exports"]) $(id).hidden = out;
+  $("#menu").hidden = out;
   // A new screen: focus its heading so screen readers announce it. Paging the board
   // keeps focus on the button that was pressed, and a screen that put focus in its
   // first field (login, set password) keeps it there: a crew member already typing
@@ -38,7 +38,10 @@ function show(view) {
       if (!here.contains(document.activeElement)) here.querySelector("h1")?.focus({ preventScroll: true });
     });
   }
-  if (location.hash !== currentPath) window.scrollTo(0, 0);
+  if (location.hash !== currentPath) {
+    window.scrollTo(0, 0);
+    $("#menu").open = false;
+  }
   current = view;
   currentPath = location.hash;
 }
@@ -123,6 +126,16 @@ whenUnauthorized(login);
 // No form of this page is ever sent by the browser itself (that would reload the page).
 document.addEventListener("submit", (e) => e.preventDefault(), true);
 $("#logout").addEventListener("click", logOut);
+// The header's menu (Crew, Exports, My account, Log out) folds away once used, on Esc
+// and on a tap elsewhere.
+document.addEventListener("click", (e) => {
+  if (!e.target.closest?.("#menu")) $("#menu").open = false;
+});
+$("#menu").addEventListener("keydown", (e) => {
+  if (e.key !== "Escape" || !$("#menu").open) return;
+  $("#menu").open = false;
+  $("#menu-button").focus();
+});
 window.addEventListener("hashchange", () => route());
 window.addEventListener("online", sendSaved);
 setInterval(sendSaved, RETRY_MS);

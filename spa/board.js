@@ -11,10 +11,40 @@ let kept = []; // payments saved on the phone (outbox.js), as app.js last heard
 
 export const isCancelled = (ev) => ev.status === "cancelled";
 
-/** The figures crew look for first, as [label, value, tone] rows. */
-export function figures(ev) {
-  const covered = ev.waiver_count;
-  const waivers = [`${covered} `, h("small", {}, `of ${ev.capacity}`)];
+/** A trip's passenger counts as the card knows them (the dock has fresher ones). */
+export function eventCounts(ev) {
+  return {
+    capacity: ev.capacity, signed: ev.waiver_count ?? 0, boarded: ev.boarded_count ?? 0,
+    // The boat's legal limit; a boat not of the fleet is held to the trip's capacity.
+    limit: ev.boat_limit ?? ev.capacity, fleet: Number.isInteger(ev.boat_limit), departed: Boolean(ev.departed_at),
+  };
+}
+
+/**
+ * The passenger figures, one per line and each named: booked (the capacity), signed
+ * (people a waiver covers), aboard and the legal limit, as [label, value, tone] rows.
+ * `aboard`: show Aboard even before anyone is (at the dock).
+ */
+export function peopleRows(c, { aboard = c.boarded > 0 || c.departed } = {}) {
+  const rows = [["Booked", String(c.capacity), ""], ["Signed", String(c.signed), c.signed >= c.capacity ? "ok" : ""]];
+  if (aboard) rows.push(["Aboard", String(c.boarded), c.boarded > c.limit ? "due" : ""]);
+  if (c.fleet || aboard) rows.push(["Legal limit", [String(c.limit), !c.fleet && h("small", {}, " (the capacity)")], ""]);
+  return rows;
+}
+
+/** Where the passenger figures disagree, in words (none: an empty list). */
+export function peopleWarnings(c) {
+  const out = [];
+  if (c.boarded > c.limit) out.push(`${c.boarded - c.limit} aboard over the legal limit of ${c.limit}.`);
+  if (c.signed > c.limit) out.push(`More signed (${c.signed}) than the legal limit (${c.limit}): at most ${c.limit} may go.`);
+  else if (c.signed > c.capacity) out.push(`More signed (${c.signed}) than booked (${c.capacity}).`);
+  if (c.capacity > c.limit) out.push(`Booked (${c.capacity}) is above the legal limit (${c.limit}).`);
+  if (c.departed && c.boarded < c.signed) out.push(`${c.signed - c.boarded} signed but not aboard.`);
+  return out;
+}
+
+/** The money figures: paid of the price, and the balance, as [label, value, tone] rows. */
+export function moneyRows(ev) {
   const paid = [formatCents(ev.paid_cents)];
   if (Number.isInteger(ev.price_cents)) paid.push(" ", h("small", {}, `of ${formatCents(ev.price_cents)}`));
   let balance = ["Balance", "No price set", ""];
@@ -23,13 +53,11 @@ export function figures(ev) {
     else if (ev.balance_cents < 0) balance = ["Overpaid", formatCents(-ev.balance_cents), "due"];
     else balance = ["Balance", "Paid in full", "ok"];
   }
-  const rows = [["Waivers", waivers, covered >= (ev.capacity ?? Infinity) ? "ok" : ""], ["Paid", paid, ""], balance];
-  // At the dock: aboard of the boat's limit (the capacity for a free-text boat).
-  const limit = ev.boat_limit ?? ev.capacity;
-  const aboard = ev.boarded_count ?? 0;
-  if (aboard || ev.departed_at) rows.push(["Aboard", [`${aboard} `, h("small", {}, `of ${limit}`)], aboard > limit ? "due" : ""]);
-  return rows;
+  return [["Paid", paid, ""], balance];
 }
+
+/** The figures crew look for first, as [label, value, tone] rows. */
+export const figures = (ev) => [...peopleRows(eventCounts(ev)), ...moneyRows(ev)];
 
 /** Departed, returned or overdue (red), as a badge on the card. */
 export function voyageBadge(ev) {
@@ -39,9 +67,15 @@ export function voyageBadge(ev) {
   return null;
 }
 
-export function figureList(ev) {
-  return h("dl", { class: "figures" },
-    figures(ev).map(([k, v, tone]) => h("div", { class: tone }, h("dt", {}, k), h("dd", {}, v))));
+/** Rows as a list of figures (a trip's, or `rows` given). */
+export function figureList(ev, rows = figures(ev), attrs = {}) {
+  return h("dl", { class: "figures", ...attrs },
+    rows.map(([k, v, tone]) => h("div", { class: tone || null }, h("dt", {}, k), h("dd", {}, v))));
+}
+
+/** The warnings of peopleWarnings() as lines, or null when the figures agree. */
+export function warningLines(list, attrs = {}) {
+  return list.length > 0 && h("div", { class: "warnings", ...attrs }, list.map((w) => h("p", { class: "warn" }, w)));
 }
 
 export function peopleLine(ev) {
@@ -77,6 +111,7 @@ function fillCard(el, ev) {
     h("h3", {}, h("a", { href: `#/e/${encodeURIComponent(id)}`, id: `t-${id}` }, ev.title)),
     peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
     figureList(ev),
+    warningLines(peopleWarnings(eventCounts(ev))),
     savedLine(id),
     !isCancelled(ev) && h("button", {
       type: "button", class: "primary pay", "data-pay": id, "aria-describedby": `t-${id}`,

@@ -3,7 +3,7 @@
 // sign. One request to load (the last copy seen shows at once, marked "as of");
 // actions update from their replies. Captains and owners log refunds here.
 import { apiFetch, lastKnown, myAccount } from "./api.js";
-import { cancelledBadge, figureList, isCancelled, peopleLine } from "./board.js";
+import { cancelledBadge, eventCounts, figureList, figures, isCancelled, moneyRows, peopleLine, peopleWarnings, warningLines } from "./board.js";
 import { API_BASE } from "./config.js";
 import { discard, dismissNote, notes, saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
@@ -136,6 +136,17 @@ async function copyLink(input) {
   toast("Waiver link copied.");
 }
 
+const HOUR = 60 * 60 * 1000;
+/**
+ * At the dock: from an hour before departure until the boat is back (a trip that never
+ * left, until its end). Then the trip opens on the passengers; the money follows.
+ */
+export function atTheDock(ev, now = Date.now()) {
+  if (isCancelled(ev) || ev.returned_at) return false;
+  if (ev.departed_at) return true;
+  return now >= Date.parse(ev.starts_at) - HOUR && now < Date.parse(ev.ends_at);
+}
+
 function render() {
   const ev = state.event;
   // Compare instants: offsets differ across a DST change, so strings can sort wrong.
@@ -145,13 +156,13 @@ function render() {
   const refunds = byTime(state.refunds);
   const waivers = state.waivers;
   const link = h("input", { id: "waiver-link", readonly: true, value: waiverLink(ev.id) });
-  title.textContent = ev.title;
-  fill(root,
-    h("p", { class: "when" }, `${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`,
-      isCancelled(ev) && cancelledBadge()),
-    peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
-    ev.notes && h("p", { class: "notes" }, ev.notes),
-    figureList(ev),
+  const dockFirst = atTheDock(ev);
+  // At the dock, the passengers to tap (with their own live figures) come first.
+  const dock = h("section", { id: "dock", "aria-label": "At the dock" });
+  const money = [
+    dockFirst && h("h2", {}, "Money"),
+    figureList(ev, dockFirst ? moneyRows(ev) : figures(ev)),
+    !dockFirst && warningLines(peopleWarnings(eventCounts(ev))),
     moneyFigures(ev),
     h("div", { class: "actions" },
       !isCancelled(ev) && h("button", { type: "button", class: "primary", id: "detail-pay",
@@ -173,11 +184,21 @@ function render() {
     tips.length > 0 && h("ol", { class: "ledger", id: "tips" }, tips.map(ledgerRow)),
     refunds.length > 0 && h("h2", {}, `Refunds (${refunds.length})`),
     refunds.length > 0 && h("ol", { class: "ledger", id: "refunds" }, refunds.map(refundRow)),
+  ];
+  // The waivers signed name the same people as the passengers: below them, never above.
+  const signed = [
     h("h2", {}, `Waivers (${ev.waiver_count} covered)`),
     h("label", { for: "waiver-link" }, "Waiver link for patrons"),
     h("div", { class: "copy" }, link, h("button", { type: "button", onclick: () => copyLink(link) }, "Copy link")),
-    waivers.length ? h("ul", { class: "ledger" }, waivers.map(waiverRow)) : h("p", { class: "empty" }, "No waivers signed yet."),
-    h("section", { id: "dock", "aria-label": "At the dock" }),
+    waivers.length ? h("ul", { class: "ledger", id: "waivers" }, waivers.map(waiverRow)) : h("p", { class: "empty" }, "No waivers signed yet."),
+  ];
+  title.textContent = ev.title;
+  fill(root,
+    h("p", { class: "when" }, `${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`,
+      isCancelled(ev) && cancelledBadge()),
+    peopleLine(ev) && h("p", { class: "meta" }, peopleLine(ev)),
+    dockFirst ? [dock, ev.notes && h("p", { class: "notes" }, ev.notes), money, signed]
+      : [ev.notes && h("p", { class: "notes" }, ev.notes), money, dock, signed],
   );
   // At the dock (passengers, depart, return, print, QR): its own module, loaded on demand.
   import("./manifest.js").then((m) => m.showDock($("#dock"), ev));

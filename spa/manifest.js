@@ -6,6 +6,7 @@
 // waiting, and the limit is checked here against the kept list (the API checks again
 // when they are sent). Depart needs signal: the manifest email goes from the server.
 import { apiFetch, lastKnown } from "./api.js";
+import { figureList, peopleRows, peopleWarnings, warningLines } from "./board.js";
 import { $, datePart, formatDay, formatSpan, formatStamp, h, newId, toast, useStyles } from "./ui.js";
 
 let root = null;
@@ -69,12 +70,19 @@ function withWaiting(data, marks) {
   return { ...data, passengers, counts: { ...data.counts, boarded } };
 }
 
+/** One passenger figure per line (booked, signed, aboard, legal limit), then where they disagree. */
 function countsLine() {
-  const { boarded, limit } = state.counts;
-  const over = boarded > limit;
-  return h("p", { id: "dock-counts", class: over ? "dock-counts over" : "dock-counts", role: "status" },
-    `${boarded} aboard of ${limit} allowed`, over && ` — ${boarded - limit} over the limit`,
-    pending() > 0 && ` · ${plural(pending(), "tap", "taps")} waiting to send`);
+  const { boarded, limit, capacity, signed } = state.counts;
+  const c = { capacity, signed, boarded, limit, fleet: Boolean(state.boat), departed: Boolean(state.trip.departed_at) };
+  return [
+    figureList(null, peopleRows(c, { aboard: true }), { id: "dock-counts", class: boarded > limit ? "counts over" : "counts", "aria-live": "polite" }),
+    warningLines(peopleWarnings(c), { id: "dock-warnings" }),
+  ];
+}
+
+/** The taps kept on this phone, not sent yet. */
+function pendingLine() {
+  return pending() > 0 && h("p", { id: "dock-pending", class: "meta", role: "status" }, `${plural(pending(), "tap", "taps")} waiting to send`);
 }
 
 /** Marks on the phone the server has not got yet. */
@@ -107,13 +115,16 @@ function passengerRow(p) {
     h("span", { class: "state" }, p.boarded ? "Aboard" : "Ashore", p.waiting && h("small", { class: "waiting" }, " · waiting to send"))));
 }
 
+// Where the manifest email to the shore stands (the departure's notification).
+const MANIFEST_EMAIL = { pending: "Manifest email queued", sent: "Manifest emailed ashore", failed: "Manifest email failed" };
+
 function voyageLine() {
   const t = state.trip;
   const bits = [];
   if (t.departed_at) bits.push(`Departed ${formatStamp(t.departed_at)}${t.departed_by ? ` by ${t.departed_by}` : ""}, ${plural(t.departed_headcount ?? 0, "person", "people")} aboard`);
   if (t.returned_at) bits.push(`Returned ${formatStamp(t.returned_at)}`);
   const sent = state.departure?.notification;
-  if (t.departed_at && sent) bits.push(sent === "sent" ? "Manifest emailed ashore" : "Manifest email pending");
+  if (t.departed_at && sent) bits.push(MANIFEST_EMAIL[sent] ?? MANIFEST_EMAIL.pending);
   if (!bits.length) return null;
   return h("p", { class: t.overdue ? "dock-status overdue" : "dock-status", id: "dock-status" },
     t.overdue && h("strong", {}, "OVERDUE · "), bits.join(" · "));
@@ -142,8 +153,9 @@ function render() {
   const missing = unsigned();
   // replaceChildren would print a null as "null": leave out what is not shown.
   root.replaceChildren(...[
-    h("h2", {}, `Passengers (${people.length} signed)`),
-    countsLine(),
+    h("h2", {}, "Passengers"),
+    ...countsLine(),
+    pendingLine(),
     offline && h("p", { class: "meta", id: "dock-asof" }, "No signal: the list as last seen on this phone. Taps are kept and sent when there is signal."),
     refusedLine(),
     missing > 0 && !t.departed_at && h("p", { class: "warn" }, `${plural(missing, "booked place has", "booked places have")} no waiver yet.`),
@@ -257,7 +269,9 @@ async function depart() {
   const ok = await post("/depart", {});
   confirming = !ok && confirming;
   render();
-  if (ok) toast(`Departed with ${plural(state.trip.departed_headcount ?? 0, "person", "people")} aboard. Manifest sent ashore.`);
+  // Say what is true: the manifest email is queued until the outbox has sent it.
+  const email = MANIFEST_EMAIL[state.departure?.notification] ?? MANIFEST_EMAIL.pending;
+  if (ok) toast(`Departed with ${plural(state.trip.departed_headcount ?? 0, "person", "people")} aboard. ${email}.`);
 }
 
 async function comeBack() {

@@ -169,8 +169,9 @@ form.addEventListener("submit", async (e) => {
   }
   await submitting(form, async () => {
     const res = await apiFetch(path, { method, body });
-    toast(editing ? "Trip saved." : "Trip created.");
-    location.hash = `#/e/${encodeURIComponent(res.event.id)}`;
+    const to = `#/e/${encodeURIComponent(res.event.id)}`;
+    toast(editing ? "Trip saved." : "Trip created.", { on: to });
+    location.hash = to;
   }, {
     onError(err) {
       if (err.status !== 409 || err.code !== "stale" || !editId) return false;

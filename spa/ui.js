@@ -19,7 +19,7 @@ export function h(tag, attrs = {}, ...children) {
 
 // Children as nodes: text becomes text nodes; null, undefined and false (the result of
 // `cond && h(...)`) are left out rather than shown as "null" or "false".
-const nodes = (children) => children.flat()
+const nodes = (children) => children.flat(Infinity)
   .filter((c) => c !== null && c !== undefined && c !== false)
   .map((c) => (c instanceof Node ? c : document.createTextNode(String(c))));
 
@@ -45,14 +45,29 @@ export function markAsOf(el, at, offline = false) {
 }
 
 let toastTimer;
-/** A short status line, read out by screen readers. */
-export function toast(text) {
+let toastOn = null; // the screen (location.hash) the toast is about
+/**
+ * A short status line, read out by screen readers; it lies over the header's brand,
+ * never over a button. It belongs to one screen: the current one, or `on` (the hash
+ * about to be shown, when the action moves on), and goes when the crew leave it.
+ */
+export function toast(text, { on = location.hash } = {}) {
   const el = $("#toast");
   el.textContent = text;
   el.classList.add("show");
+  toastOn = on;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => el.classList.remove("show"), 4000);
+  toastTimer = setTimeout(hideToast, 4000);
 }
+
+export function hideToast() {
+  clearTimeout(toastTimer);
+  toastOn = null;
+  const el = $("#toast");
+  el.classList.remove("show");
+  el.textContent = "";
+}
+window.addEventListener("hashchange", () => toastOn !== null && location.hash !== toastOn && hideToast());
 
 // ---- form errors: one message line per form, the named field marked invalid ----
 

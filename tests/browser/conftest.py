@@ -360,6 +360,14 @@ def log_in(page: Any, password: str, username: str = "") -> None:
     page.locator("#board .day").first.wait_for()
 
 
+def open_menu(page: Any) -> None:
+    """Open the header's menu (Crew, Exports, My account, Log out)."""
+    menu = page.locator("#menu")
+    if menu.get_attribute("open") is None:
+        page.locator("#menu-button").click()
+    page.locator("#menu nav").wait_for()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """On a failed browser test, report what the page showed and the stack's last lines."""

@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CAPTAIN, DECKHAND, Api, Stack, kept_session, log_in, new_page
+from tests.browser.conftest import (
+    CAPTAIN,
+    DECKHAND,
+    Api,
+    Stack,
+    kept_session,
+    log_in,
+    new_page,
+    open_menu,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +32,7 @@ def open_trip(page: Page, trip: dict[str, Any]) -> None:
 def test_crew_see_no_captain_buttons(page: Page, api: Api) -> None:
     trip = api.create_trip(22)
     log_in(page, DECKHAND[1], DECKHAND[0])
+    open_menu(page)
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     expect(page.get_by_role("link", name="My account")).to_be_visible()
     expect(page.get_by_role("link", name="Crew", exact=True)).to_be_hidden()
@@ -40,6 +50,7 @@ def test_a_captain_sees_trip_buttons_and_the_crew_screen(page: Page, api: Api) -
     open_trip(page, trip)
     expect(page.get_by_role("link", name="Edit trip")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel trip")).to_be_visible()
+    open_menu(page)
     page.get_by_role("link", name="Crew", exact=True).click()
     expect(page.get_by_role("heading", name="Crew")).to_be_visible()
     expect(page.locator("#crew-list li[data-username='sam']")).to_be_visible()
@@ -109,6 +120,7 @@ def test_my_account_changes_the_password_and_logs_out(
     code = made["setup_url"].rsplit("/#/setup/", 1)[1]
     api.ok("POST", "/api/accounts/setup", {"code": code, "password": "first password 1"})
     log_in(page, "first password 1", username)
+    open_menu(page)
     page.get_by_role("link", name="My account").click()
     expect(page.locator("#account-who")).to_contain_text(username)
     page.get_by_label("Current password").fill("first password 1")
@@ -117,6 +129,7 @@ def test_my_account_changes_the_password_and_logs_out(
     page.get_by_role("button", name="Change password").click()
     expect(page.locator("#toast")).to_contain_text("Password changed")
     token = kept_session(page)["token"]
+    open_menu(page)
     page.get_by_role("button", name="Log out").first.click()
     expect(page.locator("#login-view")).to_be_visible()
     # The token was ended on the server, not only forgotten here.

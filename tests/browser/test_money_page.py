@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CAPTAIN, DECKHAND, Api, log_in, operator_today
+from tests.browser.conftest import CAPTAIN, DECKHAND, Api, log_in, open_menu, operator_today
 from tests.browser.test_dispatch_page import ACTIVE, MARKUP, TEST_DAYS, fill_payment
 from tests.browser.test_offline import SAVED, worker_ready
 
@@ -244,6 +244,7 @@ def test_a_captain_exports_the_ledger_tips_and_the_days_cashup(page: Page, api: 
     api.log_refund(trip["id"], 1000, reason="Cut short")
 
     log_in(page, CAPTAIN[1], CAPTAIN[0])
+    open_menu(page)
     page.get_by_role("link", name="Exports").click()
     expect(page.get_by_role("heading", name="Exports", level=1)).to_be_visible()
 
@@ -292,6 +293,7 @@ def test_a_captain_exports_the_ledger_tips_and_the_days_cashup(page: Page, api: 
 
 def test_crew_do_not_see_the_exports_screen(page: Page) -> None:
     log_in(page, DECKHAND[1], DECKHAND[0])
+    open_menu(page)
     expect(page.get_by_role("link", name="My account")).to_be_visible()
     expect(page.get_by_role("link", name="Exports")).to_be_hidden()
     page.goto("/#/exports")

@@ -14,7 +14,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from scripts import local_edge, sync_spa
-from tests.browser.conftest import ROOT, Api, Stack, keep_session, kept_session, log_in, new_page
+from tests.browser.conftest import (
+    ROOT,
+    Api,
+    Stack,
+    keep_session,
+    kept_session,
+    log_in,
+    new_page,
+    open_menu,
+)
 from tests.browser.test_dispatch_page import ACTIVE, TEST_DAYS, card_of, fill_payment, open_payment
 
 pytestmark = pytest.mark.browser
@@ -215,8 +224,10 @@ def test_log_out_with_payments_waiting_asks_and_keeps_them(crew_page: Page, api:
         dialog.dismiss() if len(asked) == 1 else dialog.accept()
 
     crew_page.on("dialog", answer)
+    open_menu(crew_page)
     crew_page.get_by_role("button", name="Log out").click()
     expect(crew_page.locator("#board-view")).to_be_visible()  # said no: still logged in
+    open_menu(crew_page)
     crew_page.get_by_role("button", name="Log out").click()
     expect(crew_page.locator("#login-view")).to_be_visible()
     assert "1 payment is saved on this phone" in asked[0]
