@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """A stage's alarms, and the owner who hears them.
 
     python scripts/alarms.py --stage prod [--dry-run] [--yes]
@@ -30,6 +31,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import awstools, stage_settings
 from scripts.stage_limits import Change, Plan

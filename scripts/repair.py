@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Recompute each trip's running totals from what is stored under it, show the
 difference, and (after asking) write it.
 
@@ -36,6 +37,9 @@ from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from chalicelib.db import Store, keys
 from chalicelib.db.ledger import ledger_entries

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Put trips back as they were at a point in time, without corrupting the books.
 
     python scripts/restore.py --stage prod --to-time 2026-12-06T09:30:00-08:00 \\
@@ -32,6 +33,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from chalicelib.db import Store, keys
 from scripts import awstools, bootstrap, repair, stage_settings

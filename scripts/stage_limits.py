@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """What keeps a deployed stage's cost bounded under a flood, and its logs kept and bounded.
 
     python scripts/stage_limits.py --stage prod [--dry-run] [--yes]
@@ -31,6 +32,9 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import use_repo_venv
+
+    use_repo_venv(__file__)
 
 from scripts import awstools, stage_settings
 from scripts.awstools import UserError

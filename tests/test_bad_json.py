@@ -128,5 +128,5 @@ def test_every_route_that_reads_a_body_is_listed():
     """A new body-reading route must name the field this file puts the surrogate in."""
     for method, path in ROUTES:
         assert (method, path) in TEXT_FIELD or re.search(
-            r"/(logout|reset|cancel|depart|return)$", path
+            r"/(logout|reset|cancel|depart|return|crew)$", path
         ), f"{method} {path}: add it to TEXT_FIELD"
