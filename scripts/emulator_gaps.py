@@ -16,6 +16,9 @@ server answers:
 - a bucket policy's statements for a service principal (CloudFront's reads) apply to
   that service's requests only: moto applies their Deny to everyone, so the operator
   could not read the bucket's `_releases/` that prod's distribution is denied;
+- the bucket policy's Deny of requests without TLS: moto evaluates a statement without
+  its condition, so it would refuse every request, and the emulator on loopback has no
+  TLS (AWS's clients always use it);
 - Lambda invocations (a DynamoDB stream's, after each write): moto would start a
   Docker container; here they do not run, quietly (scripts/rehearsal_site.py runs the
   stage's functions itself).
@@ -112,6 +115,7 @@ def _bucket_policy_principals() -> None:
             s
             for s in policy.get("Statement", [])
             if not (isinstance(s.get("Principal"), dict) and "Service" in s["Principal"])
+            and not _tls_only(s)
         ]
         if not statements:
             return PermissionResult.NEUTRAL
@@ -123,6 +127,14 @@ def _bucket_policy_principals() -> None:
             self.policy = saved
 
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _tls_only(statement: dict[str, Any]) -> bool:
+    """The bucket's Deny of requests without TLS. moto evaluates a statement without its
+    condition, so it would refuse every request; AWS's clients all use TLS, and the
+    emulator on loopback has none, so the statement is left out of moto's evaluation."""
+    condition = statement.get("Condition") or {}
+    return statement.get("Effect") == "Deny" and "aws:SecureTransport" in condition.get("Bool", {})
 
 
 def _no_docker() -> None:
