@@ -19,6 +19,8 @@ server answers:
 - the bucket policy's Deny of requests without TLS: moto evaluates a statement without
   its condition, so it would refuse every request, and the emulator on loopback has no
   TLS (AWS's clients always use it);
+- AWS's managed IAM policies, which exist in every account and moto loads only when
+  asked;
 - Lambda invocations (a DynamoDB stream's, after each write): moto would start a
   Docker container; here they do not run, quietly (scripts/rehearsal_site.py runs the
   stage's functions itself).
@@ -51,7 +53,17 @@ def patch_moto() -> None:
         _import_swagger()
         _bucket_policy_principals()
         _no_docker()
+        _aws_managed_policies()
         _done = True
+
+
+def _aws_managed_policies() -> None:
+    """AWS's managed policies exist in every account (stage_limits.py attaches
+    AmazonAPIGatewayPushToCloudWatchLogs to API Gateway's logging role); moto loads them
+    only when asked."""
+    from moto import settings
+
+    settings.default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
 
 
 def _keep_origin_access_control() -> None:

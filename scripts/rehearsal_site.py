@@ -265,6 +265,11 @@ class Distribution:
             condition = statement.get("Condition", {}).get("StringEquals", {})
             if condition.get("AWS:SourceArn") not in (None, self.arn):
                 continue
+            if (
+                str(statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport"))
+                == "false"
+            ):
+                continue  # a Deny of requests without TLS: CloudFront reads S3 over TLS
             resources = statement.get("Resource")
             patterns = resources if isinstance(resources, list) else [resources]
             if not any(fnmatch.fnmatchcase(resource, p) for p in patterns):
