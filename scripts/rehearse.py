@@ -16,8 +16,10 @@ steps with its own commands, each a separate process, as an operator types them:
    emulator; the Lambda dependencies come from a wheelhouse rebuilt from this
    virtualenv, as there is no network), the authorizer answer, the routing
    (configure_cloudfront.py), the page's push, smoke, marked tested;
-5. bootstrap prod, with no new commit; 6. deploy prod (promote);
-7. the stored state: the deployed state of both stages in the site bucket.
+5. bootstrap prod, with no new commit; 6. deploy prod (promote), with the same
+   evidence and verify_deploy;
+7. a second commit deployed to staging, then `deploy.py rollback` puts the first one
+   back, and the deploy history (the deployed state kept in the site bucket) says so.
 
 It ends with PASS or FAIL and the step that failed. Nothing leaves the machine: the
 emulator listens on 127.0.0.1, and AWS credentials and profiles of the operator are
@@ -485,8 +487,39 @@ def go_live(rehearsal: Rehearsal) -> None:
         prod.distribution.url,
         retry_seconds=30,
     )
-    r.script("the deploy history of staging", "deploy", "history", "--stage", "staging")
     r.script("the deploy history of prod", "deploy", "history", "--stage", "prod")
+    # The routine release, then "Rolling back > Code": a second commit to staging, and
+    # the one command that puts the first one back.
+    first = r.git("rev-parse", "HEAD")
+    app = r.root / "app.py"
+    app.write_text(app.read_text() + "\n# A second release (rehearsal).\n")
+    r.git("commit", "-qam", "A second release")
+    r.script(
+        "routine release to staging",
+        "deploy",
+        "--stage",
+        "staging",
+        "--yes",
+        "--base-url",
+        staging.distribution.url,
+    )
+    r.script(
+        "roll staging back",
+        "deploy",
+        "rollback",
+        "--stage",
+        "staging",
+        "--yes",
+        expect=f"to {first[:12]}",
+    )
+    r.script(
+        "the deploy history of staging",
+        "deploy",
+        "history",
+        "--stage",
+        "staging",
+        expect=first[:12],
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

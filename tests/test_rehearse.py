@@ -28,7 +28,7 @@ def test_the_go_live_of_the_docs_passes_on_the_emulator_with_evidence() -> None:
     assert done.returncode == 0, out[-6000:] + done.stderr[-3000:]
     assert out.rstrip().splitlines()[-1].startswith("==> PASS")
     # Both stages went through chalice deploy itself and every step of deploy.py.
-    assert out.count("scripts/deploy.py --stage staging --yes") == 1
+    assert out.count("scripts/deploy.py --stage staging --yes") == 2  # first, then routine
     assert "scripts/deploy.py --stage prod --yes" in out
     # The evidence it made, through each stage's distribution: a login, a payment,
     # a waiver; and verify_deploy proved each stage with it (exit 0: every check PASS).
@@ -37,3 +37,5 @@ def test_the_go_live_of_the_docs_passes_on_the_emulator_with_evidence() -> None:
     assert "4. verify staging" in out
     # A second bootstrap finds nothing to change (moto's gaps are filled, not skipped).
     assert "3. bootstrap staging again" in out
+    # The routine release is rolled back with one command (its expected output checked).
+    assert "roll staging back: " in out
