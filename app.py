@@ -28,6 +28,7 @@ app = Chalice(app_name="shipcaptaincrew")
 AUTH_CACHE_SECONDS = 60
 SERVED_BY_HEADER = "X-Served-By"
 SERVED_BY = "shipcaptaincrew-app"
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 @app.authorizer(ttl_seconds=AUTH_CACHE_SECONDS)
@@ -57,6 +58,10 @@ def answer_errors_and_log(event: Any, get_response: Callable[[Any], Response]) -
         )
     # S3 never sets this: a deploy check proves a path reached the app, not the bucket.
     response.headers[SERVED_BY_HEADER] = SERVED_BY
+    if str(event.path or "").startswith("/api/"):
+        # No API answer is kept by a browser or a proxy (a waiver record holds a date of
+        # birth, an address, a phone), and none is sniffed into another type.
+        response.headers.update(API_HEADERS)
     context = event.context or {}
     logs.line(
         level="info",
@@ -508,7 +513,7 @@ def waiver_qr(event_id: str) -> Response:
     return Response(
         body=svg,
         status_code=200,
-        headers={"Content-Type": "image/svg+xml", "Cache-Control": "private, max-age=300"},
+        headers={"Content-Type": "image/svg+xml"},
     )
 
 

@@ -158,6 +158,8 @@ class Edge:
             response = error.get_response(environ)
             origin = "edge"
         response.headers[ORIGIN_HEADER] = origin
+        # What CloudFront's response headers policy adds (HSTS aside: this is plain http).
+        edge.add_security_headers(response.headers)
         return response(environ, start_response)
 
     # --- /_dev ----------------------------------------------------------------

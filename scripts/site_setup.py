@@ -39,6 +39,7 @@ if __package__ in (None, ""):  # run as a file: make the repo importable
 
     use_repo_venv(__file__)
 
+from chalicelib.web import edge
 from scripts import awstools, configure_cloudfront, stage_settings
 from scripts.awstools import UserError
 
@@ -52,7 +53,14 @@ LOG_DAYS = 90
 
 
 def security_headers(name: str = HEADERS_POLICY_NAME) -> dict[str, Any]:
-    """The response headers policy config every behaviour of the site answers with."""
+    """The response headers policy config every behaviour of the site answers with.
+
+    Built from chalicelib.web.edge.SECURITY_HEADERS, which the local edge applies too.
+    The referrer policy does not override: the waiver page's own no-referrer stands."""
+    frame, frame_override = edge.security_header("X-Frame-Options")
+    _, sniff_override = edge.security_header("X-Content-Type-Options")
+    referrer, referrer_override = edge.security_header("Referrer-Policy")
+    csp, csp_override = edge.security_header("Content-Security-Policy")
     return {
         "Name": name,
         "Comment": "Ship Captain Crew: HSTS, no framing, no sniffing, strict referrer",
@@ -63,16 +71,14 @@ def security_headers(name: str = HEADERS_POLICY_NAME) -> dict[str, Any]:
                 "IncludeSubdomains": False,
                 "Preload": False,
             },
-            "FrameOptions": {"Override": True, "FrameOption": "DENY"},
-            "ContentTypeOptions": {"Override": True},
-            "ReferrerPolicy": {
-                "Override": True,
-                "ReferrerPolicy": "strict-origin-when-cross-origin",
-            },
+            "FrameOptions": {"Override": frame_override, "FrameOption": frame},
+            "ContentTypeOptions": {"Override": sniff_override},
+            # The app's own referrer policy (the waiver page's no-referrer) wins.
+            "ReferrerPolicy": {"Override": referrer_override, "ReferrerPolicy": referrer},
             # The app's own CSP (the waiver page has one) wins; other answers get this.
             "ContentSecurityPolicy": {
-                "Override": False,
-                "ContentSecurityPolicy": "frame-ancestors 'none'",
+                "Override": csp_override,
+                "ContentSecurityPolicy": csp,
             },
         },
     }

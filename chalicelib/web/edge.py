@@ -10,6 +10,7 @@ default origin (the dispatch page in S3).
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from functools import lru_cache
 
 API = "api"
@@ -22,6 +23,36 @@ ROUTES: list[tuple[str, str]] = [
     ("/api/*", API),
     ("/g/*/waiver", API),
 ]
+
+
+# The security headers every answer of the site carries: CloudFront's response headers
+# policy (scripts/site_setup.py builds it from this) and the local edge apply the same,
+# so what is tested locally is what ships. HSTS is the policy's alone (the local edge
+# is plain http). (name, value, override): override False keeps the origin's own value,
+# so the waiver page's `Referrer-Policy: no-referrer` and its CSP are never replaced.
+SECURITY_HEADERS: tuple[tuple[str, str, bool], ...] = (
+    ("X-Frame-Options", "DENY", True),
+    ("X-Content-Type-Options", "nosniff", True),
+    ("Referrer-Policy", "strict-origin-when-cross-origin", False),
+    ("Content-Security-Policy", "frame-ancestors 'none'", False),
+)
+
+
+def security_header(name: str) -> tuple[str, bool]:
+    """(value, override) of one of SECURITY_HEADERS."""
+    for header, value, override in SECURITY_HEADERS:
+        if header == name:
+            return value, override
+    raise KeyError(name)
+
+
+def add_security_headers(headers: MutableMapping[str, str]) -> None:
+    """Apply SECURITY_HEADERS to an answer's headers as the CloudFront policy does.
+
+    `headers` must look names up case-insensitively (werkzeug's Headers do)."""
+    for name, value, override in SECURITY_HEADERS:
+        if override or name not in headers:
+            headers[name] = value
 
 
 @lru_cache(maxsize=64)
