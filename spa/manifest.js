@@ -9,6 +9,7 @@ let root = null;
 let state = null; // the manifest: {trip, boat, passengers, counts, departure}
 let confirming = false;
 let busy = false;
+let changes = 0; // bumped by each boarding, depart or return: a load begun before must not undo it
 
 const sheets = new Map();
 /** Load a stylesheet of ours once (dock.css, print.css); resolves when it applies. */
@@ -38,9 +39,10 @@ export async function showDock(into, ev) {
     confirming = false;
     root.replaceChildren(h("h2", {}, "Passengers"), h("p", { class: "empty" }, "Loading passengers…"));
   }
+  const seen = changes;
   try {
     const data = await apiFetch(path(ev.id, "/manifest"));
-    if (root !== into || !into.isConnected) return;
+    if (root !== into || !into.isConnected || seen !== changes) return;
     state = data;
     render();
   } catch (e) {
@@ -139,8 +141,10 @@ function render() {
 
 async function post(tail, body) {
   busy = true;
+  changes++;
   try {
     state = await apiFetch(path(state.trip.id, tail), { method: "POST", body });
+    changes++;
     return true;
   } catch (err) {
     if (err.status !== 401) toast(err.message);

@@ -33,6 +33,7 @@ from tests.browser.test_dock_page import board, sign
 pytestmark = pytest.mark.browser
 
 WIDTH, HEIGHT = 360, 740
+SLOW = 20_000  # ms: Depart and Return write the manifest and queue its email
 # `make browser` installs axe-core here (build/ is git-ignored).
 AXE = ROOT / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -200,7 +201,7 @@ def test_aboard_fewer_than_signed_at_departure_is_warned_of(phone: Page, api: Ap
     expect(phone.locator("#dock-counts dd").nth(2)).to_have_text("1")
     phone.locator("#dock-depart").click()
     phone.locator("#depart-confirm").click()
-    expect(phone.locator("#dock-status")).to_contain_text("Departed")
+    expect(phone.locator("#dock-status")).to_contain_text("Departed", timeout=SLOW)
     expect(phone.locator("#dock-warnings")).to_contain_text("2 signed but not aboard.")
 
 
@@ -343,7 +344,7 @@ def test_toasts_say_what_is_true_cover_no_button_and_stay_on_their_screen(
     phone.locator("#dock-depart").click()
     phone.locator("#depart-confirm").click()
     toast = phone.locator("#toast")
-    expect(toast).to_have_class(re.compile(r"\bshow\b"))
+    expect(toast).to_have_class(re.compile(r"\bshow\b"), timeout=SLOW)
     status = phone.locator("#dock-status").text_content() or ""
     said = toast.text_content() or ""
     assert said.startswith("Departed with 1 person aboard.")
@@ -358,7 +359,7 @@ def test_toasts_say_what_is_true_cover_no_button_and_stay_on_their_screen(
 
     phone.evaluate("window.scrollTo(0, 0)")
     phone.locator("#dock-return").click()
-    expect(toast).to_have_text("Return recorded.")
+    expect(toast).to_have_text("Return recorded.", timeout=SLOW)
     phone.locator("#detail-view a.back").click()
     phone.locator("#board .day").first.wait_for()
     expect(toast).not_to_have_class(re.compile(r"\bshow\b"))
