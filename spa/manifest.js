@@ -16,6 +16,7 @@ let waiting = []; // this trip's marks not sent yet (outbox.js), in tap order
 let offline = false; // the manifest shown is the phone's copy: no signal
 let confirming = false;
 let busy = false;
+let changes = 0; // bumped by each boarding, depart or return: a load begun before must not undo it
 
 const path = (id, tail = "") => `/api/events/${encodeURIComponent(id)}${tail}`;
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
@@ -34,10 +35,11 @@ export async function showDock(into, ev) {
     confirming = false;
     root.replaceChildren(h("h2", {}, "Passengers"), h("p", { class: "empty" }, "Loading passengers…"));
   }
+  const seen = changes;
   try {
     await lastKnown(`manifest:${ev.id}`, path(ev.id, "/manifest"), async (data, at, noSignal) => {
       const marks = await (await outbox()).queuedMarks(ev.id);
-      if (root !== into || !into.isConnected) return;
+      if (root !== into || !into.isConnected || seen !== changes) return;
       server = data;
       waiting = marks;
       offline = Boolean(noSignal);
@@ -208,8 +210,10 @@ async function sendWaiting() {
 
 async function post(tail, body) {
   busy = true;
+  changes++;
   try {
     server = await apiFetch(path(state.trip.id, tail), { method: "POST", body });
+    changes++;
     state = withWaiting(server, waiting);
     return true;
   } catch (err) {
@@ -237,7 +241,9 @@ async function toggle(p) {
   } else {
     busy = true;
     try {
+      changes++;
       server = await apiFetch(path(state.trip.id, "/boarding"), { method: "POST", body });
+      changes++;
       state = withWaiting(server, waiting);
       ok = true;
     } catch (err) {
