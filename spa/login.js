@@ -1,6 +1,6 @@
 // Logging in and out: everything about the crew's login screen lives here (loaded
 // when first needed: a crew member already logged in never waits for it).
-import { apiFetch, clearSession, retryMinutes, saveSession } from "./api.js";
+import { apiFetch, clearSession, forgetCached, retryMinutes, saveSession } from "./api.js";
 import { saved } from "./outbox.js";
 import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
 
@@ -35,6 +35,7 @@ export async function logOut(showView, afterLogin) {
   // Ends the account's tokens on the server too; offline, forgetting it here still counts.
   await apiFetch("/api/logout", { method: "POST", body: {} }).catch(() => {});
   await clearSession();
+  await forgetCached(); // guests' names and notes do not outlive the login
   location.hash = "#/";
   showLogin(showView, afterLogin, "You are logged out.");
 }

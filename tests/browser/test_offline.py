@@ -233,6 +233,62 @@ def test_log_out_with_payments_waiting_asks_and_keeps_them(crew_page: Page, api:
     expect(crew_page.locator("#outbox-count")).to_be_hidden()
 
 
+def cached_keys(page: Page) -> list[str]:
+    """The keys the page keeps in IndexedDB (its one store)."""
+    return page.evaluate(
+        """() => new Promise((resolve, reject) => {
+          const req = indexedDB.open("scc", 1);
+          req.onsuccess = () => {
+            const keys = req.result.transaction("kv").objectStore("kv").getAllKeys();
+            keys.onsuccess = () => resolve(keys.result.map(String));
+            keys.onerror = () => reject(keys.error);
+          };
+          req.onerror = () => reject(req.error);
+        })"""
+    )
+
+
+def test_log_out_forgets_every_cached_board_and_trip_but_keeps_waiting_payments(
+    crew_page: Page, api: Api
+) -> None:
+    """Issue 21 item 13: guests' and minors' names do not outlive the login."""
+    trip = api.create_trip(TEST_DAYS)
+    api.ok(
+        "POST",
+        f"/g/{trip['id']}/waiver",
+        {
+            "full_name": "Gina Hale",
+            "email": "gina@example.com",
+            "phone": "+1 415 555 0100",
+            "date_of_birth": "1984-02-03",
+            "emergency_name": "Hal Hale",
+            "emergency_phone": "+1 415 555 0101",
+            "signature": "Gina Hale",
+            "agree": True,
+            "minors": [{"name": "Tiny Hale", "date_of_birth": "2018-05-01"}],
+        },
+    )
+    card = show_week(crew_page, trip)
+    worker_ready(crew_page)
+    crew_page.goto(f"/#/e/{trip['id']}")
+    expect(crew_page.locator("#detail")).to_contain_text("Tiny Hale")
+    keys = eventually(
+        lambda: (k := cached_keys(crew_page)) and any(x.startswith("trip:") for x in k) and k
+    )
+    assert any(k.startswith("board:") for k in keys)
+    crew_page.goto(f"/#/week/{trip['starts_at'][:10]}")
+    card = card_of(crew_page, trip["title"])
+    crew_page.context.set_offline(True)
+    save_payment_offline(crew_page, card, "Ivy Moss", "15")
+    crew_page.once("dialog", lambda dialog: dialog.accept())
+    crew_page.get_by_role("button", name="Log out").click()
+    expect(crew_page.locator("#login-view")).to_be_visible()
+    left = cached_keys(crew_page)
+    assert not [k for k in left if k.startswith(("board:", "trip:"))], left
+    assert [k for k in left if k.startswith("out:")], left  # the payment still waits
+    crew_page.context.set_offline(False)
+
+
 def test_the_login_survives_closing_the_page(browser: Any, stack: Stack) -> None:
     first = new_page(browser, stack)
     try:
