@@ -194,7 +194,7 @@ def test_a_capacity_raised_meanwhile_lets_the_signing_through(crew_api: Api):
 # --- The signer's copy ----------------------------------------------------------------------
 
 
-def test_the_signers_copy_repeats_no_personal_data_but_their_name(api: Api, event: dict):
+def test_the_signers_copy_repeats_no_personal_data_but_a_first_name(api: Api, event: dict):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
@@ -209,7 +209,7 @@ def test_the_signers_copy_repeats_no_personal_data_but_their_name(api: Api, even
     [message] = [m for m in backend.sent_messages if "ana@example.com" in str(m.destinations)]
     email = emails.waiver_email(Waiver.from_item(item))
     for body in (message.body, email.text, email.html):
-        assert "Ana María López" in body
+        assert "Hello Ana," in body and "Ana María López" not in body  # issue 21
         assert "Sunset Cruise" in body
         assert item["waiver_version"] in body and item["waiver_sha256"] in body
         assert "crew hold the signed record" in body
