@@ -5,7 +5,7 @@
 // that retrying cannot change (a 4xx, say a cancelled trip) stays as "not logged"
 // with the form data until the crew fix or discard it: nothing is dropped silently.
 // No DOM here: the service worker sends the queue too.
-import { apiFetch, phone as store } from "./api.js";
+import { apiFetch, loadSession, phone as store } from "./api.js";
 
 const PREFIX = "out:";
 const SYNC_TAG = "scc-outbox";
@@ -35,6 +35,7 @@ export async function keep(eventId, body, trip) {
   await store.put(PREFIX + body.payment_id, {
     payment_id: body.payment_id, event_id: eventId, body, queued_at: Date.now(), refused: null,
     trip: { title: trip.title, starts_at: trip.starts_at, ends_at: trip.ends_at },
+    saved_by: await saver(),
   });
   changed();
   // Background Sync sends it even if the page is closed before signal returns.
@@ -58,11 +59,22 @@ export function flush() {
   return flushing;
 }
 
+// A saved payment belongs to the account that took the money (issue 21): it is sent
+// only with that account's login, so it is never logged under whoever logs in next.
+async function saver() {
+  const account = (await loadSession().catch(() => null))?.account;
+  return account?.id ? { id: account.id, name: account.display_name || account.username || "" } : null;
+}
+
+/** Whether the login on this phone may send `p` (one saved before accounts: anyone). */
+const mine = (p, me) => !p.saved_by?.id || p.saved_by.id === me?.id;
+
 async function sendAll() {
   const sent = [];
   let refused = 0;
+  const me = (await loadSession().catch(() => null))?.account ?? null;
   for (const p of await saved()) {
-    if (p.refused) continue;
+    if (p.refused || !mine(p, me)) continue;
     try {
       const res = await apiFetch(`/api/events/${encodeURIComponent(p.event_id)}/payments`, { method: "POST", body: p.body });
       await store.del(PREFIX + p.payment_id);
