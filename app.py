@@ -434,6 +434,16 @@ def waiver_record(event_id: str, waiver_id: str) -> dict:
     return {"waiver": signing.get_waiver(event_id, waiver_id)}
 
 
+@app.route("/api/events/{event_id}/waivers/{waiver_id}/strike", methods=["POST"], authorizer=crew)
+@guarded
+@allow(*CAPTAINS)
+def strike_waiver(event_id: str, waiver_id: str) -> dict:
+    from chalicelib.waivers import signing
+
+    # The signed record stays as signed; the strike is recorded beside it (issue 21).
+    return signing.strike_waiver(event_id, waiver_id, body(), by=actor())
+
+
 # --- At the dock: boats, who is aboard, departure and return ---------------------------
 
 

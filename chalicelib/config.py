@@ -64,6 +64,12 @@ def operator_name() -> str:
     return os.environ.get("OPERATOR_NAME") or "Ship Captain Crew"
 
 
+def operator_contact() -> str:
+    """How patrons reach the operator, as the signer's copy says (OPERATOR_CONTACT: a
+    phone or an address); without it, the address emails are sent from."""
+    return os.environ.get("OPERATOR_CONTACT") or sender_email()
+
+
 def crew_notify_emails() -> list[str]:
     raw = os.environ.get("CREW_NOTIFY_EMAILS", "")
     return [addr.strip() for addr in raw.split(",") if addr.strip()]

@@ -37,6 +37,7 @@ class Action(StrEnum):
     REFUND_LOGGED = "refund_logged"
     REFUND_VOIDED = "refund_voided"
     WAIVER_SIGNED = "waiver_signed"
+    WAIVER_STRUCK = "waiver_struck"
     BOARDED = "boarded"
     PUT_ASHORE = "put_ashore"
     DEPARTED = "departed"

@@ -123,16 +123,68 @@ def text(
 BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def person_name(body: dict[str, Any], name: str, *, max_len: int = 60) -> str | None:
-    """A name shown to others: 1 to `max_len` characters, no control or bidi characters."""
+# Names never hold a link or an address. Refusing them keeps a trip link from being used
+# to send (through the signer's copy) or show the crew someone's advertising.
+LINK_OR_ADDRESS = re.compile(
+    r"@|://|\bwww\.|\bxn--"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|io|co|me|ly|gl|to|gg|xyz|top"
+    r"|site|online|link|click|app|dev|page|ru|cn|tk|ml|ga|cf|gq|us|uk|de|fr|eu|ca|au|in"
+    r"|shop|store|live|win|vip|bit|pro|club|icu|cc|tv|ws|su|ai|support|help|email)\b",
+    re.IGNORECASE,
+)
+# Control, format (zero-width, soft hyphen), surrogate and line/paragraph separators.
+_HIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def name_problem(value: str) -> str | None:
+    """The one rule for a person's name, waivers and crew alike: "characters" when it
+    holds control, format, separator or direction characters (they hide or break text),
+    "address" when it reads as a web or email address, else None."""
     import unicodedata
 
+    if any(c in BIDI or unicodedata.category(c) in _HIDDEN_CATEGORIES for c in value):
+        return "characters"
+    if LINK_OR_ADDRESS.search(unicodedata.normalize("NFKC", value)):
+        return "address"
+    return None
+
+
+def person_name(body: dict[str, Any], name: str, *, max_len: int = 60) -> str | None:
+    """A name shown to others: 1 to `max_len` characters that pass `name_problem`."""
     value = text(body, name, max_len=max_len)
-    if value is not None and any(
-        c in BIDI or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value
-    ):
+    if value is None:
+        return None
+    problem = name_problem(value)
+    if problem == "characters":
         raise BadInput(f"{name} contains control or direction characters", field=name)
+    if problem == "address":
+        raise BadInput(f"{name} can't contain a web or email address", field=name)
     return value
+
+
+def greeting_name(full_name: str) -> str | None:
+    """The first name to greet someone by in an email, or None: only when the whole name
+    passes `person_name` and its first word is letters of one script (with inner
+    apostrophes or hyphens), so nothing typed can pose as a link or a message."""
+    import unicodedata
+
+    try:
+        if person_name({"name": full_name}, "name", max_len=200) is None:
+            return None
+    except BadInput:
+        return None
+    first = full_name.split()[0] if full_name.split() else ""
+    if not 1 <= len(first) <= 40 or not first[0].isalpha() or not first[-1].isalpha():
+        return None
+    scripts = set()
+    for c in first:
+        if c in "'\u2019-":
+            continue
+        if not (c.isalpha() or unicodedata.category(c).startswith("M")):
+            return None
+        if c.isalpha():
+            scripts.add(unicodedata.name(c, "?").split()[0])
+    return first if len(scripts) == 1 else None
 
 
 def integer(

@@ -479,6 +479,8 @@ def stage_policy(stage: str, sender: str, app_name: str = "shipcaptaincrew") -> 
                 "Sid": "TableReadWrite",
                 "Effect": "Allow",
                 "Action": [
+                    # A transaction's ConditionCheck (a struck waiver is never boarded).
+                    "dynamodb:ConditionCheckItem",
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
                     "dynamodb:Query",

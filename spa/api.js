@@ -36,6 +36,18 @@ const list = (prefix) => run("readonly", (s) => s.getAll(IDBKeyRange.bound(prefi
 /** What the phone keeps (IndexedDB): get, put, del, and list(prefix) in key order. */
 export const phone = { get, put, del, list };
 
+// What lastKnown keeps of the board and of trips holds guests' and minors' names and
+// notes: log out forgets it all (saved payments stay: they are money not logged yet).
+const CACHED = ["board:", "trip:"];
+/** Forget every cached board and trip on this phone. */
+export function forgetCached() {
+  return run("readwrite", (s) => {
+    let last = null;
+    for (const prefix of CACHED) last = s.delete(IDBKeyRange.bound(prefix, `${prefix}\uffff`));
+    return last;
+  }).catch(() => {});
+}
+
 const TIMEOUT_MS = 20000; // a weak signal at the dock: give up and let the crew retry
 
 export class ApiError extends Error {

@@ -118,10 +118,37 @@ function savedRow(p) {
 
 function waiverRow(w) {
   const minors = w.minor_names;
-  return h("li", {},
-    h("p", { class: "line" }, h("span", { class: "who" }, w.full_name)),
+  return h("li", { class: w.struck ? "void" : "", id: `waiver-${w.id}` },
+    h("p", { class: "line" }, h("span", { class: "who" }, w.full_name),
+      w.struck && h("span", { class: "badge" }, "Struck")),
     minors.length > 0 && h("p", { class: "meta" }, `With minors: ${minors.join(", ")}`),
-    h("p", { class: "meta" }, `Signed ${formatStamp(w.signed_at)}`));
+    h("p", { class: "meta" }, `Signed ${formatStamp(w.signed_at)}`),
+    w.struck
+      ? h("p", { class: "meta" }, `Struck ${formatStamp(w.struck.at)} by ${w.struck.by}: ${w.struck.reason}`)
+      : isCaptain() && strikeControls(w));
+}
+
+// Striking a waiver (issue 21): captains and owners, with a reason; the record stays.
+function strikeControls(w) {
+  const reason = h("input", { type: "text", maxlength: "300", required: true, "aria-label": `Why strike the waiver of ${w.full_name}` });
+  const form = h("form", { class: "strike", hidden: true },
+    h("label", {}, "Reason ", reason),
+    h("button", { type: "submit", class: "danger small" }, "Strike waiver"),
+    h("button", { type: "button", class: "ghost small", onclick: () => { form.hidden = true; open.hidden = false; } }, "Keep it"));
+  const open = h("button", { type: "button", class: "ghost small needs-captain", onclick: () => { form.hidden = false; open.hidden = true; reason.focus(); } }, "Strike…");
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!reason.value.trim()) return toast("Say why this waiver is struck.");
+    try {
+      await apiFetch(`/api/events/${encodeURIComponent(state.event.id)}/waivers/${encodeURIComponent(w.id)}/strike`,
+        { method: "POST", body: { reason: reason.value.trim() } });
+      toast(`Waiver of ${w.full_name} struck.`);
+      showDetail(state.event.id, { refresh: true });
+    } catch (err) {
+      if (err.status !== 401) toast(err.message);
+    }
+  });
+  return h("div", { class: "actions" }, open, form);
 }
 
 async function copyLink(input) {

@@ -1,6 +1,6 @@
 // Logging in and out: everything about the crew's login screen lives here (loaded
 // when first needed: a crew member already logged in never waits for it).
-import { apiFetch, clearSession, retryMinutes, saveSession } from "./api.js";
+import { apiFetch, clearSession, forgetCached, retryMinutes, saveSession } from "./api.js";
 import { saved } from "./outbox.js";
 import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
 
@@ -29,14 +29,27 @@ export function showLogin(showView, afterLogin, message = "") {
 // Payments saved on the phone are never deleted by a log out: they stay, and are sent
 // after the next login. Log out asks first so nobody thinks they went.
 export async function logOut(showView, afterLogin) {
-  const n = (await saved()).length;
-  if (n && !confirm(`${n} payment${n === 1 ? " is" : "s are"} saved on this phone and not logged yet. ` +
-    "They stay on this phone and are sent after the next login. Log out?")) return;
+  const waiting = waitingByName(await saved());
+  if (waiting.length && !confirm(`${waiting.join(" ")} They stay on this phone and are sent ` +
+    "when the one who saved them logs in here again. Log out?")) return;
   // Ends the account's tokens on the server too; offline, forgetting it here still counts.
   await apiFetch("/api/logout", { method: "POST", body: {} }).catch(() => {});
   await clearSession();
+  await forgetCached(); // guests' names and notes do not outlive the login
   location.hash = "#/";
   showLogin(showView, afterLogin, "You are logged out.");
+}
+
+// "2 payments saved by Dan Diaz are waiting on this phone, not logged yet.", one line
+// per account: a saved payment is sent only with the login of the one who saved it.
+function waitingByName(all) {
+  const by = new Map();
+  for (const p of all) {
+    const name = p.saved_by?.name || "an earlier login";
+    by.set(name, (by.get(name) ?? 0) + 1);
+  }
+  return [...by].map(([name, n]) =>
+    `${n} payment${n === 1 ? "" : "s"} saved by ${name} ${n === 1 ? "is" : "are"} waiting on this phone, not logged yet.`);
 }
 
 form.addEventListener("submit", (e) => {

@@ -11,7 +11,7 @@
 // API counts once), sent in the order they were tapped, after the payments. The
 // manifests of today's trips are kept on the phone so the dock works without signal.
 // No DOM here: the service worker sends the queue too.
-import { apiFetch, phone as store } from "./api.js";
+import { apiFetch, loadSession, phone as store } from "./api.js";
 
 const PREFIX = "out:";
 const MARKS = "mark:"; // boarding marks not sent yet
@@ -44,6 +44,7 @@ export async function keep(eventId, body, trip) {
   await store.put(PREFIX + body.payment_id, {
     payment_id: body.payment_id, event_id: eventId, body, queued_at: Date.now(), refused: null,
     trip: { title: trip.title, starts_at: trip.starts_at, ends_at: trip.ends_at },
+    saved_by: await saver(),
   });
   changed();
   // Background Sync sends it even if the page is closed before signal returns.
@@ -68,12 +69,23 @@ export function flush() {
   return flushing;
 }
 
+// A saved payment belongs to the account that took the money (issue 21): it is sent
+// only with that account's login, so it is never logged under whoever logs in next.
+async function saver() {
+  const account = (await loadSession().catch(() => null))?.account;
+  return account?.id ? { id: account.id, name: account.display_name || account.username || "" } : null;
+}
+
+/** Whether the login on this phone may send `p` (one saved before accounts: anyone). */
+const mine = (p, me) => !p.saved_by?.id || p.saved_by.id === me?.id;
+
 async function sendAll() {
   const sent = [];
   let refused = 0;
   let stopped = false;
+  const me = (await loadSession().catch(() => null))?.account ?? null;
   for (const p of await saved()) {
-    if (p.refused) continue;
+    if (p.refused || !mine(p, me)) continue;
     try {
       sent.push(await sendPayment(p));
       await store.del(PREFIX + p.payment_id);

@@ -156,7 +156,7 @@ def body_for(method: str, path: str, world: dict[str, Any]) -> Any:
         return {"patron_name": "Mallory", "amount_cents": 100, "method": "cash"}
     if path.endswith("/refunds"):
         return {"amount_cents": 100, "method": "cash", "reason": "trip cut short"}
-    if path.endswith("/void"):
+    if path.endswith(("/void", "/strike")):
         return {"reason": "not really"}
     if method == "PATCH" and path.startswith("/api/boats/"):
         return {"name": "Hijacked"}

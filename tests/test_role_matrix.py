@@ -41,6 +41,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/events/{event_id}/payments/{payment_id}/void"): EVERY,
     ("GET", "/api/payments.csv"): CAPTAINS,
     ("GET", "/api/events/{event_id}/waivers/{waiver_id}"): CAPTAINS,
+    # Striking a waiver from a trip (issue 21): a captain's or the owner's call.
+    ("POST", "/api/events/{event_id}/waivers/{waiver_id}/strike"): CAPTAINS,
     # At the dock (tests/test_dock_roles.py tries each with a body the route accepts).
     ("GET", "/api/boats"): EVERY,
     ("POST", "/api/boats"): CAPTAINS,

@@ -61,6 +61,7 @@ def test_event_detail_carries_no_guest_personal_data_beyond_names(crew_api: Api,
         "signed_at",
         "waiver_version",
         "waiver_sha256",
+        "struck",
     }
     assert summary["id"] == signed["id"]
     assert summary["minor_names"] == ["Lía López"]

@@ -51,6 +51,10 @@ class Refused(Exception):
         self.trip = trip
 
 
+class WaiverStruck(Exception):
+    """The waiver was struck from the trip: nobody it covers is boarded."""
+
+
 def _boarding_item(mark: Boarding) -> dict[str, Any]:
     return {
         **keys.boarding_key(mark.trip_id, mark.waiver_id, mark.person),
@@ -127,11 +131,21 @@ class Dock(Part):
                 values={":minus_one": -1, ":zero": 0},
             )
         writes = [mine, self.table.update_write(keys.trip_key(mark.trip_id), trip_change)]
+        if mark.boarded:
+            # Struck (issue 21) meanwhile or not: checked in the same transaction.
+            writes.append(
+                self.table.check_write(
+                    keys.waiver_key(mark.trip_id, mark.waiver_id),
+                    "attribute_exists(PK) AND attribute_not_exists(struck_at)",
+                )
+            )
         if activity is not None:
             writes.append(activity_write(self.table, activity))
         try:
             self.table.transact(writes, busy=busy)
         except Cancelled as cancelled:
+            if mark.boarded and cancelled.refusals[2].condition_failed:
+                raise WaiverStruck(mark.waiver_id) from None
             if cancelled.refusals[0].condition_failed:
                 return False
             raise Refused(self._trip_now(mark.trip_id)) from None

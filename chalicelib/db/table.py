@@ -228,6 +228,19 @@ class Table:
             update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Update": update}
 
+    def check_write(
+        self, key: dict[str, str], condition: str, values: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One ConditionCheck of a transaction: an item that must be as `condition` says."""
+        check: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_item(key),
+            "ConditionExpression": condition,
+        }
+        if values:
+            check["ExpressionAttributeValues"] = {k: to_value(v) for k, v in values.items()}
+        return {"ConditionCheck": check}
+
     def try_transact(self, writes: Sequence[dict[str, Any]], *, busy: str) -> bool:
         """`transact`, answering False (instead of raising) when a condition refused it."""
         try:

@@ -28,7 +28,7 @@ from chalicelib import logs, timeutil
 from chalicelib import validation as v
 from chalicelib.crew.records import Role
 from chalicelib.db import get_store
-from chalicelib.db.dock import Refused, Voyage
+from chalicelib.db.dock import Refused, Voyage, WaiverStruck
 from chalicelib.dock.records import Boarding, Departure, Passenger
 from chalicelib.errors import BadInput, Conflict, NotFound, found
 from chalicelib.records import Action, Actor, Notification
@@ -75,8 +75,10 @@ def passengers(voyage: Voyage) -> list[Passenger]:
     marks = {(b.waiver_id, b.person): b for b in voyage.boardings}
     people: list[Passenger] = []
     # Signing order; within a second by name, so the list does not shuffle between reads.
+    # A struck waiver (issue 21) covers nobody: it is not on the manifest.
     waivers = sorted(
-        voyage.waivers, key=lambda w: (timeutil.instant(w.signed_at), w.full_name, w.id)
+        (w for w in voyage.waivers if not w.struck),
+        key=lambda w: (timeutil.instant(w.signed_at), w.full_name, w.id),
     )
     for waiver in waivers:
         names = [waiver.full_name, *(str(m.get("name", "")) for m in waiver.minors)]
@@ -155,6 +157,8 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
     if not isinstance(boarded, bool):
         raise BadInput("boarded must be true or false", field="boarded")
     voyage = _voyage(trip_id)
+    if boarded and any(w.id == waiver_id and w.struck for w in voyage.waivers):
+        raise _struck()
     person = _find_person(voyage, waiver_id, index, name or "", boarded)
     if mark_id is not None and any(
         b.mark_id == mark_id and (b.waiver_id, b.person) == (person.waiver_id, person.person)
@@ -181,6 +185,8 @@ def set_boarding(trip_id: str, body: dict[str, Any], who: Caller) -> dict[str, A
             trip.id, _actor(who), action, f"{who.name} marked {person.name} {verb}"
         )
         get_store().dock.board(mark, limit=limit, busy=_BUSY, activity=entry)
+    except WaiverStruck:
+        raise _struck() from None
     except Refused as refused:
         now = _gone_cancelled_or_out(refused.trip)
         if boarded:
@@ -223,6 +229,14 @@ def _find_person(
             "name is not one of the people this waiver covers", field="name", code="no_waiver"
         )
     return next((p for p in named if p.boarded != boarded), named[0])
+
+
+def _struck() -> Conflict:
+    return Conflict(
+        "this waiver was struck from the trip: nobody it covers can be boarded",
+        field="waiver_id",
+        code="struck",
+    )
 
 
 def _folded(name: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import config, templates, timeutil
+from chalicelib import validation as v
 from chalicelib.dock.records import Departure, ShoreNotice
 from chalicelib.mail.notifications import Email
 from chalicelib.money import amounts
@@ -109,12 +110,13 @@ def receipt_email(receipt: Receipt) -> Email:
 
 
 def waiver_email(waiver: Waiver) -> Email:
-    """The signer's copy: the trip, the time signed, the agreement's version, fingerprint
-    and text, and that the crew hold the record.
+    """The signer's copy: the trip, its date and time, how many people it covers, the
+    operator's name and contact, the agreement's version, fingerprint and text.
 
-    Anyone with a trip link can type any name and address, so the copy repeats no
-    personal data but the signer's name: no contact details, dates of birth,
-    emergency contact or children.
+    Anyone with a trip link can type any name and any address, so the copy carries
+    no free text the signer typed (issue 21): not the name (but a first-name greeting
+    when it passes the one name rule, `validation.greeting_name`), no contact details,
+    dates of birth, emergency contact or children.
 
     Raises (so the outbox retries and then logs an error) rather than send a
     text that is not the one signed.
@@ -128,11 +130,15 @@ def waiver_email(waiver: Waiver) -> Email:
     subject = f"Your signed waiver: {trip['title'] or 'your trip'}"
     if starts_at:
         subject += f", {timeutil.short_day(timeutil.local(starts_at))}"
+    people = waiver.people_covered
     context = {
         "subject": subject,
+        "greeting": v.greeting_name(waiver.full_name),
+        "covered": f"{people} {'person' if people == 1 else 'people'}",
+        "operator": config.operator_name(),
+        "contact": config.operator_contact(),
         "waiver": {
             "id": waiver.id,
-            "full_name": waiver.full_name,
             "waiver_version": waiver.waiver_version,
             "waiver_sha256": waiver.waiver_sha256,
         },

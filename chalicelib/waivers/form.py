@@ -68,15 +68,6 @@ _TRUE_WORDS = frozenset({"yes", "on", "true", "1"})
 # Direction overrides and isolates can make a name display as something else.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _EMAIL = v.EMAIL
-# Names never hold a link or an address. Refusing them keeps a trip link from being
-# used to send (through the signer's copy) or show the crew someone's advertising.
-_LINK_OR_ADDRESS = re.compile(
-    r"@|://|\bwww\.|\bxn--"
-    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|io|co|me|ly|gl|to|gg|xyz|top"
-    r"|site|online|link|click|app|dev|page|ru|cn|tk|ml|ga|cf|gq|us|uk|de|fr|eu|ca|au|in"
-    r"|shop|store|live|win|vip|bit|pro|club|icu|cc|tv|ws|su|ai)\b",
-    re.IGNORECASE,
-)
 _PHONE = re.compile(r"(\+?[\d\s().\-/]+?)(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?", re.IGNORECASE)
 _ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _US_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -236,9 +227,17 @@ def _text(
 
 
 def _name(problems: list[Problem], value: str, name: str, anchor: str, *, what: str) -> str | None:
-    """A person's name: one-line text without a web or email address in it."""
+    """A person's name: one-line text that passes the one name rule (no hidden, format
+    or separator characters, no web or email address)."""
     found = _text(problems, value, name, anchor, what=what, max_len=NAME_MAX)
-    if found is not None and _LINK_OR_ADDRESS.search(unicodedata.normalize("NFKC", found)):
+    # The one name rule (chalicelib/validation.py), as for crew names.
+    problem = v.name_problem(found) if found is not None else None
+    if problem == "characters":
+        problems.append(
+            Problem(name, anchor, f"{_upper_first(what)} contains characters we can't accept")
+        )
+        return None
+    if problem == "address":
         problems.append(
             Problem(name, anchor, f"{_upper_first(what)} can't contain a web or email address")
         )

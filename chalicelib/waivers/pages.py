@@ -81,6 +81,9 @@ def _sign(trip_id: str, request: Incoming) -> Response:
     if not signing.agreed_to(sub, text):
         return _text_changed(trip, text, sub, request)
     clean, drawing, problems = form.validate(sub, trip_date=signing.trip_day(trip))
+    too_many = signing.party_problem(trip, 1 + len(clean["minors"])) if not problems else None
+    if too_many is not None:
+        problems = [Problem("minors", "minors", too_many, "no_room")]
     if problems:
         if request.wants_json:
             return _json_problems(problems)

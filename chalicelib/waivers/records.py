@@ -34,10 +34,26 @@ class Waiver(Record):
     ip: str | None = None
     user_agent: str | None = None
     notification: Notification | None = None
+    # A captain's or the owner's strike (issue 21): attributes beside the signed record,
+    # written once and never changed; the signed fields above stay as signed.
+    struck_at: str | None = None
+    struck_by: str | None = None
+    struck_by_id: str | None = None
+    struck_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.notification is not None:
             self.notification = Notification(self.notification)
+
+    @property
+    def struck(self) -> bool:
+        return self.struck_at is not None
+
+    def strike_json(self) -> dict[str, Any] | None:
+        """Who struck it, when and why (None: it counts)."""
+        if self.struck_at is None:
+            return None
+        return {"at": self.struck_at, "by": self.struck_by, "reason": self.struck_reason}
 
     def to_json(self) -> dict[str, Any]:
         """The whole signed record, for the crew."""
@@ -58,6 +74,7 @@ class Waiver(Record):
             "signed_at": self.signed_at,
             "waiver_version": self.waiver_version,
             "waiver_sha256": self.waiver_sha256,
+            "struck": self.strike_json(),
         }
 
     def receipt_json(self) -> dict[str, Any]:

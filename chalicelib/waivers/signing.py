@@ -30,7 +30,7 @@ from chalicelib import validation as v
 from chalicelib.crew import throttle
 from chalicelib.db import get_store
 from chalicelib.db.table import Cancelled
-from chalicelib.db.waivers import TripRefused
+from chalicelib.db.waivers import StrikeRefused, TripRefused
 from chalicelib.errors import Conflict, Gone, NotFound, TooLarge
 from chalicelib.records import Action, Actor, Notification
 from chalicelib.trips import schedule
@@ -74,6 +74,32 @@ def check_room(trip: Trip, people: int) -> None:
     most = most_covered(trip)
     if most is not None and trip.waiver_count + people > most:
         raise TripFull(trip)
+
+
+def party_room(trip: Trip) -> int | None:
+    """The most people one waiver may cover now: the trip's seats not yet covered, but
+    always one (a replaced no-show, a re-signed form); None without a capacity."""
+    if trip.capacity is None:
+        return None
+    return max(1, trip.capacity - trip.waiver_count)
+
+
+def party_problem(trip: Trip, people: int) -> str | None:
+    """Why one waiver may not cover `people` on this trip now (None: it may)."""
+    room = party_room(trip)
+    if room is None or people <= room:
+        return None
+    return (
+        f"This trip has room for {room} more {'person' if room == 1 else 'people'}, so one"
+        f" waiver can cover at most {room}: please see the crew at the dock about the others"
+    )
+
+
+def check_party(trip: Trip, people: int) -> None:
+    """409 naming `minors` when one waiver would cover more than the trip has room for."""
+    problem = party_problem(trip, people)
+    if problem is not None:
+        raise Conflict(problem, field="minors", code="no_room")
 
 
 class TripClosed(Gone):
@@ -187,6 +213,7 @@ def store_signed(
     # read again and tried once more.
     for last_try in (False, True):
         check_room(trip, waiver.people_covered)
+        check_party(trip, waiver.people_covered)
         try:
             get_store().waivers.add(
                 waiver,
@@ -194,17 +221,78 @@ def store_signed(
                 busy=_BUSY,
                 capacity=trip.capacity,
                 most_covered=most_covered(trip),
+                party_room=_seats_condition(trip, waiver.people_covered),
                 activity=entry,
             )
             return waiver
         except TripRefused:
             trip = open_trip(trip.id)  # cancelled or removed meanwhile: its 404/410
             check_room(trip, waiver.people_covered)
+            check_party(trip, waiver.people_covered)
             if last_try:
                 raise _not_stored() from None
         except Cancelled:
             raise _not_stored() from None
     raise _not_stored()
+
+
+def _seats_condition(trip: Trip, people: int) -> int | None:
+    """The most the trip's count may be before a waiver of `people` (the transaction's
+    side of `party_room`); None when any count will do (one person, no capacity)."""
+    if trip.capacity is None or people <= 1:
+        return None
+    return trip.capacity - people
+
+
+def strike_waiver(
+    trip_id: str, waiver_id: str, body: dict[str, Any], *, by: Actor | str
+) -> dict[str, Any]:
+    """Strike a waiver from its trip (a captain's or the owner's call, with a reason).
+
+    The signed record stays stored and unchanged; the strike is written beside it
+    once (who, when, why), its people stop counting toward the trip's waivers and
+    the manifest, and none of them can be boarded. Striking again changes nothing
+    (`already_struck: true`); 409 `aboard` while someone it covers is marked aboard.
+    """
+    by = Actor.of(by)
+    v.path_id(trip_id)
+    v.path_id(waiver_id, "waiver")
+    v.reject_unknown(body, ("reason",))
+    reason = v.text(body, "reason", required=True, max_len=300, multiline=True) or ""
+    store = get_store()
+    waiver = store.waivers.get(trip_id, waiver_id)
+    if waiver is None:
+        raise NotFound("no such waiver", field="waiver_id")
+    already = waiver.struck
+    if not already:
+        people = waiver.people_covered
+        entry = schedule.activity_entry(
+            trip_id,
+            by,
+            Action.WAIVER_STRUCK,
+            f"{by.name} struck the waiver of {waiver.full_name}"
+            f" ({people} {'person' if people == 1 else 'people'}): {reason}",
+        )
+        try:
+            store.waivers.strike(
+                waiver, at=entry.at, by=by, reason=reason, busy=_BUSY, activity=entry
+            )
+        except StrikeRefused as refused:
+            if refused.why == "aboard":
+                raise Conflict(
+                    "someone this waiver covers is marked aboard: put them ashore first",
+                    field="waiver_id",
+                    code="aboard",
+                ) from None
+            if refused.why == "gone":
+                raise NotFound("no such waiver", field="waiver_id") from None
+            already = True
+        waiver = store.waivers.get(trip_id, waiver_id) or waiver
+    return {
+        "waiver": waiver.summary_json(),
+        "event": schedule.load_trip(trip_id).to_json(),
+        "already_struck": already,
+    }
 
 
 def _not_stored() -> Conflict:

@@ -97,6 +97,27 @@ def test_two_people_of_one_name_on_a_waiver_board_one_tap_each(crew_page: Page, 
     assert api.detail(trip["id"])["event"]["boarded_count"] == 2
 
 
+def test_a_captain_strikes_a_waiver_with_a_reason_and_it_leaves_the_passengers(
+    crew_page: Page, api: Api
+):
+    """Issue 21 item 4: striking on the page, in the trip's waiver list."""
+    trip = dock_trip(api)
+    sign(api, trip, "Ana Ruiz")
+    fake = sign(api, trip, "Mallory Vance", ("Kid One", "Kid Two"))
+    dock = open_trip(crew_page, trip)
+    expect(dock.locator("#dock-counts")).to_have_text("0 aboard of 6 allowed")
+    row = crew_page.locator(f"#waiver-{fake}")
+    row.get_by_role("button", name="Strike…").click()
+    row.get_by_role("textbox").fill("names made up by a stranger")
+    row.get_by_role("button", name="Strike waiver").click()
+    row = crew_page.locator(f"#waiver-{fake}")
+    expect(row).to_contain_text("Struck")
+    expect(row).to_contain_text("names made up by a stranger")
+    expect(crew_page.locator("#detail")).to_contain_text("Waivers (1 covered)")
+    expect(person(crew_page.locator("#dock"), "Kid One")).to_have_count(0)
+    assert api.detail(trip["id"])["event"]["waiver_count"] == 1
+
+
 def test_over_the_limit_shows_red_and_depart_cannot_be_confirmed(crew_page: Page, api: Api):
     trip = dock_trip(api)
     for i in range(6):

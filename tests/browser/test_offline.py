@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -230,18 +231,123 @@ def test_log_out_with_payments_waiting_asks_and_keeps_them(crew_page: Page, api:
     open_menu(crew_page)
     crew_page.get_by_role("button", name="Log out").click()
     expect(crew_page.locator("#login-view")).to_be_visible()
-    assert "1 payment is saved on this phone" in asked[0]
+    assert "1 payment saved by API is waiting on this phone" in asked[0]
     saved = crew_page.evaluate(
         "async () => (await (await import('./outbox.js')).saved()).map((p) => p.body.patron_name)"
     )
     assert saved == ["Eli Fox"]
     crew_page.context.set_offline(False)
-    keep_session(crew_page, api.token, api.expires_at)  # the next login sends it
+    # The next login of the one who saved it sends it.
+    keep_session(crew_page, api.token, api.expires_at, api.account)
     crew_page.goto("/#/")
     crew_page.reload()
     sent = eventually(lambda: api.detail(trip["id"])["payments"])
     assert [p["patron_name"] for p in sent] == ["Eli Fox"]
     expect(crew_page.locator("#outbox-count")).to_be_hidden()
+
+
+def crew_login(api: Api, display_name: str) -> dict[str, Any]:
+    """A new crew account, set up through its link: {token, expires_at, account}."""
+    username = f"deck{uuid.uuid4().hex[:8]}"
+    made = api.ok(
+        "POST",
+        "/api/accounts",
+        {"username": username, "display_name": display_name, "role": "crew"},
+    )
+    code = made["setup_url"].rsplit("/#/setup/", 1)[1]
+    return api.ok("POST", "/api/accounts/setup", {"code": code, "password": "a-long-deck-pass"})
+
+
+def test_a_payment_saved_offline_is_logged_only_by_the_one_who_took_it(
+    crew_page: Page, api: Api
+) -> None:
+    """Issue 21 item 9: Dan takes $250 offline and logs out; Eve's login does not send it."""
+    dan, eve = crew_login(api, "Dan Diaz"), crew_login(api, "Eve Ng")
+    trip = api.create_trip(TEST_DAYS)
+    keep_session(crew_page, dan["token"], dan["expires_at"], dan["account"])
+    card = show_week(crew_page, trip)
+    worker_ready(crew_page)
+    crew_page.context.set_offline(True)
+    save_payment_offline(crew_page, card, "Fay Gold", "250")
+    asked: list[str] = []
+    crew_page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    crew_page.get_by_role("button", name="Log out").click()
+    expect(crew_page.locator("#login-view")).to_be_visible()
+    assert "1 payment saved by Dan Diaz is waiting on this phone" in asked[0]
+
+    crew_page.context.set_offline(False)
+    keep_session(crew_page, eve["token"], eve["expires_at"], eve["account"])
+    crew_page.goto("/#/")
+    crew_page.reload()
+    show_week(crew_page, trip)
+    crew_page.evaluate("async () => (await import('./outbox.js')).flush()")
+    time.sleep(2)  # the worker's Background Sync may try too: it must not send it either
+    assert api.detail(trip["id"])["payments"] == []
+    saved = crew_page.evaluate(
+        "async () => (await (await import('./outbox.js')).saved()).map((p) => p.body.patron_name)"
+    )
+    assert saved == ["Fay Gold"]
+
+    keep_session(crew_page, dan["token"], dan["expires_at"], dan["account"])
+    crew_page.reload()
+    sent = eventually(lambda: api.detail(trip["id"])["payments"])
+    assert [(p["patron_name"], p["logged_by"]) for p in sent] == [("Fay Gold", "Dan Diaz")]
+
+
+def cached_keys(page: Page) -> list[str]:
+    """The keys the page keeps in IndexedDB (its one store)."""
+    return page.evaluate(
+        """() => new Promise((resolve, reject) => {
+          const req = indexedDB.open("scc", 1);
+          req.onsuccess = () => {
+            const keys = req.result.transaction("kv").objectStore("kv").getAllKeys();
+            keys.onsuccess = () => resolve(keys.result.map(String));
+            keys.onerror = () => reject(keys.error);
+          };
+          req.onerror = () => reject(req.error);
+        })"""
+    )
+
+
+def test_log_out_forgets_every_cached_board_and_trip_but_keeps_waiting_payments(
+    crew_page: Page, api: Api
+) -> None:
+    """Issue 21 item 13: guests' and minors' names do not outlive the login."""
+    trip = api.create_trip(TEST_DAYS)
+    api.ok(
+        "POST",
+        f"/g/{trip['id']}/waiver",
+        {
+            "full_name": "Gina Hale",
+            "email": "gina@example.com",
+            "phone": "+1 415 555 0100",
+            "date_of_birth": "1984-02-03",
+            "emergency_name": "Hal Hale",
+            "emergency_phone": "+1 415 555 0101",
+            "signature": "Gina Hale",
+            "agree": True,
+            "minors": [{"name": "Tiny Hale", "date_of_birth": "2018-05-01"}],
+        },
+    )
+    card = show_week(crew_page, trip)
+    worker_ready(crew_page)
+    crew_page.goto(f"/#/e/{trip['id']}")
+    expect(crew_page.locator("#detail")).to_contain_text("Tiny Hale")
+    keys = eventually(
+        lambda: (k := cached_keys(crew_page)) and any(x.startswith("trip:") for x in k) and k
+    )
+    assert any(k.startswith("board:") for k in keys)
+    crew_page.goto(f"/#/week/{trip['starts_at'][:10]}")
+    card = card_of(crew_page, trip["title"])
+    crew_page.context.set_offline(True)
+    save_payment_offline(crew_page, card, "Ivy Moss", "15")
+    crew_page.once("dialog", lambda dialog: dialog.accept())
+    crew_page.get_by_role("button", name="Log out").click()
+    expect(crew_page.locator("#login-view")).to_be_visible()
+    left = cached_keys(crew_page)
+    assert not [k for k in left if k.startswith(("board:", "trip:"))], left
+    assert [k for k in left if k.startswith("out:")], left  # the payment still waits
+    crew_page.context.set_offline(False)
 
 
 def test_the_login_survives_closing_the_page(browser: Any, stack: Stack) -> None:
