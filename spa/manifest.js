@@ -48,9 +48,13 @@ export async function showDock(into, ev) {
     root.replaceChildren(h("h2", {}, "Passengers"), h("p", { class: "empty" }, "Loading passengers…"));
   }
   try {
+    let seq = 0;
+    let drawn = 0;
     await lastKnown(`manifest:${ev.id}`, path(ev.id, "/manifest"), async (data, at, noSignal) => {
+      const mine = ++seq;
       const marks = await (await outbox()).queuedMarks(ev.id);
-      if (root !== into || !into.isConnected) return;
+      if (root !== into || !into.isConnected || mine < drawn) return; // a newer copy is drawn
+      drawn = mine;
       server = data;
       waiting = marks;
       offline = Boolean(noSignal);
