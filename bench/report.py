@@ -215,6 +215,11 @@ def page_rows(page: dict[str, Any] | None) -> list[dict[str, str]]:
         else:
             goal, verdict = "", INFO
         cards = f", {new['cards']} trips" if new.get("cards") else ""
+        if "server_ms" in new:
+            result += (
+                f"; of which the local API's own time {new['server_ms']:.0f} ms: "
+                f"{new['less_server_ms']:.0f} ms without it"
+            )
         out.append(
             _row(
                 "6 page",
@@ -233,7 +238,8 @@ def page_rows(page: dict[str, Any] | None) -> list[dict[str, str]]:
                     f"a week's link (#/week/...), empty cache, {line}, median of {page['rounds']}",
                     f"{link['board_visible_ms']:.0f} ms; floor {link['floor_ms']:.0f} ms = "
                     f"{link['ratio_to_floor']:.2f}x; {link['requests_before_board']} requests "
-                    "before the board data",
+                    f"before the board data; of which the local API's own time "
+                    f"{link['server_ms']:.0f} ms: {link['less_server_ms']:.0f} ms without it",
                     f"<= {goals['cold_ms']} ms" if name == "slow 3G" else "",
                     _verdict(fast) if name == "slow 3G" else INFO,
                 )

@@ -37,9 +37,14 @@ export async function showDock(into, ev) {
   }
   const seen = changes;
   try {
+    let seq = 0;
+    let drawn = 0;
     await lastKnown(`manifest:${ev.id}`, path(ev.id, "/manifest"), async (data, at, noSignal) => {
+      const mine = ++seq;
       const marks = await (await outbox()).queuedMarks(ev.id);
-      if (root !== into || !into.isConnected || seen !== changes) return;
+      // A newer copy is drawn already, or a tap, Depart or Return since outdates this one.
+      if (root !== into || !into.isConnected || mine < drawn || seen !== changes) return;
+      drawn = mine;
       server = data;
       waiting = marks;
       offline = Boolean(noSignal);
