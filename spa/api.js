@@ -36,10 +36,11 @@ const list = (prefix) => run("readonly", (s) => s.getAll(IDBKeyRange.bound(prefi
 /** What the phone keeps (IndexedDB): get, put, del, and list(prefix) in key order. */
 export const phone = { get, put, del, list };
 
-// What lastKnown keeps of the board and of trips holds guests' and minors' names and
-// notes: log out forgets it all (saved payments stay: they are money not logged yet).
-const CACHED = ["board:", "trip:"];
-/** Forget every cached board and trip on this phone. */
+// What lastKnown keeps of the board, of trips and of their manifests holds guests' and
+// minors' names and notes: log out forgets it all (saved payments and boarding taps
+// stay: they are not sent yet).
+const CACHED = ["board:", "trip:", "manifest:"];
+/** Forget every cached board, trip and manifest on this phone. */
 export function forgetCached() {
   return run("readwrite", (s) => {
     let last = null;

@@ -271,6 +271,7 @@ def test_a_payment_saved_offline_is_logged_only_by_the_one_who_took_it(
     save_payment_offline(crew_page, card, "Fay Gold", "250")
     asked: list[str] = []
     crew_page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    open_menu(crew_page)
     crew_page.get_by_role("button", name="Log out").click()
     expect(crew_page.locator("#login-view")).to_be_visible()
     assert "1 payment saved by Dan Diaz is waiting on this phone" in asked[0]
@@ -342,10 +343,11 @@ def test_log_out_forgets_every_cached_board_and_trip_but_keeps_waiting_payments(
     crew_page.context.set_offline(True)
     save_payment_offline(crew_page, card, "Ivy Moss", "15")
     crew_page.once("dialog", lambda dialog: dialog.accept())
+    open_menu(crew_page)
     crew_page.get_by_role("button", name="Log out").click()
     expect(crew_page.locator("#login-view")).to_be_visible()
     left = cached_keys(crew_page)
-    assert not [k for k in left if k.startswith(("board:", "trip:"))], left
+    assert not [k for k in left if k.startswith(("board:", "trip:", "manifest:"))], left
     assert [k for k in left if k.startswith("out:")], left  # the payment still waits
     crew_page.context.set_offline(False)
 
