@@ -236,6 +236,29 @@ def too_close(page: Page) -> list[tuple[str, str, float]]:
     return close
 
 
+def test_the_header_stays_one_bar_while_a_payment_waits_to_send(
+    phone: Page, stack: Stack, api: Api
+) -> None:
+    from tests.browser.test_offline import save_payment_offline, show_week, worker_ready
+
+    log_in(phone, DECKHAND[1], DECKHAND[0])
+    trip = api.create_trip(TEST_DAYS)
+    card = show_week(phone, trip)
+    worker_ready(phone)
+    phone.context.set_offline(True)
+    try:
+        save_payment_offline(phone, card, "Wren Abbot", "20")
+        count = phone.locator("#outbox-count")
+        expect(count).to_have_text("1 waiting to send")
+        assert box(phone.locator("header.bar"))["height"] <= 64
+        assert box(count)["y"] < 64  # in the bar's one row, not a second row under it
+        expect(phone.locator("#menu-button")).to_be_visible()
+        phone.screenshot(path=str(artifact("header-waiting.png")))
+    finally:
+        phone.context.set_offline(False)
+    expect(phone.locator("#outbox-count")).to_be_hidden(timeout=30_000)
+
+
 @pytest.mark.parametrize("who", ["owner", "captain", "deckhand"])
 def test_the_header_is_one_bar_with_a_menu(phone: Page, stack: Stack, who: str) -> None:
     login = {"owner": ("", stack.password), "captain": CAPTAIN, "deckhand": DECKHAND}[who]
