@@ -127,7 +127,7 @@ def test_my_account_changes_the_password_and_logs_out(
     page.get_by_label("New password", exact=True).fill("second password 2")
     page.get_by_label("New password again").fill("second password 2")
     page.get_by_role("button", name="Change password").click()
-    expect(page.locator("#toast")).to_contain_text("Password changed")
+    expect(page.locator("#toast")).to_contain_text("Password changed", timeout=20_000)
     token = kept_session(page)["token"]
     open_menu(page)
     page.get_by_role("button", name="Log out").first.click()
