@@ -47,6 +47,7 @@ TEXT_FIELD = {
     ("POST", "/api/boats"): "name",
     ("PATCH", "/api/boats/{boat_id}"): "name",
     ("POST", "/api/events/{event_id}/boarding"): "name",
+    ("POST", "/api/events/{event_id}/waivers/{waiver_id}/strike"): "reason",
 }
 DEEP = ('{"a":' * 990 + "1" + "}" * 990).encode()
 DEEP_LIST = ('{"a":' + "[" * 990 + "]" * 990 + "}").encode()
