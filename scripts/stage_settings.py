@@ -96,6 +96,8 @@ class Settings:
     domain: str = ""
     shore_emails: tuple[str, ...] = ()
     operator_name: str = DEFAULT_OPERATOR_NAME
+    # How patrons reach the operator, as the waiver copy says ("" : the sender address).
+    operator_contact: str = ""
     # Who the stage's alarms email (the owner): SNS asks them to confirm once.
     alarm_email: str = ""
     api_rate_limit: float = DEFAULT_API_RATE_LIMIT
@@ -167,6 +169,7 @@ def load(stage: str) -> Settings:
         "crew_emails",
         "shore_emails",
         "operator_name",
+        "operator_contact",
         "operator_tz",
         "site_bucket",
         "spa_slot",
@@ -203,6 +206,8 @@ def load(stage: str) -> Settings:
     if slot not in awstools.SLOT_PREFIXES:
         raise UserError(f"{path}: spa_slot must be one of {', '.join(awstools.SLOT_PREFIXES)}")
     operator_name = _operator_name(path, raw.get("operator_name", DEFAULT_OPERATOR_NAME))
+    contact = raw.get("operator_contact")
+    operator_contact = "" if contact is None else _operator_name(path, contact, "operator_contact")
     try:
         from zoneinfo import ZoneInfo
 
@@ -222,6 +227,7 @@ def load(stage: str) -> Settings:
         domain=domain,
         shore_emails=shore,
         operator_name=operator_name,
+        operator_contact=operator_contact,
         alarm_email=alarm_email,
         api_rate_limit=rate,
         api_burst_limit=burst,
@@ -282,20 +288,20 @@ def _reserved(path: Path, raw: dict[str, Any]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(table.items()))
 
 
-def _operator_name(path: Path, value: Any) -> str:
-    """operator_name as receipts are signed with it: one short line of text."""
+def _operator_name(path: Path, value: Any, setting: str = "operator_name") -> str:
+    """operator_name (receipts are signed with it) or operator_contact (the waiver copy
+    says it): one short line of text, as it goes into an email."""
     if not isinstance(value, str):
-        raise UserError(f"{path}: operator_name must be a string, not {value!r}")
+        raise UserError(f"{path}: {setting} must be a string, not {value!r}")
     name = value.strip()
     if not 1 <= len(name) <= OPERATOR_NAME_MAX:
         raise UserError(
-            f"{path}: operator_name must be 1 to {OPERATOR_NAME_MAX} characters "
-            f"(it has {len(name)})"
+            f"{path}: {setting} must be 1 to {OPERATOR_NAME_MAX} characters (it has {len(name)})"
         )
     if any(unicodedata.category(c) in _NOT_IN_A_NAME for c in name):
         raise UserError(
-            f"{path}: operator_name {value!r} has a control character (a newline, tab, ...): "
-            "it signs an email, so it must be one line of text"
+            f"{path}: {setting} {value!r} has a control character (a newline, tab, ...): "
+            "it goes into an email, so it must be one line of text"
         )
     return name
 
@@ -317,6 +323,7 @@ def environment(settings: Settings, discovered: Discovered) -> dict[str, str]:
         "CREW_NOTIFY_EMAILS": ",".join(settings.crew_emails),
         "SHORE_CONTACT_EMAILS": ",".join(settings.shore_emails),
         "OPERATOR_NAME": settings.operator_name,
+        "OPERATOR_CONTACT": settings.operator_contact,
         "SITE_DOMAIN": settings.domain,
         **{name: settings.secret_id(name) for name in SECRETS},
         "SPA_BUCKET": settings.site_bucket,

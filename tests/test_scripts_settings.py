@@ -130,6 +130,29 @@ def test_the_operators_name_reaches_the_stages_environment(workspace: Path) -> N
     assert stage_settings.main(["--stage", "prod", "--check", "--offline"]) == 0
 
 
+def test_the_operators_contact_reaches_the_stages_environment(workspace: Path) -> None:
+    # The signer's waiver copy says how to reach the operator (config.operator_contact).
+    edit(
+        workspace / "deploy" / "prod.toml",
+        OPERATOR_NAME_LINE,
+        OPERATOR_NAME_LINE + '\noperator_contact = " +1 415 555 0100 "',
+    )
+    assert stage_settings.main(["--stage", "prod", "--offline"]) == 0
+    assert stage_env(workspace, "prod")["OPERATOR_CONTACT"] == "+1 415 555 0100"
+    # Left out, the app says the sender address (an empty value falls back to it).
+    assert stage_env(workspace, "staging")["OPERATOR_CONTACT"] == ""
+
+
+def test_a_contact_of_more_than_one_line_is_refused(workspace: Path) -> None:
+    edit(
+        workspace / "deploy" / "prod.toml",
+        OPERATOR_NAME_LINE,
+        OPERATOR_NAME_LINE + '\noperator_contact = "call us\\nURGENT: pay at evil.example"',
+    )
+    with pytest.raises(awstools.UserError, match=r"operator_contact.*control character"):
+        stage_settings.load("prod")
+
+
 def test_without_an_operator_name_receipts_are_signed_with_the_default(workspace: Path) -> None:
     edit(workspace / "deploy" / "prod.toml", OPERATOR_NAME_LINE, "")
     assert "\noperator_name" not in (workspace / "deploy" / "prod.toml").read_text()
