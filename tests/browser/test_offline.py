@@ -438,7 +438,7 @@ def test_a_new_version_of_the_page_takes_over_on_the_next_load(
         page.locator("#pay-name").fill("Half typed")
 
         (old_cache,) = page.evaluate("caches.keys()")
-        deploy(site, "Ship Captain Crew</p>", "Ship Captain Crew · new</p>")
+        deploy(site, "Ship Captain Crew</span>", "Ship Captain Crew · new</span>")
         page.evaluate("navigator.serviceWorker.ready.then((r) => r.update())")
         # The new version is installed and active once the old cache is gone.
         eventually(lambda: len(keys := page.evaluate("caches.keys()")) == 1 and keys != [old_cache])
