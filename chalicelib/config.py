@@ -70,6 +70,13 @@ def operator_contact() -> str:
     return os.environ.get("OPERATOR_CONTACT") or sender_email()
 
 
+def waiver_sign_limit(default: int) -> int:
+    """Waiver posts one source may make in 10 minutes (WAIVER_SIGN_LIMIT): a marina's or a
+    hotel's shared Wi-Fi may need more than the default."""
+    raw = os.environ.get("WAIVER_SIGN_LIMIT", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
 def crew_notify_emails() -> list[str]:
     raw = os.environ.get("CREW_NOTIFY_EMAILS", "")
     return [addr.strip() for addr in raw.split(",") if addr.strip()]

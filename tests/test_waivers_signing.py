@@ -528,6 +528,18 @@ def test_signing_is_rate_limited_per_address(
     assert other.status_code == 201
 
 
+def test_the_operator_sets_how_many_signings_one_address_may_make(
+    api: Api, event: dict, monkeypatch: pytest.MonkeyPatch
+):
+    """WAIVER_SIGN_LIMIT: a marina's shared Wi-Fi may need more (or a stage fewer)."""
+    monkeypatch.setenv("WAIVER_SIGN_LIMIT", "2")
+    address = from_viewer("192.0.2.46")
+    for _ in range(2):
+        assert post_form(api, event["id"], signer(), **address).status_code == 201
+    assert post_form(api, event["id"], signer(), **address).status_code == 429
+    assert len(waiver_items(event["id"])) == 2
+
+
 def test_honeypot_answers_like_success_but_stores_nothing(crew_api: Api, event: dict):
     response = post_form(crew_api, event["id"], signer(website="http://spam.example"))
     assert response.status_code == 201

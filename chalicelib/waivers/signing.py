@@ -25,7 +25,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from chalicelib import timeutil
+from chalicelib import config, timeutil
 from chalicelib import validation as v
 from chalicelib.crew import throttle
 from chalicelib.db import get_store
@@ -143,7 +143,7 @@ def count_attempt(source_ip: str) -> None:
     throttle.hit(
         SIGN_SCOPE,
         throttle.source_key(source_ip),
-        limit=SIGN_LIMIT,
+        limit=config.waiver_sign_limit(SIGN_LIMIT),
         window_seconds=SIGN_WINDOW_SECONDS,
     )
 
