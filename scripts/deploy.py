@@ -472,14 +472,14 @@ def checkout_at(root: Path) -> Iterator[None]:
         (awstools, "CONFIG_PATH"): awstools.CONFIG_PATH,
         (awstools, "DEPLOYED_DIR"): awstools.DEPLOYED_DIR,
         (awstools, "SPA_DIR"): awstools.SPA_DIR,
-        (stage_settings, "SETTINGS_DIR"): stage_settings.SETTINGS_DIR,
+        (awstools, "SETTINGS_DIR"): awstools.SETTINGS_DIR,
         (stage_settings, "SPA_CONFIG"): stage_settings.SPA_CONFIG,
     }
     awstools.REPO_ROOT = root
     awstools.CONFIG_PATH = root / ".chalice" / "config.json"
     awstools.DEPLOYED_DIR = root / ".chalice" / "deployed"
     awstools.SPA_DIR = root / "spa"
-    stage_settings.SETTINGS_DIR = root / "deploy"
+    awstools.SETTINGS_DIR = root / "deploy"
     stage_settings.SPA_CONFIG = root / "spa" / "config.js"
     try:
         yield

@@ -415,7 +415,7 @@ def go_live(rehearsal: Rehearsal) -> None:
         r.git("commit", "-qm", "Our stage settings")
     from scripts import stage_settings
 
-    stage_settings.SETTINGS_DIR = r.root / "deploy"
+    awstools.SETTINGS_DIR = r.root / "deploy"
     region = stage_settings.load("staging").region
     ses_day_one(r.env, region)
     password = PASSWORD + "\n"
