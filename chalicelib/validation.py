@@ -11,9 +11,25 @@ from typing import Any
 from chalicelib.errors import BadInput, NotFound, TooLarge
 
 MAX_JSON_BYTES = 64 * 1024
+
+
+class _Lazy:
+    """A pattern compiled on its first use: a cold start whose route checks no email, name
+    or id does not pay for compiling them (a few milliseconds of every cold start)."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._pattern, self._flags = pattern, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._compiled is None:
+            self._compiled = re.compile(self._pattern, self._flags)
+        return getattr(self._compiled, name)
+
+
 _MISSING = object()
 EMAIL_MAX = 254
-EMAIL = re.compile(
+EMAIL = _Lazy(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
@@ -125,7 +141,7 @@ BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u
 
 # Names never hold a link or an address. Refusing them keeps a trip link from being used
 # to send (through the signer's copy) or show the crew someone's advertising.
-LINK_OR_ADDRESS = re.compile(
+LINK_OR_ADDRESS = _Lazy(
     r"@|://|\bwww\.|\bxn--"
     r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|biz|io|co|me|ly|gl|to|gg|xyz|top"
     r"|site|online|link|click|app|dev|page|ru|cn|tk|ml|ga|cf|gq|us|uk|de|fr|eu|ca|au|in"
@@ -292,4 +308,4 @@ def path_id(value: str, what: str = "event") -> str:
     return value
 
 
-_ID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID = _Lazy(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
