@@ -169,7 +169,9 @@ export async function apiFetch(path, { method = "GET", body, auth = true, starte
     data?.field || null,
     res.headers.get("Retry-After"),
   );
-  if (sessionLost) {
+  // A token replaced while this was on its way (a new password gives a new token, and
+  // ends the old one): its refusal does not end the session that replaced it.
+  if (sessionLost && (!token || session()?.token === token)) {
     clearSession();
     onUnauthorized("Your session has ended. Please log in again.");
   }

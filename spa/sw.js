@@ -7,7 +7,7 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "df8b96d46776";
+const VERSION = "fcbf8c9a2407";
 const SHELL = ["account.js", "api.js", "app.js", "board.js", "config.js", "crew.js", "detail.js", "dock.css", "exports.js", "fleet.js", "icon.svg", "index.html", "login.js", "manifest.js", "money.css", "outbox.js", "payment.js", "print.css", "qr.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 

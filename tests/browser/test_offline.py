@@ -482,3 +482,33 @@ def test_a_waiting_payment_refused_with_a_4xx_is_never_retried(
         f"Not logged: refused ({status})"
     )
     assert tries == ["POST"]
+
+
+def test_a_refusal_of_a_replaced_token_does_not_log_out_the_new_session(
+    crew_page: Page,
+) -> None:
+    """A new password gives a new token and ends the old one: a request still on its way
+    with the old token (the board's prefetch of today's manifests) is refused, and that
+    refusal must not log out the session that replaced it."""
+    crew_page.goto("/#/")
+    expect(crew_page.locator("#board-view")).to_be_visible()
+    status, kept = crew_page.evaluate(
+        """async () => {
+          const m = await import('./api.js');
+          const real = m.session();
+          m.saveSession('a.replaced.token', real.expires_at, real.account);
+          const realFetch = window.fetch;
+          let sent;
+          const started = new Promise((resolve) => (sent = resolve));
+          window.fetch = (...args) => { sent(); return realFetch(...args); };
+          const answer = m.apiFetch('/api/me').then(() => 200, (e) => e.status);
+          await started;
+          window.fetch = realFetch;
+          m.saveSession(real.token, real.expires_at, real.account);
+          return [await answer, m.session()?.token === real.token];
+        }"""
+    )
+    assert status == 401
+    assert kept
+    expect(crew_page.locator("#login-view")).to_be_hidden()
+    expect(crew_page.locator("#board-view")).to_be_visible()
