@@ -14,16 +14,17 @@ tip alone checks it: its shares were worked out from the crew the version names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
+from chalicelib.db.entries import Entries, ledger_entries
 from chalicelib.db.outbox import enqueue_fields
-from chalicelib.db.table import Cancelled, Item, Part, Refusal, Update
+from chalicelib.db.table import Cancelled, Part, Refusal, Update
 from chalicelib.money.records import Payment, PaymentKind, PaymentStatus, Receipt, Refund
-from chalicelib.records import Actor, Kind, Notification
+from chalicelib.records import Actor, Kind
 from chalicelib.trips.records import Activity, Trip, TripStatus
 
 
@@ -59,31 +60,6 @@ class Voided:
     def payment(self) -> Payment:
         assert isinstance(self.entry, Payment)
         return self.entry
-
-
-@dataclass
-class Entries:
-    """A trip's ledger as stored: payments (with their receipts' state) and refunds."""
-
-    payments: list[Payment] = field(default_factory=list)
-    refunds: list[Refund] = field(default_factory=list)
-
-
-def ledger_entries(items: list[Item]) -> Entries:
-    """The ledger among a trip's items (a receipt's state goes onto its payment)."""
-    out = Entries()
-    receipts: dict[str, Notification | None] = {}
-    for item in items:
-        sk = item["SK"]
-        if sk.startswith(keys.PAYMENT_PREFIX):
-            out.payments.append(Payment.from_item(item))
-        elif sk.startswith(keys.REFUND_PREFIX):
-            out.refunds.append(Refund.from_item(item))
-        elif sk.startswith(keys.RECEIPT_PREFIX):
-            receipts[item["payment_id"]] = Receipt.from_item(item).notification
-    for payment in out.payments:
-        payment.receipt = receipts.get(payment.id)
-    return out
 
 
 def _totals_update(payment: Payment, *, version: int | None) -> Update:

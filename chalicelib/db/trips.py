@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import timeutil
 from chalicelib.db import keys
 from chalicelib.db.activity import activity_write
-from chalicelib.db.ledger import ledger_entries
+from chalicelib.db.entries import ledger_entries
 from chalicelib.db.table import Cancelled, Item, Part, Table, versioned
 from chalicelib.money.records import Payment, Refund
 from chalicelib.records import Kind

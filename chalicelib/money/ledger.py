@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib.db.ledger import Entries
+from chalicelib.db.entries import Entries
 from chalicelib.money import amounts, payments
 from chalicelib.money.records import Payment, Refund
 from chalicelib.trips import schedule

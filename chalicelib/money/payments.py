@@ -29,7 +29,8 @@ from chalicelib import timeutil
 from chalicelib import validation as v
 from chalicelib.crew.records import Role
 from chalicelib.db import get_store
-from chalicelib.db.ledger import Entries, Refused
+from chalicelib.db.entries import Entries
+from chalicelib.db.ledger import Refused
 from chalicelib.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from chalicelib.money import amounts
 from chalicelib.money.records import (
