@@ -269,15 +269,18 @@ def page_rows(page: dict[str, Any] | None) -> list[dict[str, str]]:
         )
     )
     weight = page["weight"]
-    out.append(
-        _row(
-            "6 page",
-            f"page weight: spa/ .html + .js + .css ({weight['files']} files, service worker included)",
-            f"{weight['bytes'] / 1024:.1f} KiB ({weight['gzip_bytes'] / 1024:.1f} KiB gzipped)",
-            f"<= {goals['weight_bytes'] // 1024} KiB raw",
-            _verdict(weight["bytes"] <= goals["weight_bytes"]),
+    # Results recorded before the board's path was measured lack it.
+    if "board_gzip_bytes" in weight:
+        out.append(
+            _row(
+                "6 page",
+                f"page weight: the board's path gzipped ({', '.join(weight['board_files'])})",
+                f"{weight['board_gzip_bytes']:,} bytes (all of spa/: {weight['gzip_bytes']:,} bytes"
+                f" gzipped in {weight['files']} files)",
+                f"<= {goals['weight_gzip_bytes']:,} bytes",
+                _verdict(weight["board_gzip_bytes"] <= goals["weight_gzip_bytes"]),
+            )
         )
-    )
     return out
 
 

@@ -1,7 +1,8 @@
 // Account screens, loaded when first opened: "set your password" from a setup link,
 // and "My account" (change password, log out). Text goes in with textContent only.
 import { apiFetch, myAccount, saveSession } from "./api.js";
-import { $, clearErrors, h, showError, toast } from "./ui.js";
+import { clearErrors, showError, toast } from "./forms.js";
+import { $, h } from "./ui.js";
 
 const MIN = 10;
 

@@ -1,5 +1,5 @@
-// Entry point: a tiny hash router over four views, the service worker, and the queue
-// of payments saved on the phone. Only the board's code is imported here; the trip,
+// Entry point: a tiny hash router over the views, and the service worker. What waits on
+// the phone to be sent is saved.js. Only the board's code is imported here; the trip,
 // its form, the payment modal and the login screen load when first needed (and are
 // fetched quietly once the board is up), so a bad line carries the board first.
 //   #/              the board from today      #/week/YYYY-MM-DD  the board from that day
@@ -8,19 +8,18 @@
 //   #/exports       ledger CSV, tips, cash-up (exports.js; captains and owners)
 //   #/setup/{code}  set your password from a setup link (account.js)
 import { apiFetch, loadSession, saveSession, session, showRole, whenUnauthorized } from "./api.js";
-import { boardFrom, loadBoard, showSaved } from "./board.js";
+import { boardFrom, loadBoard } from "./board.js";
 import { $, addDays, isYmd } from "./ui.js";
 
-// The queue of saved payments is not needed to draw the board: it arrives beside it.
-const outbox = import("./outbox.js");
+// What waits on the phone to be sent is not needed to draw the board: it arrives beside it.
+const saved = import("./saved.js");
+const sendSaved = () => saved.then((s) => s.sendSaved());
 
 const LATER = ["./detail.js", "./trip.js", "./payment.js", "./login.js"];
 const login = (message) => import("./login.js").then((m) => m.showLogin(show, loggedIn, message));
 const logOut = () => import("./login.js").then((m) => m.logOut(show, loggedIn));
 
 const VIEWS = ["login", "board", "detail", "trip", "setup", "account", "crew", "exports"];
-const RETRY_MS = 20000;
-const SOON_MS = 3000;
 
 let current = null;
 let currentPath = null;
@@ -92,31 +91,6 @@ function go(hash) {
   else location.hash = hash;
 }
 
-/** "N waiting to send" in the header, on every screen. */
-async function countSaved() {
-  const o = await outbox;
-  const [all, marks, notes] = await Promise.all([o.saved(), o.queuedMarks(), o.notes()]);
-  showSaved(all);
-  const waiting = all.filter((p) => !p.refused).length;
-  const refused = all.length - waiting;
-  const taps = marks.filter((m) => !m.refused).length;
-  const el = $("#outbox-count");
-  el.textContent = [
-    waiting && `${waiting} waiting to send`,
-    refused && `${refused} not logged`,
-    taps && `${taps} boarding ${taps === 1 ? "tap" : "taps"} waiting`,
-    notes.length && `${notes.length} ${notes.length === 1 ? "receipt" : "receipts"} not sent`,
-  ].filter(Boolean).join(" · ");
-  el.hidden = !el.textContent;
-  return waiting + taps;
-}
-
-// Send what waits whenever there may be signal; redraw what is on screen when some went.
-async function sendSaved() {
-  const waiting = await countSaved();
-  if (waiting && session() && navigator.onLine !== false) await (await outbox).flush();
-}
-
 function loggedIn() {
   route();
   sendSaved();
@@ -137,13 +111,8 @@ $("#menu").addEventListener("keydown", (e) => {
   $("#menu-button").focus();
 });
 window.addEventListener("hashchange", () => route());
-window.addEventListener("online", sendSaved);
-setInterval(sendSaved, RETRY_MS);
-outbox.then((o) => o.onOutboxChange(() => {
-  // Saved because an answer got lost with signal still up: try again soon.
-  countSaved().then((waiting) => waiting && setTimeout(sendSaved, SOON_MS));
-  if (current === "board" || current === "detail") route({ refresh: true });
-}));
+// Redraw what is on screen when some of it was sent.
+saved.then((s) => s.watch(() => (current === "board" || current === "detail") && route({ refresh: true })));
 
 $("#prev-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), -7)}`));
 $("#next-week").addEventListener("click", () => go(`#/week/${addDays(boardFrom(), 7)}`));

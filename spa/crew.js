@@ -2,7 +2,8 @@
 // adding one (its setup link to copy), disabling, enabling, resetting.
 // A captain manages crew accounts only; the owner every account.
 import { apiFetch, myAccount } from "./api.js";
-import { $, clearErrors, h, showError, toast } from "./ui.js";
+import { clearErrors, showError, toast } from "./forms.js";
+import { $, h } from "./ui.js";
 
 let accounts = [];
 

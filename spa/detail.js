@@ -5,9 +5,10 @@
 import { apiFetch, lastKnown, myAccount } from "./api.js";
 import { cancelledBadge, eventCounts, figureList, figures, isCancelled, moneyRows, peopleLine, peopleWarnings, warningLines } from "./board.js";
 import { API_BASE } from "./config.js";
+import { clearErrors, closeModal, errorLine, formButtons, newId, openModal, parsePositiveDollars, sheet, showError, submitting, toast } from "./forms.js";
 import { discard, dismissNote, notes, saved } from "./outbox.js";
 import { openPayment } from "./payment.js";
-import { $, clearErrors, closeModal, datePart, fill, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf, newId, openModal, parsePositiveDollars, showError, submitting, toast } from "./ui.js";
+import { $, datePart, fill, formatCents, formatDay, formatSpan, formatStamp, h, markAsOf } from "./ui.js";
 
 const root = $("#detail");
 const title = $("#detail-title");
@@ -233,8 +234,21 @@ function render() {
 
 // ---- void a payment or a refund: a reason, then the confirm button in the same dialog ----
 
+let voidModal = null;
+function buildVoidModal() {
+  const form = h("form", { id: "void-form", novalidate: true },
+    h("label", { for: "void-reason" }, "Reason"),
+    h("input", { id: "void-reason", "data-field": "reason", autocomplete: "off", required: true, maxlength: "500" }),
+    h("p", { class: "hint" }),
+    errorLine(),
+    formButtons(h("button", { type: "submit", class: "danger", id: "void-submit" }, "Void payment"), "Keep it"));
+  form.addEventListener("submit", sendVoid);
+  return sheet("void", "Void payment?", h("p", { id: "void-what", class: "sub" }), form);
+}
+
 function openVoid(what, item) {
   voiding = { what, item };
+  voidModal ??= buildVoidModal();
   const form = $("#void-form");
   form.reset();
   clearErrors(form);
@@ -248,10 +262,10 @@ function openVoid(what, item) {
     ? `Refund of ${formatCents(item.amount_cents)} ${item.method} (${item.reason}), logged ${formatStamp(item.logged_at)}.`
     : `${formatCents(item.amount_cents)} ${item.method} from ${item.patron_name}, logged ${formatStamp(item.logged_at)}.`;
   const row = () => $(`#${refund ? "refund" : "pay"}-${CSS.escape(item.id)}`);
-  openModal($("#void-modal"), { focus: $("#void-reason"), returnTo: row });
+  openModal(voidModal, { focus: $("#void-reason"), returnTo: row });
 }
 
-$("#void-form").addEventListener("submit", (e) => {
+function sendVoid(e) {
   e.preventDefault();
   const form = e.currentTarget;
   if (!voiding) return;
@@ -267,10 +281,10 @@ $("#void-form").addEventListener("submit", (e) => {
     state[list] = (state[list] ?? []).map((x) => (x.id === item.id ? fresh : x));
     state.event = res.event;
     render();
-    closeModal($("#void-modal"));
+    closeModal(voidModal);
     toast(what === "refund" ? `Voided the refund of ${formatCents(item.amount_cents)}.` : `Voided ${formatCents(item.amount_cents)} from ${item.patron_name}.`);
   });
-});
+}
 
 // ---- log a refund (captains and owners): money handed back to a patron ----
 // Each entry has one refund_id (the API's idempotency key), kept for every retry of it.
@@ -288,18 +302,10 @@ function buildRefundModal() {
     h("label", { for: "refund-reason" }, "Reason"),
     h("input", { id: "refund-reason", "data-field": "reason", autocomplete: "off", required: true, maxlength: "500" }),
     h("p", { class: "hint" }, "The paid total drops by the refund; the payments stay as they are."),
-    h("p", { class: "error", role: "alert", tabindex: "-1", hidden: true }),
-    h("div", { class: "buttons" },
-      h("button", { type: "button", class: "ghost", "data-close": true }, "Close"),
-      h("button", { type: "submit", class: "primary", id: "refund-submit" }, "Log refund")));
+    errorLine(),
+    formButtons(h("button", { type: "submit", class: "primary", id: "refund-submit" }, "Log refund")));
   form.addEventListener("submit", sendRefund);
-  const modal = h("div", { class: "modal", id: "refund-modal" },
-    h("div", { class: "sheet", role: "dialog", "aria-modal": "true", "aria-labelledby": "refund-title" },
-      h("h2", { id: "refund-title" }, "Log refund"),
-      h("p", { id: "refund-what", class: "sub" }),
-      form));
-  document.body.append(modal);
-  return modal;
+  return sheet("refund", "Log refund", h("p", { id: "refund-what", class: "sub" }), form);
 }
 
 function openRefund() {
@@ -345,15 +351,26 @@ function sendRefund(e) {
 
 // ---- cancel the trip, after a confirm dialog ----
 
+let cancelModal = null;
+function buildCancelModal() {
+  const form = h("form", { id: "cancel-form", novalidate: true },
+    h("p", { class: "hint" }, "Crew and patrons will see it as cancelled. Payments stay in the ledger: void them if you refund."),
+    errorLine(),
+    formButtons(h("button", { type: "submit", class: "danger", id: "cancel-submit" }, "Cancel trip"), "Keep trip"));
+  form.addEventListener("submit", sendCancel);
+  return sheet("cancel", "Cancel this trip?", h("p", { id: "cancel-what", class: "sub" }), form);
+}
+
 function openCancel() {
   const ev = state.event;
+  cancelModal ??= buildCancelModal();
   const form = $("#cancel-form");
   clearErrors(form);
   $("#cancel-what").textContent = `${ev.title} · ${formatDay(datePart(ev.starts_at))}, ${formatSpan(ev.starts_at, ev.ends_at)}`;
-  openModal($("#cancel-modal"), { focus: $("#cancel-modal [data-close]"), returnTo: () => $("#detail-title") });
+  openModal(cancelModal, { focus: $("#cancel-modal [data-close]"), returnTo: () => $("#detail-title") });
 }
 
-$("#cancel-form").addEventListener("submit", (e) => {
+function sendCancel(e) {
   e.preventDefault();
   const form = e.currentTarget;
   if (!state) return;
@@ -362,7 +379,7 @@ $("#cancel-form").addEventListener("submit", (e) => {
     const res = await apiFetch(`/api/events/${encodeURIComponent(state.event.id)}/cancel`, { method: "POST", body: {} });
     state.event = res.event;
     render();
-    closeModal($("#cancel-modal"));
+    closeModal(cancelModal);
     toast("Trip cancelled.");
   });
-});
+}

@@ -4,7 +4,8 @@
 // which a plain link cannot send: they are fetched, then saved from a Blob.
 import { apiFetch, myAccount } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { $, addDays, clearErrors, datePart, fill, formatCents, formatDay, h, isYmd, showError, submitting, todayIn, useStyles } from "./ui.js";
+import { clearErrors, showError, submitting, useStyles } from "./forms.js";
+import { $, addDays, datePart, fill, formatCents, formatDay, h, isYmd, todayIn } from "./ui.js";
 
 // The API's payment methods (PaymentMethod), in its order.
 const METHODS = ["cash", "card", "check", "venmo", "zelle", "other"];

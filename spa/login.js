@@ -1,8 +1,9 @@
 // Logging in and out: everything about the crew's login screen lives here (loaded
 // when first needed: a crew member already logged in never waits for it).
 import { apiFetch, clearSession, forgetCached, retryMinutes, saveSession } from "./api.js";
+import { clearErrors, closeModal, showError, submitting } from "./forms.js";
 import { saved } from "./outbox.js";
-import { $, clearErrors, closeModal, showError, submitting } from "./ui.js";
+import { $ } from "./ui.js";
 
 const NAME_KEY = "scc.crewName";
 const form = $("#login-form");

@@ -7,7 +7,8 @@
 // when they are sent). Depart needs signal: the manifest email goes from the server.
 import { apiFetch, lastKnown } from "./api.js";
 import { figureList, peopleRows, peopleWarnings, warningLines } from "./board.js";
-import { $, datePart, formatDay, formatSpan, formatStamp, h, newId, toast, useStyles } from "./ui.js";
+import { newId, toast, useStyles } from "./forms.js";
+import { $, datePart, formatDay, formatSpan, formatStamp, h } from "./ui.js";
 
 let root = null;
 let server = null; // the manifest as the server (or the phone's copy of it) last said

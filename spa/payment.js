@@ -5,16 +5,13 @@
 // and sent later (outbox.js): the modal says so.
 // A payment is a fare (the trip's paid total) or a tip (never part of it) for the
 // trip's crew, split evenly by the API, or for one person of that crew. An optional
-// patron email gets the patron a receipt. Those fields are built here, not in
-// index.html, so the board's first load does not carry them.
+// patron email gets the patron a receipt. The modal is built here, not in index.html,
+// so the board's first load does not carry it.
 import { apiFetch, myAccount } from "./api.js";
+import { centsToInput, clearErrors, errorLine, formButtons, newId, openModal, parsePositiveDollars, sheet, showError, submitting, useStyles } from "./forms.js";
 import { discard, keep } from "./outbox.js";
-import { $, centsToInput, clearErrors, datePart, fill, formatCents, formatDay, formatSpan, h, newId, openModal, parsePositiveDollars, showError, submitting, useStyles } from "./ui.js";
+import { $, datePart, fill, formatCents, formatDay, formatSpan, h } from "./ui.js";
 
-const modal = $("#pay-modal");
-const form = $("#pay-form");
-const done = $("#pay-done");
-const input = (name) => $(`#pay-${name}`);
 let entry = null; // {eventId, paymentId, event, onLogged, logged, replaces}
 
 useStyles("money.css");
@@ -24,6 +21,7 @@ const CREW = "crew"; // tip_for: split among the trip's crew accounts
 // saved without signal is not refused later for its receipt address: `bob@gmail`
 // passes the browser's own type=email check but not this one.
 export const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
+const METHODS = [["cash", "Cash"], ["card", "Card"], ["check", "Check"], ["venmo", "Venmo"], ["zelle", "Zelle"], ["other", "Other"]];
 const kindChoice = (value, label) => h("label", { class: "choice" },
   h("input", { type: "radio", name: "pay-kind", value, id: `pay-kind-${value}`, checked: value === "fare" }), label);
 const tipWhoLine = h("p", { id: "pay-tip-who", class: "hint", "aria-live": "polite" });
@@ -31,14 +29,31 @@ const tipFor = h("div", { id: "pay-tip", hidden: true },
   h("label", { for: "pay-tip-for" }, "Tip for"),
   h("select", { id: "pay-tip-for", "data-field": "tip_for" }),
   tipWhoLine);
-$("#pay-note").previousElementSibling.before(
+const form = h("form", { id: "pay-form", novalidate: true },
+  h("label", { for: "pay-name" }, "Patron name"),
+  h("input", { id: "pay-name", "data-field": "patron_name", autocomplete: "off", required: true, maxlength: "200" }),
+  h("label", { for: "pay-amount" }, "Amount ($)"),
+  h("input", { id: "pay-amount", "data-field": "amount_cents", inputmode: "decimal", autocomplete: "off", required: true, maxlength: "16", placeholder: "0.00" }),
+  h("label", { for: "pay-method" }, "Method"),
+  h("select", { id: "pay-method", "data-field": "method" }, METHODS.map(([value, label]) => h("option", { value }, label))),
   h("fieldset", { class: "choices", "data-field": "kind", id: "pay-kind" },
     h("legend", {}, "What is it?"),
     kindChoice("fare", "Fare"),
     kindChoice("tip", "Tip")),
   tipFor,
   h("label", { for: "pay-email" }, "Patron email for a receipt ", h("span", { class: "hint" }, "(optional)")),
-  h("input", { id: "pay-email", type: "email", "data-field": "patron_email", autocomplete: "off", inputmode: "email", autocapitalize: "none", spellcheck: "false", maxlength: "254" }));
+  h("input", { id: "pay-email", type: "email", "data-field": "patron_email", autocomplete: "off", inputmode: "email", autocapitalize: "none", spellcheck: "false", maxlength: "254" }),
+  h("label", { for: "pay-note" }, "Note ", h("span", { class: "hint" }, "(optional)")),
+  h("input", { id: "pay-note", "data-field": "note", autocomplete: "off", maxlength: "500" }),
+  errorLine(),
+  formButtons(h("button", { type: "submit", class: "primary", id: "pay-submit" }, "Log payment")));
+const done = h("div", { id: "pay-done", hidden: true },
+  h("p", { class: "success", id: "pay-done-msg", role: "status", tabindex: "-1" }),
+  h("div", { class: "buttons" },
+    h("button", { type: "button", class: "ghost", id: "pay-another" }, "Log another"), " ",
+    h("button", { type: "button", class: "primary", "data-close": true }, "Done")));
+const modal = sheet("pay", "Log Payment", h("p", { id: "pay-trip", class: "sub" }), form, done);
+const input = (name) => $(`#pay-${name}`);
 const isTip = () => $("#pay-kind-tip").checked;
 /** Show "Tip for" and name the button after what is being logged. */
 function showKind() {

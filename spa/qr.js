@@ -2,7 +2,8 @@
 // with segno, shown as an image) and Share (the Web Share API, else sms: and mailto:).
 import { session } from "./api.js";
 import { API_BASE } from "./config.js";
-import { h, toast, useStyles } from "./ui.js";
+import { toast, useStyles } from "./forms.js";
+import { h } from "./ui.js";
 
 const origin = () => API_BASE || location.origin;
 export const waiverLink = (t) => `${origin()}/g/${encodeURIComponent(t.id)}/waiver`;

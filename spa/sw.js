@@ -7,8 +7,8 @@
 // data in IndexedDB).
 import { flush, SYNC } from "./outbox.js";
 
-const VERSION = "fcbf8c9a2407";
-const SHELL = ["account.js", "api.js", "app.js", "board.js", "config.js", "crew.js", "detail.js", "dock.css", "exports.js", "fleet.js", "icon.svg", "index.html", "login.js", "manifest.js", "money.css", "outbox.js", "payment.js", "print.css", "qr.js", "styles.css", "trip.js", "ui.js"];
+const VERSION = "3c2d71903e6f";
+const SHELL = ["account.js", "api.js", "app.js", "board.js", "config.js", "crew.js", "detail.js", "dock.css", "exports.js", "fleet.js", "forms.js", "icon.svg", "index.html", "login.js", "manifest.js", "money.css", "outbox.js", "payment.js", "print.css", "qr.js", "saved.js", "styles.css", "trip.js", "ui.js"];
 const CACHE = `scc-shell-${VERSION}`;
 
 self.addEventListener("install", (e) => {

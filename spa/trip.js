@@ -4,11 +4,38 @@
 // a list of the active accounts, built here once the accounts arrive.
 import { apiFetch } from "./api.js";
 import { OPERATOR_TZ } from "./config.js";
-import { $, centsToInput, clearErrors, datePart, h, isYmd, parseDollars, showError, submitting, timePart, toast, todayIn, useStyles } from "./ui.js";
+import { centsToInput, clearErrors, errorLine, parseDollars, showError, submitting, toast, useStyles } from "./forms.js";
+import { $, datePart, h, isYmd, timePart, todayIn } from "./ui.js";
 
-const form = $("#trip-form");
-const save = $("#trip-save");
-const notice = $("#trip-notice");
+const row = (...cells) => h("div", { class: "row" }, cells.map((cell) => h("div", {}, cell)));
+const save = h("button", { type: "submit", class: "primary", id: "trip-save" }, "Save trip");
+const notice = h("p", { class: "notice", id: "trip-notice", role: "status", tabindex: "-1", hidden: true });
+const crewBox = h("fieldset", { class: "choices", id: "trip-crew-ids", "data-field": "crew_ids", hidden: true },
+  h("legend", {}, "Crew accounts ", h("span", { class: "hint" }, "(they share tips for the crew)")));
+// Built here, not in index.html, so the board's first load does not carry it.
+const form = h("form", { id: "trip-form", novalidate: true },
+  notice,
+  h("label", { for: "trip-name" }, "Title"),
+  h("input", { id: "trip-name", "data-field": "title", required: true, maxlength: "120" }),
+  h("label", { for: "trip-date" }, "Date"),
+  h("input", { id: "trip-date", "data-field": "starts_at", type: "date", required: true }),
+  row([h("label", { for: "trip-start" }, "Starts"), h("input", { id: "trip-start", type: "time", required: true })],
+    [h("label", { for: "trip-end" }, "Ends"), h("input", { id: "trip-end", "data-field": "ends_at", type: "time", required: true })]),
+  h("label", { for: "trip-boat" }, "Boat"),
+  h("input", { id: "trip-boat", "data-field": "boat", maxlength: "80" }),
+  row([h("label", { for: "trip-capacity" }, "Capacity"),
+    h("input", { id: "trip-capacity", "data-field": "capacity", inputmode: "numeric", pattern: "[0-9]*", maxlength: "3", required: true })],
+  [h("label", { for: "trip-price" }, "Price ($)"), h("input", { id: "trip-price", "data-field": "price_cents", inputmode: "decimal", maxlength: "16" })]),
+  h("label", { for: "trip-captain" }, "Captain"),
+  h("input", { id: "trip-captain", "data-field": "captain", maxlength: "80" }),
+  h("label", { for: "trip-crew" }, "Crew ", h("span", { class: "hint" }, "(names, comma separated)")),
+  h("input", { id: "trip-crew", "data-field": "crew", maxlength: "800" }),
+  crewBox,
+  h("label", { for: "trip-notes" }, "Notes"),
+  h("textarea", { id: "trip-notes", "data-field": "notes", rows: "3", maxlength: "2000" }),
+  errorLine(),
+  save);
+$("#trip-view").append(form);
 let editId = null; // set while editing an existing trip
 let editing = null; // that trip as loaded (null until it arrives)
 let fleet = null; // ./fleet.js once loaded: the boats of the fleet for the Boat field
@@ -16,9 +43,6 @@ let fleet = null; // ./fleet.js once loaded: the boats of the fleet for the Boat
 const field = (id) => $(`#trip-${id}`);
 
 useStyles("money.css");
-const crewBox = h("fieldset", { class: "choices", id: "trip-crew-ids", "data-field": "crew_ids", hidden: true },
-  h("legend", {}, "Crew accounts ", h("span", { class: "hint" }, "(they share tips for the crew)")));
-field("crew").after(crewBox);
 let accounts = null; // the active accounts, fetched when the form opens
 
 /** Tick `ids` in the list of active accounts (an account no longer active stays, ticked). */

@@ -28,6 +28,15 @@ def test_the_service_worker_caches_every_file_of_the_page() -> None:
             assert f'"{rel}"' in worker, rel
 
 
+def test_the_boards_path_weighs_at_most_20_kb_gzipped() -> None:
+    # The page weight (design): what travels before the first card, at about 27 ms a
+    # kilobyte on slow 3G. Screens loaded later do not count; bench/page.py reports it too.
+    board = ["index.html", "styles.css", *sync_spa.static_imports(SPA, sync_spa.ENTRY)]
+    assert "forms.js" not in board and "saved.js" not in board
+    weight = sum(len(gzip.compress((SPA / name).read_bytes(), compresslevel=9)) for name in board)
+    assert weight <= 20_000, f"the board's path is {weight:,} bytes gzipped: {board}"
+
+
 def test_the_first_script_is_allowed_by_hash_and_nothing_else_inline() -> None:
     page = (SPA / "index.html").read_text()
     assert page.count("<script>") == 1

@@ -559,7 +559,7 @@ def test_dollar_amounts_become_exact_cents(page: Page) -> None:
     }
     got = page.evaluate(
         """async (inputs) => {
-            const m = await import('./ui.js');
+            const m = await import('./forms.js');
             return inputs.map((t) => { try { return m.parseDollars(t); } catch { return 'error'; } });
         }""",
         list(cases),
