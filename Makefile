@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run rehearse test unit typecheck lint format bench bench-record bench-page screenshot browser clean
+.PHONY: run rehearse test unit typecheck lint format bench bench-record bench-page lighthouse screenshot browser clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -71,6 +71,19 @@ bench-record: $(STAMP)
 # The dispatch page in Chromium on emulated networks; writes build/bench/page.json.
 bench-page: $(STAMP) browser
 	$(BIN)/python -m bench.page
+
+# The login screen judged by Lighthouse (npm, pinned for this Node), into build/lighthouse.
+LIGHTHOUSE_VERSION := 12.2.3
+LIGHTHOUSE := build/lighthouse/node_modules/.bin/lighthouse
+
+$(LIGHTHOUSE): Makefile | browser
+	@echo "Installing Lighthouse $(LIGHTHOUSE_VERSION) into build/lighthouse"
+	@mkdir -p build/lighthouse
+	npm install --prefix build/lighthouse --no-save --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
+	@test -f $(LIGHTHOUSE) && touch $(LIGHTHOUSE)
+
+lighthouse: $(STAMP) browser $(LIGHTHOUSE)
+	$(BIN)/python -m bench.lighthouse
 
 # Refresh the README's picture of the board on purpose (tests write theirs to test-artifacts/).
 screenshot: $(STAMP) browser
