@@ -236,7 +236,7 @@ async function toggle(p) {
   const { boarded, limit } = state.counts;
   // The limit, checked here against the list on the phone (the API checks again).
   if (boarding && boarded >= limit) {
-    toast(`Over the limit: ${boarded} aboard already and ${limit} allowed. Put someone ashore first.`);
+    toast(`Over the limit: ${boarded} aboard, ${limit} allowed. Put someone ashore first.`);
     return;
   }
   // `person` is their id within the waiver: two people of one name are two people.

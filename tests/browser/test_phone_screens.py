@@ -236,7 +236,7 @@ def too_close(page: Page) -> list[tuple[str, str, float]]:
     return close
 
 
-def test_the_header_stays_one_bar_while_a_payment_waits_to_send(
+def test_the_header_stays_one_bar_while_a_payment_waits_and_a_toast_shows(
     phone: Page, stack: Stack, api: Api
 ) -> None:
     from tests.browser.test_offline import save_payment_offline, show_week, worker_ready
@@ -254,6 +254,18 @@ def test_the_header_stays_one_bar_while_a_payment_waits_to_send(
         assert box(count)["y"] < 64  # in the bar's one row, not a second row under it
         expect(phone.locator("#menu-button")).to_be_visible()
         phone.screenshot(path=str(artifact("header-waiting.png")))
+        # A long toast meanwhile (the dock's longest says the headcount and the manifest
+        # email): it has the row beside the Menu to itself, in three lines at most.
+        said = "Departed with 12 people aboard. Manifest email queued."
+        phone.evaluate("async (t) => (await import('./forms.js')).toast(t)", said)
+        toast = phone.locator("#toast")
+        expect(toast).to_have_text(said)
+        assert box(phone.locator("header.bar"))["height"] <= 56  # its height with no toast
+        expect(count).to_be_hidden()
+        expect(phone.locator("#menu-button")).to_be_visible()
+        assert not toast.evaluate("(el) => el.scrollHeight > el.clientHeight + 1"), "cut short"
+        phone.evaluate("async () => (await import('./forms.js')).hideToast()")
+        expect(count).to_be_visible()  # back once the toast has gone
     finally:
         phone.context.set_offline(False)
     expect(phone.locator("#outbox-count")).to_be_hidden(timeout=30_000)
@@ -344,15 +356,17 @@ def test_log_payment_submit_stays_in_view_with_tip_chosen(
 # --- 5. toasts cover no button and say what is true ---------------------------------
 
 # Buttons and links on screen that a thumb can reach (the toast lets taps through, so
-# elementFromPoint finds what lies under it), and that the toast lies over.
-COVERED = """() => { const t = document.querySelector('#toast').getBoundingClientRect();
+# elementFromPoint finds what lies under it), and that the toast lies over below `barFloor`
+# (the bottom of the bar without a toast: what lies under the bar anyway is the bar's).
+COVERED = """(barFloor) => { const t = document.querySelector('#toast').getBoundingClientRect();
   const reachable = (el) => { const r = el.getBoundingClientRect();
     const x = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1), y = r.top + r.height / 2;
     return y >= 0 && y < innerHeight && el.contains(document.elementFromPoint(x, y)); };
   return [...document.querySelectorAll('button, a, summary, input, select')]
     .filter(el => el.checkVisibility() && reachable(el))
     .filter(el => { const r = el.getBoundingClientRect();
-      return r.width > 1 && r.left < t.right && r.right > t.left && r.top < t.bottom && r.bottom > t.top; })
+      return r.width > 1 && r.left < t.right && r.right > t.left && r.top < t.bottom && r.bottom > t.top
+        && Math.min(r.bottom, t.bottom) > barFloor; })
     .map(el => el.textContent.trim() || el.id); }"""
 
 
@@ -365,6 +379,7 @@ def test_toasts_say_what_is_true_cover_no_button_and_stay_on_their_screen(
     phone.locator("#dock button.person", has_text="Ana Ruiz").click()
     expect(phone.locator("#dock-counts dd").nth(2)).to_have_text("1")
     phone.locator("#dock-depart").click()
+    bar_alone = box(phone.locator("header.bar"))
     phone.locator("#depart-confirm").click()
     toast = phone.locator("#toast")
     expect(toast).to_have_class(re.compile(r"\bshow\b"), timeout=SLOW)
@@ -374,7 +389,9 @@ def test_toasts_say_what_is_true_cover_no_button_and_stay_on_their_screen(
     # The toast and the status agree on the manifest email: queued until it is sent.
     email = re.search(r"Manifest email queued|Manifest emailed ashore|Manifest email failed", said)
     assert email and email.group(0) in status, (said, status)
-    assert phone.evaluate(COVERED) == []
+    # The bar keeps its height with a toast in it, so the toast covers nothing it did not.
+    assert box(phone.locator("header.bar"))["height"] <= bar_alone["height"]
+    assert phone.evaluate(COVERED, bar_alone["y"] + bar_alone["height"]) == []
     # Scrolled down to the bottom buttons: the toast stays inside the header bar, so it
     # covers nothing the bar does not (a button scrolled half under the bar is the bar's).
     phone.evaluate("window.scrollTo(0, document.body.scrollHeight)")
