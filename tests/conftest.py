@@ -53,7 +53,8 @@ def from_viewer(address: str, port: int = 50123) -> dict[str, str]:
 # IAM policy test (run last) checks that the prod policy grants each one.
 RECORDED_AWS_CALLS: set[tuple[str, str]] = set()
 # The same per Lambda function (issue 22: each has its own policy), with the secret
-# each GetSecretValue read: {function: {(service, operation, secret id or "")}}.
+# each GetSecretValue read and the item kinds of each transaction:
+# {function: {(service, operation, the secret id or the item kinds or "")}}.
 RECORDED_CALLS_BY_FUNCTION: dict[str, set[tuple[str, str, str]]] = {}
 APP_FILE = str(Path(__file__).resolve().parents[1] / "app.py")
 # app.py's entry points other than the API's handler, and what runs inside the
@@ -78,22 +79,33 @@ def running_function() -> str:
     return "drain_email_outbox" if email else "api_handler"
 
 
-def _secret_id(params: dict) -> str:
-    """The SecretId of a GetSecretValue, from the request botocore is about to send."""
+def _request_body(params: dict) -> dict:
+    """The JSON body of the request botocore is about to send."""
     body = params.get("body", params)
     if isinstance(body, bytes | str):
         try:
             body = json.loads(body or "{}")
         except ValueError:
-            return ""
-    return str(body.get("SecretId", "")) if isinstance(body, dict) else ""
+            return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _detail(operation: str, params: dict) -> str:
+    """What IAM authorizes beyond the operation: the secret a GetSecretValue reads, and
+    the kinds of item in a TransactWriteItems ("ConditionCheck Put Update"), each of
+    which AWS authorizes as its own action."""
+    body = _request_body(params)
+    if operation == "GetSecretValue":
+        return str(body.get("SecretId", ""))
+    if operation == "TransactWriteItems":
+        return " ".join(sorted({kind for item in body.get("TransactItems", []) for kind in item}))
+    return ""
 
 
 def _record(service: str, operation: str, params: dict) -> None:
     RECORDED_AWS_CALLS.add((service, operation))
-    secret = _secret_id(params) if operation == "GetSecretValue" else ""
     RECORDED_CALLS_BY_FUNCTION.setdefault(running_function(), set()).add(
-        (service, operation, secret)
+        (service, operation, _detail(operation, params))
     )
 
 
