@@ -2,7 +2,7 @@
 // when first needed: a crew member already logged in never waits for it).
 import { apiFetch, clearSession, forgetCached, retryMinutes, saveSession } from "./api.js";
 import { clearErrors, closeModal, showError, submitting } from "./forms.js";
-import { saved } from "./outbox.js";
+import { queuedMarks, saved } from "./outbox.js";
 import { $ } from "./ui.js";
 
 const NAME_KEY = "scc.crewName";
@@ -27,12 +27,14 @@ export function showLogin(showView, afterLogin, message = "") {
   (name.value ? $("#login-password") : name).focus();
 }
 
-// Payments saved on the phone are never deleted by a log out: they stay, and are sent
-// after the next login. Log out asks first so nobody thinks they went.
+// Payments and boarding taps saved on the phone are never deleted by a log out: they
+// stay, and are sent after the next login. Log out asks first so nobody thinks they went.
 export async function logOut(showView, afterLogin) {
   const waiting = waitingByName(await saved());
-  if (waiting.length && !confirm(`${waiting.join(" ")} They stay on this phone and are sent ` +
-    "when the one who saved them logs in here again. Log out?")) return;
+  if (waiting.length) waiting.push("They stay on this phone and are sent when the one who saved them logs in here again.");
+  const taps = (await queuedMarks()).filter((m) => !m.refused).length;
+  if (taps) waiting.push(`${taps} boarding ${taps === 1 ? "tap is" : "taps are"} waiting on this phone, not sent yet: they go with the next login here.`);
+  if (waiting.length && !confirm(`${waiting.join(" ")} Log out?`)) return;
   // Ends the account's tokens on the server too; offline, forgetting it here still counts.
   await apiFetch("/api/logout", { method: "POST", body: {} }).catch(() => {});
   await clearSession();

@@ -161,3 +161,27 @@ def test_a_saved_payment_whose_receipt_the_api_refuses_is_logged_once_without_it
     notes.get_by_role("button", name="OK").click()
     expect(notes).to_have_count(0)
     expect(crew_page.locator("#outbox-count")).to_be_hidden()
+
+
+def test_log_out_says_boarding_taps_wait_and_keeps_them(crew_page: Page, api: Api):
+    trip = todays_trip(api, limit=4)
+    crew_page.goto(f"/#/e/{trip['id']}")
+    expect(crew_page.locator("#detail-title")).to_have_text(trip["title"])
+    worker_ready(crew_page)  # the log-out code comes from the phone's copy
+    crew_page.context.set_offline(True)  # the tap cannot go meanwhile
+    crew_page.evaluate(
+        "async (id) => (await import('./outbox.js')).keepMark(id, {waiver_id: 'w1',"
+        " name: 'Ana Ruiz', boarded: true, mark_id: crypto.randomUUID()})",
+        trip["id"],
+    )
+    # The crew member says no to the question: it is kept to be read here.
+    crew_page.evaluate("window.confirm = (m) => { window.asked = m; return false; }")
+    crew_page.locator("#menu-button").click()
+    crew_page.get_by_role("button", name="Log out").click()
+    eventually(lambda: crew_page.evaluate("window.asked ?? null"))
+    asked = crew_page.evaluate("window.asked")
+    assert "1 boarding tap is waiting on this phone, not sent yet" in asked
+    assert "payment" not in asked
+    expect(crew_page.locator("#detail-view")).to_be_visible()  # said no: still logged in
+    marks = "async () => (await (await import('./outbox.js')).queuedMarks()).length"
+    assert crew_page.evaluate(marks) == 1
